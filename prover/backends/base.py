@@ -1,0 +1,76 @@
+"""The one backend interface: batched generation of n samples per prompt.
+
+Every stage of the loop sends all of its prompts in one `generate` call, so a backend is free
+to batch, cache prefixes or fan out requests as it likes. This module does not load models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+Message = dict[str, str]  # {"role": "user", "content": "..."}
+Chat = list[Message]
+Prompt = str | Chat  # a raw text prompt, or a chat rendered by the backend's template
+
+DEFAULT_MODEL = "deepseek-ai/deepseek-math-7b-rl"
+
+# finish reasons: "stop" (end of sequence or stop string), "length" (hit max_tokens or the
+# context end), "prompt_too_long" (the prompt alone does not fit the model's context; no text).
+FINISH_REASONS = ("stop", "length", "prompt_too_long")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings shared by all backends (vLLM / OpenAI names)."""
+
+    temperature: float = 1.0
+    top_p: float = 0.95
+    max_tokens: int = 2048
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sampled continuation with its token accounting."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str = "stop"
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason != "stop"
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Anything that turns B prompts into B lists of n completions."""
+
+    name: str
+    model: str
+
+    def generate(
+        self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None
+    ) -> list[list[Completion]]: ...
+
+
+def deepseek_math_chat(chat: Chat) -> str:
+    """DeepSeekMath-Instruct/RL format, used when a tokenizer has no chat template."""
+    parts = []
+    for message in chat:
+        if message["role"] == "system":
+            parts.append(f"{message['content']}\n\n")
+        elif message["role"] == "user":
+            parts.append(f"User: {message['content']}\n\n")
+        else:
+            parts.append(f"Assistant: {message['content']}")
+    return "".join(parts) + "Assistant:"
+
+
+def as_chat(prompt: Prompt) -> Chat:
+    return [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)

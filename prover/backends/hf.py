@@ -1,0 +1,161 @@
+"""In-process transformers backend: left-padded batched `generate` on CPU or GPU.
+
+Prompts are expanded n times, sorted by length and cut into micro-batches of `batch_size`
+sequences, so one call serves a whole loop stage. It does not do continuous batching or
+prefix caching (use the `vllm` backend for throughput on GPUs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from prover.backends.base import Completion, Prompt, Sampling, deepseek_math_chat
+from prover.errors import BackendError
+
+ProgressFn = Callable[[int, int], None]  # (sequences done, sequences total)
+
+
+def load_error_message(model: str, exc: Exception) -> str:
+    """One line that says why a model could not be loaded and how to fix it."""
+    import os
+
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    hint = (
+        f"download it first (hf download {model}) or pass --model LOCAL_DIR"
+        if offline
+        else "check the hub id or pass --model LOCAL_DIR"
+    )
+    where = "not found in the local cache (HF_HUB_OFFLINE=1)" if offline else "could not be loaded"
+    first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    return f"model {model!r} {where}: {first}; {hint}"
+
+
+class HFBackend:
+    """transformers `AutoModelForCausalLM` + tokenizer held in this process."""
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 16,
+        trust_remote_code: bool = False,
+    ):
+        self.model = model
+        self.batch_size = batch_size
+        self.progress: ProgressFn | None = None
+        self._load(model, device, dtype, trust_remote_code)
+
+    def _load(self, model: str, device: str, dtype: str, trust_remote_code: bool) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device
+        if dtype == "auto":
+            dtype = "bfloat16" if self.device.startswith("cuda") else "float32"
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                model, trust_remote_code=trust_remote_code
+            )
+            self.lm = AutoModelForCausalLM.from_pretrained(
+                model, dtype=getattr(torch, dtype), trust_remote_code=trust_remote_code
+            )
+        except (OSError, ValueError) as exc:
+            raise BackendError(load_error_message(model, exc)) from exc
+        self.lm.to(self.device).eval()
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.context = self._context_length()
+
+    def _context_length(self) -> int:
+        config_len = getattr(self.lm.config, "max_position_embeddings", None) or 4096
+        tok_len = getattr(self.tokenizer, "model_max_length", None) or config_len
+        return min(config_len, tok_len) if tok_len < 10**9 else config_len
+
+    def render(self, prompt: Prompt) -> tuple[str, bool]:
+        """Prompt text and whether the tokenizer should still add special tokens (BOS)."""
+        if isinstance(prompt, str):
+            return prompt, True
+        if self.tokenizer.chat_template:
+            text = self.tokenizer.apply_chat_template(
+                prompt, tokenize=False, add_generation_prompt=True
+            )
+            return text, False  # the template already carries BOS where it wants one
+        return deepseek_math_chat(prompt), True
+
+    def encode(self, prompt: Prompt) -> list[int]:
+        text, special = self.render(prompt)
+        return self.tokenizer(text, add_special_tokens=special)["input_ids"]
+
+    def generate(
+        self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None
+    ) -> list[list[Completion]]:
+        import torch
+
+        sampling = sampling or Sampling()
+        if sampling.seed is not None:
+            torch.manual_seed(sampling.seed)
+        encoded = [self.encode(p) for p in prompts]
+        results: list[list[Completion]] = [[] for _ in prompts]
+        # One job per sample; sorting by length keeps padding (and wasted compute) small.
+        jobs = [(i, ids) for i, ids in enumerate(encoded) for _ in range(n)]
+        fits = [(i, ids) for i, ids in jobs if len(ids) < self.context]
+        for i, ids in jobs:
+            if len(ids) >= self.context:
+                results[i].append(Completion("", len(ids), 0, "prompt_too_long"))
+        fits.sort(key=lambda job: len(job[1]))
+        for start in range(0, len(fits), self.batch_size):
+            batch = fits[start : start + self.batch_size]
+            done = self._generate_batch(batch, sampling)
+            for (i, _), completion in zip(batch, done, strict=True):
+                results[i].append(completion)
+            if self.progress:
+                self.progress(min(start + self.batch_size, len(fits)), len(fits))
+        return results
+
+    def _generate_batch(
+        self, batch: list[tuple[int, list[int]]], sampling: Sampling
+    ) -> list[Completion]:
+        import torch
+
+        width = max(len(ids) for _, ids in batch)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for _, ids in batch])
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for _, ids in batch])
+        max_new = max(1, min(sampling.max_tokens, self.context - width))
+        with torch.inference_mode():
+            out = self.lm.generate(
+                input_ids=input_ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                max_new_tokens=max_new,
+                pad_token_id=pad,
+                **self._sampling_kwargs(sampling),
+            )
+        new = out[:, width:].tolist()  # (B, <= max_new) generated ids, eos/pad after the end
+        pairs = zip(batch, new, strict=True)
+        return [self._completion(ids, len(p), sampling) for (_, p), ids in pairs]
+
+    def _sampling_kwargs(self, sampling: Sampling) -> dict:
+        kwargs: dict = {"do_sample": sampling.temperature > 0}
+        if sampling.temperature > 0:
+            kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
+        if sampling.stop:
+            kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
+        return kwargs
+
+    def _completion(self, ids: list[int], prompt_len: int, sampling: Sampling) -> Completion:
+        eos = self.lm.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        end = next((k for k, t in enumerate(ids) if t in eos_ids), None)
+        kept = ids if end is None else ids[:end]
+        text = self.tokenizer.decode(kept, skip_special_tokens=True)
+        finish = "stop" if end is not None else "length"
+        for stop in sampling.stop:
+            if stop in text:
+                text, finish = text[: text.index(stop)], "stop"
+        return Completion(text, prompt_len, len(kept) + (end is not None), finish)

@@ -1,0 +1,96 @@
+"""Prompt templates, loaded by name, with `{{field}}` placeholders.
+
+The shipped templates live in `templates/*.txt`; a user directory with files of the same
+names overrides them one by one. The format phrases the parsers check are defined here, so
+that templates and parsers cannot drift apart. This module does not call models or parse
+their output (see `prover.parse`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from prover.errors import InputError
+
+NAMES = ("proof_generation", "proof_verification", "meta_verification", "proof_refinement")
+
+# Format phrases (R_format checks them; the templates ask for them verbatim).
+SOLUTION_HEADER = "## Solution"
+SELF_EVAL_HEADER = "## Self Evaluation"
+EVAL_OPENING = "Here is my evaluation of the solution:"
+EVAL_CLOSING = "Based on my evaluation, the final overall score should be:"
+META_OPENING = "Here is my analysis of the evaluation:"
+META_CLOSING = "Based on my analysis, I rate the evaluation as:"
+
+PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def render(template: str, **values: str) -> str:
+    """Fill `{{name}}` placeholders in one pass; a missing value is an error, not a blank."""
+
+    def fill(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in values:
+            raise KeyError(f"template needs a value for {{{{{key}}}}}")
+        return values[key]
+
+    return PLACEHOLDER.sub(fill, template)
+
+
+def load_template(name: str, template_dir: str | Path | None = None) -> str:
+    """The template `name`, from `template_dir/name.txt` if present, else the shipped one."""
+    if name not in NAMES:
+        raise InputError(f"unknown template {name!r}; templates are: {', '.join(NAMES)}")
+    if template_dir is not None:
+        path = Path(template_dir) / f"{name}.txt"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath(f"templates/{name}.txt").read_text("utf-8")
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The four templates of the loop; build with `Templates.load(dir)`."""
+
+    proof_generation: str
+    proof_verification: str
+    meta_verification: str
+    proof_refinement: str
+
+    @classmethod
+    def load(cls, template_dir: str | Path | None = None) -> Templates:
+        if template_dir is not None and not Path(template_dir).is_dir():
+            raise InputError(f"template directory {template_dir} does not exist")
+        return cls(*(load_template(name, template_dir) for name in NAMES))
+
+    def generation(self, problem: str) -> str:
+        return render(self.proof_generation, problem=problem.strip())
+
+    def verification(self, problem: str, proof: str) -> str:
+        return render(self.proof_verification, problem=problem.strip(), proof=proof.strip())
+
+    def meta(self, problem: str, proof: str, analysis: str) -> str:
+        return render(
+            self.meta_verification,
+            problem=problem.strip(),
+            proof=proof.strip(),
+            analysis=analysis.strip(),
+        )
+
+    def refinement(self, problem: str, attempts: list[tuple[str, list[str]]]) -> str:
+        """`attempts` is [(proof, [analysis, ...]), ...], analyses already chosen and ordered."""
+        blocks = []
+        for i, (proof, analyses) in enumerate(attempts):
+            evals = [
+                f"=== Evaluation {j} of Solution {i} ===\n{a.strip()}"
+                for j, a in enumerate(analyses)
+            ]
+            blocks.append("\n\n".join([f"--- Solution {i} ---\n{proof.strip()}", *evals]))
+        return render(
+            self.proof_refinement,
+            instruction=self.generation(problem).strip(),
+            attempts="\n\n\n".join(blocks),
+        )

@@ -93,17 +93,13 @@ def failed_finish(finish_reason: str | None) -> str | None:
     return None
 
 
-def parse_score(text: str, finish_reason: str | None = None, after: str | None = None) -> Score:
-    """The last non-empty `\\boxed{}` after any `</think>` (and after `after` if present)."""
+def parse_score(text: str, finish_reason: str | None = None) -> Score:
+    """The last non-empty `\\boxed{}` after any `</think>`."""
     if reason := failed_finish(finish_reason):
         return Score(None, reason)
     if "<think>" in text and THINK_END not in text:
         return Score(None, "unfinished thinking (no </think>)")
-    body = strip_thinking(text)
-    if after and after in body:
-        tail = body.rsplit(after, 1)[1]
-        body = tail if last_boxed(tail) is not None else body
-    raw = last_boxed(body)
+    raw = last_boxed(strip_thinking(text))
     if raw is None:
         return Score(None, "no \\boxed{} score")
     value = to_number(raw)
@@ -122,12 +118,12 @@ class Verdict:
 
 
 def parse_verification(text: str, finish_reason: str | None = None) -> Verdict:
-    score = parse_score(text, finish_reason, after=EVAL_CLOSING)
+    score = parse_score(text, finish_reason)
     return Verdict(strip_thinking(text).strip(), score.value, score.reason)
 
 
 def parse_meta(text: str, finish_reason: str | None = None) -> Verdict:
-    score = parse_score(text, finish_reason, after=META_CLOSING)
+    score = parse_score(text, finish_reason)
     return Verdict(strip_thinking(text).strip(), score.value, score.reason)
 
 
@@ -166,7 +162,7 @@ def parse_generation(text: str, finish_reason: str | None = None) -> Generation:
         return Generation("", self_eval, None, "empty solution")
     if self_eval is None:
         return Generation(solution, None, None, "no self evaluation")
-    score = parse_score(self_eval, after=EVAL_CLOSING)
+    score = parse_score(self_eval)
     return Generation(solution, self_eval, score.value, score.reason)
 
 
@@ -204,7 +200,7 @@ def format_reward(text: str, kind: str, finish_reason: str | None = None) -> flo
         )
         ok = _in_order(body, opening, closing)
         ok = ok and last_boxed(body.rsplit(closing, 1)[-1]) is not None
-        ok = ok and parse_score(text, finish_reason, after=closing).value is not None
+        ok = ok and parse_score(text, finish_reason).value is not None
     else:
         raise ValueError(f"unknown format kind {kind!r}")
     return 1.0 if ok else 0.0

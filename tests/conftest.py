@@ -13,7 +13,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 CHAT_TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
 
 
-def build_tiny_model(path: Path, chat_template: str | None = CHAT_TEMPLATE) -> Path:
+def build_tiny_model(
+    path: Path, chat_template: str | None = CHAT_TEMPLATE, stop_ids: int = 23
+) -> Path:
     """Write a ~100k-parameter Llama and its tokenizer to `path` (well under a second)."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -48,7 +50,12 @@ def build_tiny_model(path: Path, chat_template: str | None = CHAT_TEMPLATE) -> P
         bos_token_id=1,
         eos_token_id=2,
     )
-    LlamaForCausalLM(config).save_pretrained(path)
+    model = LlamaForCausalLM(config)
+    # A random model almost never samples its one EOS id, so every generation would be
+    # truncated. Treating 24 ids as end-of-sequence makes about half of 16-token samples
+    # stop, which exercises both the "stop" and the "length" paths.
+    model.generation_config.eos_token_id = [2, *range(100, 100 + stop_ids)]
+    model.save_pretrained(path)
     return path
 
 

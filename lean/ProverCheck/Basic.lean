@@ -1,0 +1,1 @@
+-- Shared helpers for formal cross-checks live here (none yet).

@@ -1,0 +1,40 @@
+"""The `prover` command line: thin commands that parse options, build configs and call the
+library. User errors exit non-zero with one line and no traceback."""
+
+from __future__ import annotations
+
+import click
+
+from prover.errors import ProverError
+
+
+class UserError(click.ClickException):
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ProverGroup(click.Group):
+    """Turns library errors (`ProverError`) into one-line click errors."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ProverError as exc:
+            raise UserError(str(exc), exc.exit_code) from None
+
+
+@click.group(cls=ProverGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="prover")
+def main() -> None:
+    """Generate proofs, verify them with a model, and refine them until they pass."""
+
+
+def _register() -> None:
+    from prover.cli.solve import solve, verify
+
+    main.add_command(solve)
+    main.add_command(verify)
+
+
+_register()

@@ -1,0 +1,88 @@
+"""The proof pool of one problem: mean scores, ranking and the choice of what to refine.
+
+Everything here is derived from run records (proofs, verifications, meta-verifications), so a
+resumed run rebuilds the same pool. This module does not call models or write files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import fmean
+
+ISSUE_SCORES = (0.0, 0.5)  # analyses with these scores "found issues"
+
+
+@dataclass
+class ProofStats:
+    """One proof with its verifications (and the meta-verifications of those)."""
+
+    proof: dict
+    verifications: list[dict] = field(default_factory=list)
+    meta: dict[int, list[dict]] = field(default_factory=dict)  # verification index -> records
+
+    @property
+    def id(self) -> str:
+        return self.proof["id"]
+
+    @property
+    def scores(self) -> list[float]:
+        return [v["score"] for v in self.verifications if v["score"] is not None]
+
+    @property
+    def mean(self) -> float | None:
+        return fmean(self.scores) if self.scores else None
+
+    def passed(self, required: int) -> bool:
+        """Scored 1 by every one of `required` verifications (unparseable ones count against)."""
+        scores = self.scores
+        return len(scores) >= required and all(s == 1.0 for s in scores)
+
+    def rank_key(self) -> tuple:
+        # Mean score first, self-score as the tie-break (DeepSeekMath-V2), then id for
+        # determinism. Unscored proofs rank below every scored one.
+        mean = -1.0 if self.mean is None else self.mean
+        return (mean, self.proof.get("self_score") or 0.0, _neg(self.id))
+
+    def meta_ok(self, index: int) -> bool:
+        """An analysis stands unless its meta-verifications rate it below 0.5 on average."""
+        scores = [m["score"] for m in self.meta.get(index, []) if m["score"] is not None]
+        return not scores or fmean(scores) >= 0.5
+
+    def issue_analyses(self, limit: int = 8) -> list[str]:
+        """Up to `limit` analyses that found issues and survived meta-verification,
+        lowest score first."""
+        found = [
+            v for v in self.verifications if v["score"] in ISSUE_SCORES and self.meta_ok(v["index"])
+        ]
+        found.sort(key=lambda v: (v["score"], v["index"]))
+        return [v["analysis"] for v in found[:limit]]
+
+
+def _neg(text: str) -> tuple[int, ...]:
+    """Sort key that puts smaller ids first under `reverse=True`."""
+    return tuple(-ord(c) for c in text)
+
+
+def build_pools(
+    proofs: list[dict], verifications: list[dict], meta: list[dict]
+) -> dict[str, list[ProofStats]]:
+    """Problem id -> stats of its usable proofs, from the run's records."""
+    stats = {p["id"]: ProofStats(p) for p in proofs if p["usable"]}
+    for v in verifications:
+        if v["proof"] in stats:
+            stats[v["proof"]].verifications.append(v)
+    for m in meta:
+        if m["proof"] in stats:
+            stats[m["proof"]].meta.setdefault(m["verification"], []).append(m)
+    pools: dict[str, list[ProofStats]] = {}
+    for s in stats.values():
+        pools.setdefault(s.proof["problem"], []).append(s)
+    return pools
+
+
+def ranked(pool: list[ProofStats]) -> list[ProofStats]:
+    return sorted(pool, key=ProofStats.rank_key, reverse=True)
+
+
+def best(pool: list[ProofStats]) -> ProofStats | None:
+    return ranked(pool)[0] if pool else None

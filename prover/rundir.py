@@ -1,0 +1,95 @@
+"""A run directory of append-only JSONL files that survives kill -9.
+
+Each stage appends its records in one write followed by fsync, and readers drop a torn last
+line, so a resumed run sees exactly the work that finished. This module does not decide what
+to recompute (the loop derives that from the records).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from prover.errors import InputError
+
+RUN_FILE = "run.json"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Every complete record; a torn final line (from a kill mid-write) is ignored."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # only a torn write can leave a partial line; it is redone on resume
+    return records
+
+
+def repair_tail(path: Path) -> None:
+    """Cut a partial last line so the next append starts on a fresh line."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as fh:
+            fh.truncate(data.rfind(b"\n") + 1)
+
+
+def write_json(path: Path, obj: dict) -> None:
+    """Atomic replace: write a temporary file, fsync it, rename it over the target."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class RunDir:
+    """The files of one run: `run.json` (settings) and one JSONL file per record kind."""
+
+    def __init__(self, path: str | Path, fingerprint: dict, resume: bool = False):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"run directory {self.path} is a file")
+        started = (self.path / RUN_FILE).exists()
+        if started and not resume:
+            raise InputError(
+                f"run directory {self.path} already holds a run; pass --resume to continue it "
+                "or choose another --out"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        if started:
+            self._check(fingerprint)
+        else:
+            write_json(self.path / RUN_FILE, fingerprint)
+        for name in self.path.glob("*.jsonl"):
+            repair_tail(name)
+
+    def _check(self, fingerprint: dict) -> None:
+        stored = json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
+        changed = sorted(k for k in fingerprint if stored.get(k) != fingerprint[k])
+        if changed:
+            raise InputError(
+                f"cannot resume {self.path}: it was started with different {', '.join(changed)}; "
+                "use the same options or another --out"
+            )
+
+    def records(self, kind: str) -> list[dict]:
+        return read_jsonl(self.path / f"{kind}.jsonl")
+
+    def append(self, kind: str, records: list[dict]) -> None:
+        """All records of a stage in one write + fsync: they land together or not at all."""
+        if not records:
+            return
+        blob = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        with (self.path / f"{kind}.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def write(self, name: str, obj: dict) -> None:
+        write_json(self.path / name, obj)

@@ -65,7 +65,7 @@ class Macro:
 def read_problems(path: str | Path, max_bytes: int = MAX_BYTES) -> list[Problem]:
     """Read and parse a problem file; raise `InputError` (one line, naming the file) if unusable."""
     path = Path(path)
-    text = _read_text(path, max_bytes)
+    text = read_text(path, max_bytes)
     if not text.strip():
         raise InputError(f"{path} is empty: write a problem statement in it")
     problems = parse_problems(text)
@@ -76,11 +76,16 @@ def read_problems(path: str | Path, max_bytes: int = MAX_BYTES) -> list[Problem]
     return problems
 
 
-def _read_text(path: Path, max_bytes: int) -> str:
-    """The file's text, checked for existence, size, binary content and UTF-8."""
+def read_text(path: str | Path, max_bytes: int = MAX_BYTES) -> str:
+    """A text file's content (a problem or a proof), without a UTF-8 byte order mark.
+
+    Raises `InputError` (one line, naming the file) for a missing file, a directory, a file
+    over `max_bytes`, a binary file (NUL bytes) or one that is not UTF-8.
+    """
+    path = Path(path)
     data = _read_bytes(path, max_bytes)
     if b"\x00" in data:
-        raise InputError(f"{path} looks like a binary file (it contains NUL bytes), not LaTeX")
+        raise InputError(f"{path} looks like a binary file (it contains NUL bytes), not text")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -93,16 +98,16 @@ def _read_text(path: Path, max_bytes: int) -> str:
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
     """At most `max_bytes` bytes of a regular file."""
     if not path.exists():
-        raise InputError(f"problem file not found: {path}")
+        raise InputError(f"file not found: {path}")
     if path.is_dir():
-        raise InputError(f"{path} is a directory, not a problem file")
+        raise InputError(f"{path} is a directory, not a file")
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > max_bytes:
-        raise InputError(f"{path} is larger than the {max_bytes:,}-byte limit for a problem file")
+        raise InputError(f"{path} is larger than the {max_bytes:,}-byte limit")
     return data
 
 
@@ -520,8 +525,10 @@ def _label(raw: str | None) -> str | None:
 
 
 def _clean(text: str) -> str:
-    """Strip, drop trailing spaces, collapse runs of blank lines to one, and dedent a statement
-    that starts on its own line (one that starts mid-line, after `\\item`, keeps its indents).
+    """Strip, drop trailing spaces and collapse runs of blank lines to one.
+
+    A statement that starts on its own line is dedented; one that starts mid-line (after
+    `\\item`) keeps the indents of its later lines.
     """
     lines = [line.rstrip() for line in text.split("\n")]
     if lines and not lines[0].strip():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from prover.errors import InputError
-from prover.texinput import Problem, parse_problems, read_problems, select_problem
+from prover.texinput import Problem, parse_problems, read_problems, read_text, select_problem
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "examples"
 
@@ -315,6 +315,15 @@ def test_read_problems(tmp_path: Path) -> None:
     assert read_problems(str(path)) == [
         Problem(1, "Montrez que $\\sqrt{2} \\notin \\mathbb{Q}$ (é).", None)
     ]
+
+
+def test_read_text(tmp_path: Path) -> None:
+    path = tmp_path / "proof.md"
+    path.write_bytes("\ufeffBy induction: 50% of $n$.\n".encode())
+    assert read_text(path) == "By induction: 50% of $n$.\n"
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(InputError, match="proof.md is not UTF-8 text"):
+        read_text(str(path))
 
 
 def test_size_limit_is_inclusive(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def _fingerprint(problems, opts: dict, templates: Templates) -> dict:
 def solve(problem_file: Path, **opts) -> None:
     """Solve the problems in PROBLEM.tex: generate, verify and refine proofs, then print the
     best proof of each problem with its verification summary."""
-    problems = select_problem(read_problems(problem_file), opts["problem_k"])
+    problems = select_problem(read_problems(problem_file), opts["problem_k"], problem_file)
     if opts["resume"] and opts["out"] is None:
         raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
     templates = Templates.load(opts["template_dir"])
@@ -154,7 +154,7 @@ def solve(problem_file: Path, **opts) -> None:
 def verify(problem_file: Path, proof_file: Path, **opts) -> None:
     """Verify the proof in PROOF.md of the problem in PROBLEM.tex V times; print the mean
     score and every analysis."""
-    problems = select_problem(read_problems(problem_file), opts["problem_k"])
+    problems = select_problem(read_problems(problem_file), opts["problem_k"], problem_file)
     if len(problems) > 1:
         raise click.UsageError(
             f"{problem_file} holds {len(problems)} problems; choose one with --problem K"

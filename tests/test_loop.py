@@ -1,0 +1,128 @@
+"""The loop's logic with a scripted backend: batching, selection, stopping and resume.
+
+The scripted backend stands in for a model whose behaviour we choose; the tiny real model
+runs the same loop end to end in test_cli.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from prover.backends.base import Completion, Sampling
+from prover.errors import InputError
+from prover.loop import Loop, LoopConfig
+from prover.prompts import EVAL_CLOSING, EVAL_OPENING
+from prover.rundir import RunDir
+
+PROBLEMS = {"1": "Prove that 1 + 1 = 2.", "2": "Prove that 2 + 2 = 4."}
+
+
+class Scripted:
+    """Proofs are 'draft' at first and 'fixed' after refinement; the verifier gives 'fixed'
+    proofs 1 and drafts 0 (or 0.5 for every third draft)."""
+
+    name = "scripted"
+    model = "scripted"
+
+    def __init__(self, fail_after: int | None = None):
+        self.calls: list[tuple[int, int]] = []  # (prompts, n) per call
+        self.fail_after = fail_after
+        self.drafts = 0
+
+    def generate(self, prompts, n=1, sampling=None):
+        if self.fail_after is not None and len(self.calls) >= self.fail_after:
+            raise KeyboardInterrupt("simulated kill")
+        self.calls.append((len(prompts), n))
+        return [[self._complete(p[-1]["content"], i) for i in range(n)] for p in prompts]
+
+    def _complete(self, prompt: str, i: int) -> Completion:
+        if "grading a proof" in prompt:
+            score = "1" if "fixed" in prompt else ("0.5" if "draft-2" in prompt else "0")
+            text = f"{EVAL_OPENING}\nissue in step {i}\n\n{EVAL_CLOSING} \\boxed{{{score}}}"
+        elif "earlier attempts" in prompt:
+            text = f"## Solution\nfixed proof\n## Self Evaluation\n{EVAL_CLOSING} \\boxed{{1}}"
+        else:
+            self.drafts += 1
+            text = f"## Solution\ndraft-{self.drafts % 3}\n## Self Evaluation\n\\boxed{{0.5}}"
+        return Completion(text, 10, 5, "stop")
+
+
+def make_loop(tmp_path, backend, resume=False, **overrides) -> Loop:
+    settings = dict(proofs=4, verifications=3, top_k=2, rounds=3, generation=Sampling())
+    config = LoopConfig(**(settings | overrides))
+    run = RunDir(tmp_path / "run", {"problems": list(PROBLEMS.values())}, resume=resume)
+    return Loop(backend, backend, config, run)
+
+
+def test_each_stage_is_one_batched_call(tmp_path):
+    backend = Scripted()
+    report = make_loop(tmp_path, backend).solve(PROBLEMS)
+    # round 0: generate 2 problems x n=4, verify 8 proofs x n=3; round 1: refine the top 2 of
+    # each problem (4 prompts x n=2), verify 8 proofs; then every problem has passed.
+    assert backend.calls == [(2, 4), (8, 3), (4, 2), (8, 3)]
+    assert report["rounds"] == 2
+    for entry in report["problems"]:
+        assert entry["passed"] and entry["mean_score"] == 1.0 and entry["round"] == 1
+        assert entry["solution"] == "fixed proof"
+
+
+def test_refinement_prompt_holds_issue_analyses_lowest_first(tmp_path):
+    backend = Scripted()
+    loop = make_loop(tmp_path, backend, rounds=0)
+    loop.solve(PROBLEMS)
+    jobs = loop.generation_jobs(PROBLEMS, 1)
+    assert [j.key for j in jobs] == ["1/r1/k0", "1/r1/k1", "2/r1/k0", "2/r1/k1"]
+    prompt = jobs[0].prompt[-1]["content"]
+    # the best draft (0.5 mean) is refined first, with its three analyses
+    assert "draft-2" in prompt and prompt.count("=== Evaluation") == 3
+
+
+def test_meta_verification_runs_on_issue_finding_analyses(tmp_path):
+    backend = Scripted()
+    make_loop(tmp_path, backend, meta=True, rounds=0).solve(PROBLEMS)
+    # generate, verify, then one meta call over every analysis scored 0 or 0.5 (all 24)
+    assert backend.calls == [(2, 4), (8, 3), (24, 1)]
+
+
+def test_kill_and_resume_recomputes_nothing(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        make_loop(tmp_path, Scripted(fail_after=2)).solve(PROBLEMS)  # dies in round 1 generate
+    again = Scripted()
+    report = make_loop(tmp_path, again, resume=True).solve(PROBLEMS)
+    assert again.calls == [(4, 2), (8, 3)]  # only round 1 is run
+    run = RunDir(tmp_path / "run", {"problems": list(PROBLEMS.values())}, resume=True)
+    ids = [p["id"] for p in run.records("proofs")]
+    assert len(ids) == len(set(ids)) == 16
+    assert all(e["passed"] for e in report["problems"])
+
+
+def test_torn_stage_is_completed_not_repeated(tmp_path):
+    make_loop(tmp_path, Scripted(), rounds=0).solve(PROBLEMS)
+    path = tmp_path / "run" / "verifications.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-4]) + lines[-4][:20])  # lose 3 records and tear 1
+    (tmp_path / "run" / "rounds.jsonl").unlink()
+    again = Scripted()
+    make_loop(tmp_path, again, resume=True, rounds=0).solve(PROBLEMS)
+    assert again.calls == [(4, 1)]  # two proofs lack verifications: one call, n=1 copies
+    records = [line for line in path.read_text().splitlines() if line]
+    assert len(records) == 24
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    make_loop(tmp_path, Scripted(), rounds=0).solve(PROBLEMS)
+    run_dir = tmp_path / "run"
+    with pytest.raises(InputError, match="different problems"):
+        RunDir(run_dir, {"problems": ["another"]}, resume=True)
+    with pytest.raises(InputError, match="--resume"):
+        RunDir(run_dir, {"problems": list(PROBLEMS.values())})
+
+
+def test_unparseable_verifications_never_pass(tmp_path):
+    class Nonsense(Scripted):
+        def _complete(self, prompt, i):
+            return Completion("\x17 nonsense", 10, 5, "stop")
+
+    backend = Nonsense()
+    report = make_loop(tmp_path, backend, rounds=1).solve(PROBLEMS)
+    entry = report["problems"][0]
+    assert not entry["passed"] and entry["mean_score"] is None and report["rounds"] == 2

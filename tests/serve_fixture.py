@@ -68,7 +68,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def transformers_server(tiny_model: Path, tmp_path_factory) -> Iterator[str]:
     """Run `transformers serve` on the tiny model; yields the base URL ending in /v1."""
     port = free_port()

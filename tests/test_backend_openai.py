@@ -10,7 +10,7 @@ import asyncio
 import time
 
 import pytest
-from serve_fixture import Reply, chat_reply, fake_server, free_port, transformers_server
+from serve_fixture import Reply, chat_reply, fake_server, free_port
 
 from prover.backends import Completion, Sampling, make_backend
 from prover.backends.openai import (
@@ -21,8 +21,6 @@ from prover.backends.openai import (
     split_tokens,
 )
 from prover.errors import BackendError
-
-__all__ = ["transformers_server"]  # a module-scoped fixture, used by name below
 
 SHORT = Sampling(temperature=1.0, top_p=0.95, max_tokens=8, seed=0)
 

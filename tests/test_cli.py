@@ -14,11 +14,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from serve_fixture import transformers_server
 
 from prover.cli import main
-
-__all__ = ["transformers_server"]
 
 PROBLEM = r"""\documentclass{article}
 \newcommand{\N}{\mathbb{N}}

@@ -72,5 +72,16 @@ def deepseek_math_chat(chat: Chat) -> str:
     return "".join(parts) + "Assistant:"
 
 
+def encode_prompt(tokenizer, prompt: Prompt) -> list[int]:
+    """Token ids of a prompt: a chat goes through the tokenizer's chat template (which places
+    BOS itself) or, without one, the DeepSeekMath format; raw text gets BOS added."""
+    if isinstance(prompt, str):
+        return tokenizer(prompt, add_special_tokens=True)["input_ids"]
+    if getattr(tokenizer, "chat_template", None):
+        text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    return tokenizer(deepseek_math_chat(prompt), add_special_tokens=True)["input_ids"]
+
+
 def as_chat(prompt: Prompt) -> Chat:
     return [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)

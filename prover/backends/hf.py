@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from prover.backends.base import Completion, Prompt, Sampling, deepseek_math_chat
+from prover.backends.base import Completion, Prompt, Sampling, encode_prompt
 from prover.errors import BackendError
 
 ProgressFn = Callable[[int, int], None]  # (sequences done, sequences total)
@@ -77,20 +77,8 @@ class HFBackend:
         tok_len = getattr(self.tokenizer, "model_max_length", None) or config_len
         return min(config_len, tok_len) if tok_len < 10**9 else config_len
 
-    def render(self, prompt: Prompt) -> tuple[str, bool]:
-        """Prompt text and whether the tokenizer should still add special tokens (BOS)."""
-        if isinstance(prompt, str):
-            return prompt, True
-        if self.tokenizer.chat_template:
-            text = self.tokenizer.apply_chat_template(
-                prompt, tokenize=False, add_generation_prompt=True
-            )
-            return text, False  # the template already carries BOS where it wants one
-        return deepseek_math_chat(prompt), True
-
     def encode(self, prompt: Prompt) -> list[int]:
-        text, special = self.render(prompt)
-        return self.tokenizer(text, add_special_tokens=special)["input_ids"]
+        return encode_prompt(self.tokenizer, prompt)
 
     def generate(
         self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None

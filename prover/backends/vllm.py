@@ -1,0 +1,79 @@
+"""In-process vLLM backend: one `LLM.generate` call per stage, n samples per prompt via
+`SamplingParams(n=...)`, with prefix caching on (the V verifications of a proof share its
+long prompt).
+
+Prompts are tokenized here (chat template, or the DeepSeekMath format without one) so that a
+prompt longer than the context becomes a `prompt_too_long` completion instead of failing the
+whole batch. It does not manage servers or multiple nodes (use `vllm serve` with the `openai`
+backend for that). Needs the `vllm` extra and a GPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prover.backends.base import Completion, Prompt, Sampling, encode_prompt
+from prover.errors import BackendError, require
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        max_model_len: int | None = None,
+        dtype: str = "auto",
+        seed: int = 0,
+    ):
+        vllm = require("vllm", "vllm")
+        self.model = model
+        self._vllm = vllm
+        try:
+            self.llm = vllm.LLM(
+                model=model,
+                enable_prefix_caching=True,
+                tensor_parallel_size=tensor_parallel_size,
+                gpu_memory_utilization=gpu_memory_utilization,
+                max_model_len=max_model_len,
+                dtype=dtype,
+                seed=seed,
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise BackendError(f"vLLM could not load {model!r}: {first}") from exc
+        self.tokenizer = self.llm.get_tokenizer()
+        self.context = self.llm.llm_engine.model_config.max_model_len
+
+    def sampling_params(self, n: int, sampling: Sampling):
+        return self._vllm.SamplingParams(
+            n=n,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
+            max_tokens=sampling.max_tokens,
+            seed=sampling.seed,
+            stop=list(sampling.stop) or None,
+        )
+
+    def generate(
+        self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None
+    ) -> list[list[Completion]]:
+        sampling = sampling or Sampling()
+        encoded = [encode_prompt(self.tokenizer, p) for p in prompts]
+        fits = [i for i, ids in enumerate(encoded) if len(ids) < self.context]
+        results = [[Completion("", len(ids), 0, "prompt_too_long")] * n for ids in encoded]
+        if not fits:
+            return results
+        inputs = [{"prompt_token_ids": encoded[i]} for i in fits]
+        outputs = self.llm.generate(inputs, self.sampling_params(n, sampling), use_tqdm=False)
+        for i, output in zip(fits, outputs, strict=True):
+            results[i] = [self._completion(len(encoded[i]), o) for o in output.outputs]
+        return results
+
+    @staticmethod
+    def _completion(prompt_tokens: int, output) -> Completion:
+        # vLLM reports "stop" (EOS or stop string), "length" or "abort"; abort counts as cut.
+        finish = "stop" if output.finish_reason == "stop" else "length"
+        return Completion(output.text, prompt_tokens, len(output.token_ids), finish)

@@ -127,26 +127,34 @@ class Loop:
 
     # -- stages ------------------------------------------------------------------------
     def generation_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
-        cfg = self.config
-        if round_ == 0:
-            return [
-                Job(
-                    f"{pid}/r0/k0",
-                    self._chat(self.templates.generation(text)),
-                    cfg.proofs,
-                    {"problem": pid, "round": 0, "parents": []},
-                )
-                for pid, text in problems.items()
-            ]
-        pools = self.pools(before_round=round_)  # the pool as it stood when the round began
-        per_proof = math.ceil(cfg.proofs / cfg.top_k)  # keeps P samples per round
+        """Round 0: P fresh proofs per problem. Later rounds: refine the top K of the pool as it
+        stood when the round began, ceil(P/K) samples each; an empty pool starts afresh."""
+        pools = self.pools(before_round=round_) if round_ else {}
         jobs = []
         for pid, text in problems.items():
-            for k, stats in enumerate(ranked(pools.get(pid, []))[: cfg.top_k]):
-                attempt = [(stats.proof["solution"], stats.issue_analyses(cfg.max_analyses))]
-                prompt = self._chat(self.templates.refinement(text, attempt))
-                info = {"problem": pid, "round": round_, "parents": [stats.id]}
-                jobs.append(Job(f"{pid}/r{round_}/k{k}", prompt, per_proof, info))
+            top = ranked(pools.get(pid, []))[: self.config.top_k]
+            jobs += (
+                self._refinements(pid, text, top, round_)
+                if top
+                else [self._fresh(pid, text, round_)]
+            )
+        return jobs
+
+    def _fresh(self, pid: str, text: str, round_: int) -> Job:
+        prompt = self._chat(self.templates.generation(text))
+        info = {"problem": pid, "round": round_, "parents": []}
+        return Job(f"{pid}/r{round_}/k0", prompt, self.config.proofs, info)
+
+    def _refinements(self, pid: str, text: str, top: list[ProofStats], round_: int) -> list[Job]:
+        per_proof = math.ceil(self.config.proofs / self.config.top_k)  # keeps ~P per round
+        jobs = []
+        for k, stats in enumerate(top):
+            analyses = stats.issue_analyses(self.config.max_analyses)
+            prompt = self._chat(
+                self.templates.refinement(text, [(stats.proof["solution"], analyses)])
+            )
+            info = {"problem": pid, "round": round_, "parents": [stats.id]}
+            jobs.append(Job(f"{pid}/r{round_}/k{k}", prompt, per_proof, info))
         return jobs
 
     def generate(self, problems: dict[str, str], round_: int) -> dict:
@@ -246,11 +254,10 @@ class Loop:
 
     def unsolved(self, problems: dict[str, str]) -> dict[str, str]:
         pools = self.pools()
-        need = self.config.verifications
         return {
             pid: text
             for pid, text in problems.items()
-            if not any(s.passed(need) for s in pools.get(pid, []))
+            if not any(s.passed for s in pools.get(pid, []))
         }
 
     def run_round(self, problems: dict[str, str], round_: int) -> dict:
@@ -270,7 +277,7 @@ class Loop:
             "proofs": len(pool),
             "best": top.id if top else None,
             "mean": top.mean if top else None,
-            "passed": any(s.passed(self.config.verifications) for s in pool),
+            "passed": any(s.passed for s in pool),
         }
 
     def solve(self, problems: dict[str, str]) -> dict:

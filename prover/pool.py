@@ -32,10 +32,11 @@ class ProofStats:
     def mean(self) -> float | None:
         return fmean(self.scores) if self.scores else None
 
-    def passed(self, required: int) -> bool:
-        """Scored 1 by every one of `required` verifications (unparseable ones count against)."""
-        scores = self.scores
-        return len(scores) >= required and all(s == 1.0 for s in scores)
+    @property
+    def passed(self) -> bool:
+        """Mean score 1: every verification that could be read gave 1 (the published rule;
+        unparseable verifications are left out of the mean, and at least one must parse)."""
+        return self.mean == 1.0
 
     def rank_key(self) -> tuple:
         # Mean score first, self-score as the tie-break (DeepSeekMath-V2), then id for

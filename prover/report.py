@@ -35,13 +35,13 @@ def stage_seconds(rounds: list[dict]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in seconds.items()}
 
 
-def problem_entry(pid: str, pool: list[ProofStats], rounds: list[dict], need: int) -> dict:
+def problem_entry(pid: str, pool: list[ProofStats], rounds: list[dict]) -> dict:
     top = best(pool)
     entry = {
         "problem": pid,
         "rounds": sum(1 for r in rounds if pid in r["problems"]),
         "proofs": len(pool),
-        "passed": any(s.passed(need) for s in pool),
+        "passed": any(s.passed for s in pool),
         "best_proof": None,
     }
     if top is not None:
@@ -60,9 +60,7 @@ def problem_entry(pid: str, pool: list[ProofStats], rounds: list[dict], need: in
 def build_report(run: RunDir, problems: dict[str, str], config) -> dict:
     rounds = run.records("rounds")
     pools = build_pools(run.records("proofs"), run.records("verifications"), run.records("meta"))
-    entries = [
-        problem_entry(pid, pools.get(pid, []), rounds, config.verifications) for pid in problems
-    ]
+    entries = [problem_entry(pid, pools.get(pid, []), rounds) for pid in problems]
     return {
         "problems": entries,
         "rounds": len({r["round"] for r in rounds}),

@@ -20,12 +20,15 @@ def read_jsonl(path: Path) -> list[dict]:
     """Every complete record; a torn final line (from a kill mid-write) is ignored."""
     if not path.exists():
         return []
+    lines = path.read_text(encoding="utf-8").splitlines()
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(lines, 1):
         try:
             records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # only a torn write can leave a partial line; it is redone on resume
+        except json.JSONDecodeError as exc:
+            if number == len(lines):
+                break  # a torn last write; its stage is completed on resume
+            raise InputError(f"{path} line {number} is corrupt: {exc.msg}") from exc
     return records
 
 

@@ -126,3 +126,28 @@ def test_unparseable_verifications_never_pass(tmp_path):
     report = make_loop(tmp_path, backend, rounds=1).solve(PROBLEMS)
     entry = report["problems"][0]
     assert not entry["passed"] and entry["mean_score"] is None and report["rounds"] == 2
+
+
+def test_problem_without_usable_proofs_starts_afresh(tmp_path):
+    class TruncatesFirst(Scripted):
+        def generate(self, prompts, n=1, sampling=None):
+            outs = super().generate(prompts, n, sampling)
+            if len(self.calls) == 1:  # every round-0 proof is cut off at the token limit
+                return [[Completion(c.text[:5], 10, 5, "length") for c in cs] for cs in outs]
+            return outs
+
+    backend = TruncatesFirst()
+    loop = make_loop(tmp_path, backend, rounds=1)
+    report = loop.solve(PROBLEMS)
+    # round 0: one generate call and no verification (nothing usable); round 1: fresh again
+    assert backend.calls == [(2, 4), (2, 4), (8, 3)]
+    assert report["problems"][0]["round"] == 1
+
+
+def test_corrupt_middle_line_is_an_error_not_a_silent_loss(tmp_path):
+    make_loop(tmp_path, Scripted(), rounds=0).solve(PROBLEMS)
+    path = tmp_path / "run" / "proofs.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "{broken\n" + "".join(lines[1:]))
+    with pytest.raises(InputError, match="line 2 is corrupt"):
+        make_loop(tmp_path, Scripted(), resume=True, rounds=0).solve(PROBLEMS)

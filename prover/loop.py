@@ -128,7 +128,8 @@ class Loop:
     # -- stages ------------------------------------------------------------------------
     def generation_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
         """Round 0: P fresh proofs per problem. Later rounds: refine the top K of the pool as it
-        stood when the round began, ceil(P/K) samples each; an empty pool starts afresh."""
+        stood when the round began, ceil(P/k) samples for each of the k <= K kept (so about
+        P per round); an empty pool starts afresh."""
         pools = self.pools(before_round=round_) if round_ else {}
         jobs = []
         for pid, text in problems.items():
@@ -146,7 +147,7 @@ class Loop:
         return Job(f"{pid}/r{round_}/k0", prompt, self.config.proofs, info)
 
     def _refinements(self, pid: str, text: str, top: list[ProofStats], round_: int) -> list[Job]:
-        per_proof = math.ceil(self.config.proofs / self.config.top_k)  # keeps ~P per round
+        per_proof = math.ceil(self.config.proofs / len(top))  # keeps about P samples a round
         jobs = []
         for k, stats in enumerate(top):
             analyses = stats.issue_analyses(self.config.max_analyses)
@@ -282,6 +283,7 @@ class Loop:
 
     def solve(self, problems: dict[str, str]) -> dict:
         """Run (or resume) every round; returns the report that is also written to disk."""
+        self.run.start()
         done_rounds = {r["round"] for r in self.run.records("rounds")}
         for round_ in range(self.config.rounds + 1):
             active = self.unsolved(problems)

@@ -29,6 +29,9 @@ class RichReporter(Reporter):
 
     @contextmanager
     def stage(self, name: str, total: int) -> Iterator[Update]:
+        if not self.console.is_terminal:  # no bar in logs and pipes, only the log lines
+            yield lambda done, total: None
+            return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
         columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())

@@ -55,20 +55,25 @@ class RunDir:
     """The files of one run: `run.json` (settings) and one JSONL file per record kind."""
 
     def __init__(self, path: str | Path, fingerprint: dict, resume: bool = False):
+        """Check that the directory can hold this run; nothing is written until `start`, so a
+        run that fails before its first stage (say, the model will not load) leaves nothing."""
         self.path = Path(path)
+        self.fingerprint = fingerprint
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"run directory {self.path} is a file")
-        started = (self.path / RUN_FILE).exists()
-        if started and not resume:
-            raise InputError(
-                f"run directory {self.path} already holds a run; pass --resume to continue it "
-                "or choose another --out"
-            )
-        self.path.mkdir(parents=True, exist_ok=True)
-        if started:
+        if (self.path / RUN_FILE).exists():
+            if not resume:
+                raise InputError(
+                    f"run directory {self.path} already holds a run; pass --resume to continue "
+                    "it or choose another --out"
+                )
             self._check(fingerprint)
-        else:
-            write_json(self.path / RUN_FILE, fingerprint)
+
+    def start(self) -> None:
+        """Create the directory and its `run.json`, or mend the torn tails of a resumed one."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not (self.path / RUN_FILE).exists():
+            write_json(self.path / RUN_FILE, self.fingerprint)
         for name in self.path.glob("*.jsonl"):
             repair_tail(name)
 

@@ -179,6 +179,7 @@ def test_unloadable_model_is_one_line(problem_file, tmp_path):
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("Error: model 'no-such/model'") and "--model" in lines[-1]
     assert "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()  # nothing to --resume, so nothing left behind
 
 
 def test_resume_needs_out(problem_file):

@@ -11,10 +11,11 @@ does not parse LaTeX or print results (see `prover.texinput` and `prover.cli`).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 from prover.backends.base import Backend, Completion, Prompt, Sampling
 from prover.parse import parse_generation, parse_meta, parse_verification
@@ -22,6 +23,8 @@ from prover.pool import ISSUE_SCORES, ProofStats, best, build_pools, ranked
 from prover.progress import Reporter
 from prover.prompts import Templates
 from prover.rundir import RunDir
+
+STAGES = ("generate", "verify", "meta-verify")  # also seeds each stage differently
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,11 @@ class Loop:
             grouped[k].extend(outs)
         return grouped
 
-    def _seeded(self, sampling: Sampling, round_: int, stage: int) -> Sampling:
+    @staticmethod
+    def _seeded(sampling: Sampling, round_: int, stage: int) -> Sampling:
         if sampling.seed is None:
             return sampling
-        return Sampling(**{**asdict(sampling), "seed": sampling.seed * 1000 + round_ * 10 + stage})
+        return replace(sampling, seed=sampling.seed * 1000 + round_ * 10 + stage)
 
     # -- stages ------------------------------------------------------------------------
     def generation_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
@@ -158,14 +162,19 @@ class Loop:
             jobs.append(Job(f"{pid}/r{round_}/k{k}", prompt, per_proof, info))
         return jobs
 
+    def _stage(
+        self, round_: int, name: str, backend: Backend, jobs: list[Job], kind: str, record
+    ) -> dict:
+        """Run one stage's missing samples in one call and append their records together."""
+        sampling = self.config.generation if kind == "proofs" else self.config.verification
+        sampling = self._seeded(sampling, round_, STAGES.index(name))
+        results, usage = self.run_jobs(f"round {round_} · {name}", backend, jobs, sampling, kind)
+        self.run.append(kind, [record(job, i, c) for job, i, c in results])
+        return usage
+
     def generate(self, problems: dict[str, str], round_: int) -> dict:
         jobs = self.generation_jobs(problems, round_)
-        sampling = self._seeded(self.config.generation, round_, 1)
-        results, usage = self.run_jobs(
-            f"round {round_} · generate", self.generator, jobs, sampling, "proofs"
-        )
-        self.run.append("proofs", [self._proof_record(j, i, c) for j, i, c in results])
-        return usage
+        return self._stage(round_, "generate", self.generator, jobs, "proofs", self._proof_record)
 
     def _proof_record(self, job: Job, index: int, c: Completion) -> dict:
         parsed = parse_generation(c.text, c.finish_reason)
@@ -196,12 +205,8 @@ class Loop:
 
     def verify(self, problems: dict[str, str], round_: int) -> dict:
         jobs = self.verification_jobs(problems, round_)
-        sampling = self._seeded(self.config.verification, round_, 2)
-        results, usage = self.run_jobs(
-            f"round {round_} · verify", self.verifier, jobs, sampling, "verifications"
-        )
-        self.run.append("verifications", [self._verdict_record(j, i, c) for j, i, c in results])
-        return usage
+        record = self._verdict_record
+        return self._stage(round_, "verify", self.verifier, jobs, "verifications", record)
 
     def _verdict_record(self, job: Job, index: int, c: Completion, meta: bool = False) -> dict:
         verdict = (parse_meta if meta else parse_verification)(c.text, c.finish_reason)
@@ -235,12 +240,8 @@ class Loop:
 
     def meta_verify(self, problems: dict[str, str], round_: int) -> dict:
         jobs = self.meta_jobs(problems, round_)
-        sampling = self._seeded(self.config.verification, round_, 3)
-        results, usage = self.run_jobs(
-            f"round {round_} · meta-verify", self.verifier, jobs, sampling, "meta"
-        )
-        self.run.append("meta", [self._verdict_record(j, i, c, meta=True) for j, i, c in results])
-        return usage
+        record = functools.partial(self._verdict_record, meta=True)
+        return self._stage(round_, "meta-verify", self.verifier, jobs, "meta", record)
 
     @staticmethod
     def _chat(content: str) -> Prompt:

@@ -64,6 +64,13 @@ def model_options(func):
             help="Meta-verify the analyses that find issues.",
         ),
         click.option(
+            "--meta-verifications",
+            type=click.IntRange(1),
+            default=1,
+            show_default=True,
+            help="Meta-verifications per issue-finding analysis (with --meta).",
+        ),
+        click.option(
             "--max-tokens",
             type=click.IntRange(1),
             default=2048,
@@ -108,6 +115,10 @@ def model_options(func):
         ),
     ]
     return functools.reduce(lambda f, option: option(f), reversed(options), func)
+
+
+def problem_option(help: str):
+    return click.option("--problem", "problem_k", type=click.IntRange(1), default=None, help=help)
 
 
 def quiet_transformers() -> None:

@@ -11,6 +11,7 @@ from prover.cli.options import (
     build_backends,
     default_run_dir,
     model_options,
+    problem_option,
     sampling_from,
 )
 from prover.cli.output import render_solutions, render_verification
@@ -62,20 +63,7 @@ def _fingerprint(problems, opts: dict, templates: Templates) -> dict:
     show_default=True,
     help="Refinement rounds after the first generation.",
 )
-@click.option(
-    "--meta-verifications",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help="Meta-verifications per issue-finding analysis (with --meta).",
-)
-@click.option(
-    "--problem",
-    "problem_k",
-    type=click.IntRange(1),
-    default=None,
-    help="Solve only the K-th problem of the file (default: all).",
-)
+@problem_option("Solve only the K-th problem of the file (default: all).")
 @click.option(
     "--format",
     "fmt",
@@ -129,20 +117,7 @@ def solve(problem_file: Path, **opts) -> None:
 @click.argument("problem_file", metavar="PROBLEM.tex", type=click.Path(path_type=Path))
 @click.argument("proof_file", metavar="PROOF.md", type=click.Path(path_type=Path))
 @model_options
-@click.option(
-    "--meta-verifications",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help="Meta-verifications per issue-finding analysis (with --meta).",
-)
-@click.option(
-    "--problem",
-    "problem_k",
-    type=click.IntRange(1),
-    default=None,
-    help="Which problem of the file the proof is for (needed if it has several).",
-)
+@problem_option("Which problem of the file the proof is for (needed if it has several).")
 @click.option(
     "--format",
     "fmt",

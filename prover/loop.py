@@ -3,28 +3,27 @@
 Per round, over all unsolved problems at once:
   1. generate P proofs (round 0) or refine the top K proofs of the pool (later rounds);
   2. verify every new proof V times; 3. optionally meta-verify the issue-finding analyses;
-  4. stop a problem once one of its proofs passes all V verifications.
-Each stage is ONE batched backend call, and its records land in the run directory before the
-next stage starts; a resumed run derives from those records what is still missing. This module
+  4. stop a problem once one of its proofs has mean score 1.
+Each stage is ONE batched backend call whose records land in the run directory as the backend
+finishes them; a resumed run derives from those records what is still missing. This module
 does not parse LaTeX or print results (see `prover.texinput` and `prover.cli`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from prover.backends.base import Backend, Completion, Prompt, Sampling
-from prover.parse import parse_generation, parse_meta, parse_verification
-from prover.pool import ISSUE_SCORES, ProofStats, best, build_pools, ranked
+from prover.backends.base import Backend, Sampling, user_chat
+from prover.jobs import Job, MakeRecord, proof_record, run_jobs, verdict_record
+from prover.pool import ISSUE_SCORES, ProofStats, build_pools, ranked
 from prover.progress import Reporter
 from prover.prompts import Templates
+from prover.report import build_report, summary
 from prover.rundir import RunDir
 
-STAGES = ("generate", "verify", "meta-verify")  # also seeds each stage differently
+STAGES = ("generate", "verify", "meta-verify")  # the index also varies each stage's seed
 
 
 @dataclass(frozen=True)
@@ -42,26 +41,15 @@ class LoopConfig:
     verification: Sampling = field(default_factory=Sampling)
 
 
-@dataclass(frozen=True)
-class Job:
-    """`n` samples of one prompt; `key` identifies them in the records across resumes."""
-
-    key: str
-    prompt: Prompt
-    n: int
-    info: dict = field(default_factory=dict)
-
-
-def _usage(completions: list[Completion]) -> dict:
-    return {
-        "samples": len(completions),
-        "prompt_tokens": sum(c.prompt_tokens for c in completions),
-        "completion_tokens": sum(c.completion_tokens for c in completions),
-    }
+def stage_seed(sampling: Sampling, round_: int, stage: str) -> Sampling:
+    """A distinct, reproducible seed per (round, stage) when a seed is set."""
+    if sampling.seed is None:
+        return sampling
+    return replace(sampling, seed=sampling.seed * 1000 + round_ * 10 + STAGES.index(stage))
 
 
 class Loop:
-    """Runs the loop for a list of problems into one run directory."""
+    """Runs the loop for a set of problems ({id: statement}) into one run directory."""
 
     def __init__(
         self,
@@ -77,59 +65,31 @@ class Loop:
         self.templates = templates or Templates.load()
         self.reporter = reporter or Reporter()
 
-    # -- batched execution -------------------------------------------------------------
-    def run_jobs(
-        self, stage: str, backend: Backend, jobs: list[Job], sampling: Sampling, kind: str
-    ) -> tuple[list[tuple[Job, int, Completion]], dict]:
-        """Run the missing samples of `jobs` in one backend call.
-
-        Returns (job, sample index, completion) triples and the stage's usage. Samples that
-        already have records of `kind` (from before a kill) are not generated again.
-        """
-        have = Counter(r["key"] for r in self.run.records(kind))
-        todo = [(job, have[job.key]) for job in jobs if have[job.key] < job.n]
-        if not todo:
-            return [], {}
-        missing = {job.n - done for job, done in todo}
-        started = time.monotonic()
-        with self.reporter.stage(stage, sum(job.n - done for job, done in todo)) as update:
-            if hasattr(backend, "progress"):
-                backend.progress = update
-            if len(missing) == 1:  # the usual case: all prompts need the same n
-                outs = backend.generate([j.prompt for j, _ in todo], missing.pop(), sampling)
-            else:  # after a torn resume: one sample per prompt copy, still one call
-                outs = self._generate_ragged(backend, todo, sampling)
-            if hasattr(backend, "progress"):
-                backend.progress = None
-        results = [
-            (job, done + i, c)
-            for (job, done), cs in zip(todo, outs, strict=True)
-            for i, c in enumerate(cs)
-        ]
-        usage = _usage([c for _, _, c in results]) | {
-            "prompts": len(todo),
-            "seconds": round(time.monotonic() - started, 3),
-        }
-        return results, usage
-
-    @staticmethod
-    def _generate_ragged(backend: Backend, todo, sampling: Sampling) -> list[list[Completion]]:
-        copies = [
-            (k, job.prompt) for k, (job, done) in enumerate(todo) for _ in range(job.n - done)
-        ]
-        flat = backend.generate([p for _, p in copies], 1, sampling)
-        grouped: list[list[Completion]] = [[] for _ in todo]
-        for (k, _), outs in zip(copies, flat, strict=True):
-            grouped[k].extend(outs)
-        return grouped
-
-    @staticmethod
-    def _seeded(sampling: Sampling, round_: int, stage: int) -> Sampling:
-        if sampling.seed is None:
-            return sampling
-        return replace(sampling, seed=sampling.seed * 1000 + round_ * 10 + stage)
-
     # -- stages ------------------------------------------------------------------------
+    def _stage(
+        self,
+        round_: int,
+        stage: str,
+        backend: Backend,
+        jobs: list[Job],
+        kind: str,
+        make_record: MakeRecord,
+    ) -> dict:
+        """Run a stage's missing samples in one call, appending records as they finish."""
+        sampling = self.config.generation if kind == "proofs" else self.config.verification
+        have = Counter(r["key"] for r in self.run.records(kind))
+        total = sum(max(0, job.n - have[job.key]) for job in jobs)
+        with self.reporter.stage(f"round {round_} · {stage}", total) as progress:
+            return run_jobs(
+                backend,
+                jobs,
+                stage_seed(sampling, round_, stage),
+                make_record,
+                sink=lambda records: self.run.append(kind, records),
+                have=have,
+                progress=progress,
+            )
+
     def generation_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
         """Round 0: P fresh proofs per problem. Later rounds: refine the top K of the pool as it
         stood when the round began, ceil(P/k) samples for each of the k <= K kept (so about
@@ -146,52 +106,19 @@ class Loop:
         return jobs
 
     def _fresh(self, pid: str, text: str, round_: int) -> Job:
-        prompt = self._chat(self.templates.generation(text))
+        prompt = user_chat(self.templates.generation(text))
         info = {"problem": pid, "round": round_, "parents": []}
         return Job(f"{pid}/r{round_}/k0", prompt, self.config.proofs, info)
 
     def _refinements(self, pid: str, text: str, top: list[ProofStats], round_: int) -> list[Job]:
-        per_proof = math.ceil(self.config.proofs / len(top))  # keeps about P samples a round
+        per_proof = math.ceil(self.config.proofs / len(top))
         jobs = []
         for k, stats in enumerate(top):
-            analyses = stats.issue_analyses(self.config.max_analyses)
-            prompt = self._chat(
-                self.templates.refinement(text, [(stats.proof["solution"], analyses)])
-            )
+            attempt = (stats.proof["solution"], stats.issue_analyses(self.config.max_analyses))
+            prompt = user_chat(self.templates.refinement(text, [attempt]))
             info = {"problem": pid, "round": round_, "parents": [stats.id]}
             jobs.append(Job(f"{pid}/r{round_}/k{k}", prompt, per_proof, info))
         return jobs
-
-    def _stage(
-        self, round_: int, name: str, backend: Backend, jobs: list[Job], kind: str, record
-    ) -> dict:
-        """Run one stage's missing samples in one call and append their records together."""
-        sampling = self.config.generation if kind == "proofs" else self.config.verification
-        sampling = self._seeded(sampling, round_, STAGES.index(name))
-        results, usage = self.run_jobs(f"round {round_} · {name}", backend, jobs, sampling, kind)
-        self.run.append(kind, [record(job, i, c) for job, i, c in results])
-        return usage
-
-    def generate(self, problems: dict[str, str], round_: int) -> dict:
-        jobs = self.generation_jobs(problems, round_)
-        return self._stage(round_, "generate", self.generator, jobs, "proofs", self._proof_record)
-
-    def _proof_record(self, job: Job, index: int, c: Completion) -> dict:
-        parsed = parse_generation(c.text, c.finish_reason)
-        return {
-            "id": f"{job.key.replace('/', '-')}-{index}",
-            "key": job.key,
-            **job.info,
-            "usable": bool(parsed.solution),
-            "solution": parsed.solution,
-            "self_evaluation": parsed.self_evaluation,
-            "self_score": parsed.self_score,
-            "reason": parsed.reason,
-            "text": c.text,
-            "finish_reason": c.finish_reason,
-            "prompt_tokens": c.prompt_tokens,
-            "completion_tokens": c.completion_tokens,
-        }
 
     def verification_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
         jobs = []
@@ -200,52 +127,52 @@ class Loop:
                 continue
             prompt = self.templates.verification(problems[p["problem"]], p["solution"])
             info = {"proof": p["id"], "problem": p["problem"], "round": round_}
-            jobs.append(Job(p["id"], self._chat(prompt), self.config.verifications, info))
+            jobs.append(Job(p["id"], user_chat(prompt), self.config.verifications, info))
         return jobs
 
-    def verify(self, problems: dict[str, str], round_: int) -> dict:
-        jobs = self.verification_jobs(problems, round_)
-        record = self._verdict_record
-        return self._stage(round_, "verify", self.verifier, jobs, "verifications", record)
-
-    def _verdict_record(self, job: Job, index: int, c: Completion, meta: bool = False) -> dict:
-        verdict = (parse_meta if meta else parse_verification)(c.text, c.finish_reason)
-        return {
-            "key": job.key,
-            **job.info,
-            "index": index,
-            "score": verdict.score,
-            "reason": verdict.reason,
-            "analysis": verdict.analysis,
-            "finish_reason": c.finish_reason,
-            "prompt_tokens": c.prompt_tokens,
-            "completion_tokens": c.completion_tokens,
-        }
-
     def meta_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
-        proofs = {p["id"]: p for p in self.run.records("proofs")}
+        """One job per analysis of this round that found issues (score 0 or 0.5)."""
+        solutions = {p["id"]: p["solution"] for p in self.run.records("proofs")}
         jobs = []
         for v in self.run.records("verifications"):
             if v["round"] != round_ or v["problem"] not in problems:
                 continue
-            if v["score"] not in ISSUE_SCORES:  # only analyses that found issues are checked
+            if v["score"] not in ISSUE_SCORES:
                 continue
-            solution = proofs[v["proof"]]["solution"]
-            prompt = self.templates.meta(problems[v["problem"]], solution, v["analysis"])
-            info = {"proof": v["proof"], "verification": v["index"], "problem": v["problem"]}
+            prompt = self.templates.meta(
+                problems[v["problem"]], solutions[v["proof"]], v["analysis"]
+            )
+            info = {
+                "proof": v["proof"],
+                "verification": v["index"],
+                "problem": v["problem"],
+                "round": round_,
+            }
             key = f"{v['key']}/v{v['index']}"
-            n = self.config.meta_verifications
-            jobs.append(Job(key, self._chat(prompt), n, info | {"round": round_}))
+            jobs.append(Job(key, user_chat(prompt), self.config.meta_verifications, info))
         return jobs
 
-    def meta_verify(self, problems: dict[str, str], round_: int) -> dict:
-        jobs = self.meta_jobs(problems, round_)
-        record = functools.partial(self._verdict_record, meta=True)
-        return self._stage(round_, "meta-verify", self.verifier, jobs, "meta", record)
-
-    @staticmethod
-    def _chat(content: str) -> Prompt:
-        return [{"role": "user", "content": content}]
+    def run_round(self, problems: dict[str, str], round_: int) -> dict:
+        jobs = self.generation_jobs(problems, round_)
+        stages = {
+            "generate": self._stage(
+                round_, "generate", self.generator, jobs, "proofs", proof_record
+            )
+        }
+        jobs = self.verification_jobs(problems, round_)
+        stages["verify"] = self._stage(
+            round_, "verify", self.verifier, jobs, "verifications", verdict_record
+        )
+        if self.config.meta:
+            jobs = self.meta_jobs(problems, round_)
+            stages["meta"] = self._stage(
+                round_, "meta-verify", self.verifier, jobs, "meta", verdict_record
+            )
+        pools = self.pools()
+        problems_now = {pid: summary(pools.get(pid, [])) for pid in problems}
+        record = {"round": round_, "problems": problems_now, "stages": stages}
+        self.run.append("rounds", [record])
+        return record
 
     # -- rounds ------------------------------------------------------------------------
     def pools(self, before_round: int | None = None) -> dict[str, list[ProofStats]]:
@@ -254,47 +181,29 @@ class Loop:
             proofs = [p for p in proofs if p["round"] < before_round]
         return build_pools(proofs, self.run.records("verifications"), self.run.records("meta"))
 
-    def unsolved(self, problems: dict[str, str]) -> dict[str, str]:
-        pools = self.pools()
+    def unsolved(self, problems: dict[str, str], before_round: int) -> dict[str, str]:
+        """The problems none of whose proofs from rounds before `before_round` passed."""
+        pools = self.pools(before_round)
         return {
             pid: text
             for pid, text in problems.items()
             if not any(s.passed for s in pools.get(pid, []))
         }
 
-    def run_round(self, problems: dict[str, str], round_: int) -> dict:
-        stages = {"generate": self.generate(problems, round_)}
-        stages["verify"] = self.verify(problems, round_)
-        if self.config.meta:
-            stages["meta"] = self.meta_verify(problems, round_)
-        pools = self.pools()
-        summary = {pid: self._problem_summary(pools.get(pid, [])) for pid in problems}
-        record = {"round": round_, "problems": summary, "stages": stages}
-        self.run.append("rounds", [record])
-        return record
-
-    def _problem_summary(self, pool: list[ProofStats]) -> dict:
-        top = best(pool)
-        return {
-            "proofs": len(pool),
-            "best": top.id if top else None,
-            "mean": top.mean if top else None,
-            "passed": any(s.passed for s in pool),
-        }
-
     def solve(self, problems: dict[str, str]) -> dict:
-        """Run (or resume) every round; returns the report that is also written to disk."""
-        self.run.start()
-        done_rounds = {r["round"] for r in self.run.records("rounds")}
+        """Run (or resume) every round; returns the report that is also written to disk.
+
+        A round is finished once its record is in `rounds.jsonl`; an unfinished round is
+        completed for the problems that were unsolved when it began."""
+        finished = {r["round"] for r in self.run.records("rounds")}
         for round_ in range(self.config.rounds + 1):
-            active = self.unsolved(problems)
+            if round_ in finished:
+                continue
+            active = self.unsolved(problems, round_)
             if not active:
                 break
-            if round_ in done_rounds:
-                continue
-            record = self.run_round(active, round_)
-            self._log_round(record)
-        report = self.report(problems)
+            self._log_round(self.run_round(active, round_))
+        report = build_report(self.run, problems, self.config)
         self.run.write("report.json", report)
         return report
 
@@ -306,8 +215,3 @@ class Loop:
                     f"{usage['prompt_tokens']}+{usage['completion_tokens']} tokens, "
                     f"{usage['seconds']:.1f}s"
                 )
-
-    def report(self, problems: dict[str, str]) -> dict:
-        from prover.report import build_report
-
-        return build_report(self.run, problems, self.config)

@@ -44,14 +44,22 @@ def boxed(text: str) -> list[str]:
         depth, start = 1, match.end()
         for pos in range(start, len(text)):
             char = text[pos]
-            if char == "{" and text[pos - 1] != "\\":
-                depth += 1
-            elif char == "}" and text[pos - 1] != "\\":
-                depth -= 1
-                if depth == 0:
-                    found.append(text[start:pos])
-                    break
+            if char not in "{}" or _escaped(text, pos):
+                continue
+            depth += 1 if char == "{" else -1
+            if depth == 0:
+                found.append(text[start:pos])
+                break
     return found
+
+
+def _escaped(text: str, pos: int) -> bool:
+    """Whether text[pos] is escaped: an odd number of backslashes before it (`\\}` is a
+    line break followed by a real brace)."""
+    slashes = 0
+    while pos - slashes > 0 and text[pos - slashes - 1] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
 
 
 def last_boxed(text: str) -> str | None:
@@ -84,21 +92,21 @@ class Score:
     reason: str | None = None
 
 
-def failed_finish(finish_reason: str | None) -> str | None:
-    """The reason a generation carries no verdict because of how it ended, if any."""
+def unfinished(text: str, finish_reason: str | None) -> str | None:
+    """Why an output carries no answer because of how it ended, if it does not."""
     if finish_reason == "prompt_too_long":
         return "prompt too long for the model's context"
     if finish_reason == "length":
         return "truncated generation (hit the token limit)"
+    if "<think>" in text and THINK_END not in text:
+        return "unfinished thinking (no </think>)"
     return None
 
 
 def parse_score(text: str, finish_reason: str | None = None) -> Score:
     """The last non-empty `\\boxed{}` after any `</think>`."""
-    if reason := failed_finish(finish_reason):
+    if reason := unfinished(text, finish_reason):
         return Score(None, reason)
-    if "<think>" in text and THINK_END not in text:
-        return Score(None, "unfinished thinking (no </think>)")
     raw = last_boxed(strip_thinking(text))
     if raw is None:
         return Score(None, "no \\boxed{} score")
@@ -117,12 +125,8 @@ class Verdict:
     reason: str | None = None
 
 
-def parse_verification(text: str, finish_reason: str | None = None) -> Verdict:
-    score = parse_score(text, finish_reason)
-    return Verdict(strip_thinking(text).strip(), score.value, score.reason)
-
-
-def parse_meta(text: str, finish_reason: str | None = None) -> Verdict:
+def parse_verdict(text: str, finish_reason: str | None = None) -> Verdict:
+    """A verification or a meta-verification: the analysis and its boxed score."""
     score = parse_score(text, finish_reason)
     return Verdict(strip_thinking(text).strip(), score.value, score.reason)
 
@@ -153,10 +157,8 @@ def split_solution(text: str) -> tuple[str, str | None]:
 
 
 def parse_generation(text: str, finish_reason: str | None = None) -> Generation:
-    if reason := failed_finish(finish_reason):
+    if reason := unfinished(text, finish_reason):
         return Generation("", None, None, reason)
-    if "<think>" in text and THINK_END not in text:
-        return Generation("", None, None, "unfinished thinking (no </think>)")
     solution, self_eval = split_solution(text)
     if not solution:
         return Generation("", self_eval, None, "empty solution")
@@ -182,7 +184,7 @@ def format_reward(text: str, kind: str, finish_reason: str | None = None) -> flo
     kind: "generation" (Solution / Self Evaluation headers, evaluation phrases, self score),
     "verification" or "meta" (opening and closing phrases, then the boxed score).
     """
-    if failed_finish(finish_reason):
+    if unfinished(text, finish_reason):
         return 0.0
     body = strip_thinking(text)
     if kind == "generation":

@@ -34,15 +34,16 @@ class ProofStats:
 
     @property
     def passed(self) -> bool:
-        """Mean score 1: every verification that could be read gave 1 (the published rule;
-        unparseable verifications are left out of the mean, and at least one must parse)."""
+        """Mean score 1: every verification that could be read gave 1. This is the published
+        rule: unreadable verifications are left out of the mean (and reported), and at least
+        one must be readable."""
         return self.mean == 1.0
 
     def rank_key(self) -> tuple:
-        # Mean score first, self-score as the tie-break (DeepSeekMath-V2), then id for
-        # determinism. Unscored proofs rank below every scored one.
+        """Ascending sort key, best first: highest mean score, then highest self-score (the
+        DeepSeekMath-V2 tie-break), then id for determinism. Unscored proofs come last."""
         mean = -1.0 if self.mean is None else self.mean
-        return (mean, self.proof.get("self_score") or 0.0, _neg(self.id))
+        return (-mean, -(self.proof.get("self_score") or 0.0), self.id)
 
     def meta_ok(self, index: int) -> bool:
         """An analysis stands unless its meta-verifications rate it below 0.5 on average."""
@@ -57,11 +58,6 @@ class ProofStats:
         ]
         found.sort(key=lambda v: (v["score"], v["index"]))
         return [v["analysis"] for v in found[:limit]]
-
-
-def _neg(text: str) -> tuple[int, ...]:
-    """Sort key that puts smaller ids first under `reverse=True`."""
-    return tuple(-ord(c) for c in text)
 
 
 def build_pools(
@@ -82,7 +78,7 @@ def build_pools(
 
 
 def ranked(pool: list[ProofStats]) -> list[ProofStats]:
-    return sorted(pool, key=ProofStats.rank_key, reverse=True)
+    return sorted(pool, key=ProofStats.rank_key)
 
 
 def best(pool: list[ProofStats]) -> ProofStats | None:

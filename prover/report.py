@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict
 
+from prover.jobs import usage
 from prover.pool import ProofStats, best, build_pools
 from prover.rundir import RunDir
 
@@ -15,45 +16,42 @@ KINDS = {"generate": "proofs", "verify": "verifications", "meta": "meta"}
 
 
 def token_totals(run: RunDir) -> dict[str, dict[str, int]]:
-    """Prompt and completion tokens per stage, over every record of the run."""
-    totals = {}
-    for stage, kind in KINDS.items():
-        records = run.records(kind)
-        totals[stage] = {
-            "samples": len(records),
-            "prompt_tokens": sum(r["prompt_tokens"] for r in records),
-            "completion_tokens": sum(r["completion_tokens"] for r in records),
-        }
-    return totals
+    """Samples and tokens per stage, over every record of the run."""
+    return {stage: usage(run.records(kind)) for stage, kind in KINDS.items()}
 
 
 def stage_seconds(rounds: list[dict]) -> dict[str, float]:
     seconds: dict[str, float] = defaultdict(float)
     for record in rounds:
-        for stage, usage in record["stages"].items():
-            seconds[stage] += usage.get("seconds", 0.0)
+        for stage, used in record["stages"].items():
+            seconds[stage] += used.get("seconds", 0.0)
     return {k: round(v, 3) for k, v in seconds.items()}
 
 
-def problem_entry(pid: str, pool: list[ProofStats], rounds: list[dict]) -> dict:
+def summary(pool: list[ProofStats]) -> dict:
+    """The state of one problem's pool: what a round record keeps."""
     top = best(pool)
-    entry = {
-        "problem": pid,
-        "rounds": sum(1 for r in rounds if pid in r["problems"]),
+    return {
         "proofs": len(pool),
         "passed": any(s.passed for s in pool),
-        "best_proof": None,
+        "best_proof": top.id if top else None,
+        "mean_score": top.mean if top else None,
     }
+
+
+def problem_entry(pid: str, pool: list[ProofStats], rounds: list[dict]) -> dict:
+    """A problem's line in the report: its pool summary and its best proof in full."""
+    entry = {"problem": pid, "rounds": sum(1 for r in rounds if pid in r["problems"])}
+    entry |= summary(pool)
+    top = best(pool)
     if top is not None:
-        entry.update(
-            best_proof=top.id,
-            round=top.proof["round"],
-            mean_score=top.mean,
-            scores=top.scores,
-            verifications=len(top.verifications),
-            self_score=top.proof.get("self_score"),
-            solution=top.proof["solution"],
-        )
+        entry |= {
+            "round": top.proof["round"],
+            "scores": top.scores,
+            "verifications": len(top.verifications),
+            "self_score": top.proof.get("self_score"),
+            "solution": top.proof["solution"],
+        }
     return entry
 
 

@@ -20,7 +20,10 @@ def read_jsonl(path: Path) -> list[dict]:
     """Every complete record; a torn final line (from a kill mid-write) is ignored."""
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    # split on "\n" only: model text may hold U+2028 and friends, which splitlines() breaks on
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if lines[-1] == "":
+        lines.pop()
     records = []
     for number, line in enumerate(lines, 1):
         try:
@@ -56,9 +59,10 @@ class RunDir:
 
     def __init__(self, path: str | Path, fingerprint: dict, resume: bool = False):
         """Check that the directory can hold this run; nothing is written until `start`, so a
-        run that fails before its first stage (say, the model will not load) leaves nothing."""
+        run that fails before its first record (say, the model will not load) leaves nothing."""
         self.path = Path(path)
         self.fingerprint = fingerprint
+        self.started = False
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"run directory {self.path} is a file")
         if (self.path / RUN_FILE).exists():
@@ -70,12 +74,19 @@ class RunDir:
             self._check(fingerprint)
 
     def start(self) -> None:
-        """Create the directory and its `run.json`, or mend the torn tails of a resumed one."""
-        self.path.mkdir(parents=True, exist_ok=True)
+        """Create the directory and its `run.json`, or mend the torn tails of a resumed one.
+        Called by the first write."""
+        if self.started:
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create run directory {self.path}: {exc.strerror}") from exc
         if not (self.path / RUN_FILE).exists():
             write_json(self.path / RUN_FILE, self.fingerprint)
         for name in self.path.glob("*.jsonl"):
             repair_tail(name)
+        self.started = True
 
     def _check(self, fingerprint: dict) -> None:
         stored = json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
@@ -93,6 +104,7 @@ class RunDir:
         """All records of a stage in one write + fsync: they land together or not at all."""
         if not records:
             return
+        self.start()
         blob = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         with (self.path / f"{kind}.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(blob)
@@ -100,4 +112,5 @@ class RunDir:
             os.fsync(fh.fileno())
 
     def write(self, name: str, obj: dict) -> None:
+        self.start()
         write_json(self.path / name, obj)

@@ -1,54 +1,14 @@
-"""Verify given proofs V times each (and optionally meta-verify), in one batched call per
-stage. `prover verify` uses it for one proof; batch scoring builds on it. This module does not
-read input files or keep a run directory.
+"""Verify given proofs V times each (and optionally meta-verify the analyses that find issues),
+one batched backend call per stage. `prover verify` uses it for one proof; batch scoring builds
+on it. This module does not read input files or keep a run directory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from statistics import fmean
-
-from prover.backends.base import Backend, Sampling
-from prover.parse import Verdict, parse_meta, parse_verification
-from prover.pool import ISSUE_SCORES
+from prover.backends.base import Backend, Sampling, user_chat
+from prover.jobs import Job, Progress, run_jobs, usage, verdict_record
+from prover.pool import ISSUE_SCORES, ProofStats
 from prover.prompts import Templates
-
-
-@dataclass
-class ProofVerdicts:
-    """Every verification of one proof, with the meta-verifications of each."""
-
-    verdicts: list[Verdict]
-    meta: dict[int, list[Verdict]] = field(default_factory=dict)
-    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0})
-
-    @property
-    def scores(self) -> list[float]:
-        return [v.score for v in self.verdicts if v.score is not None]
-
-    @property
-    def mean(self) -> float | None:
-        return fmean(self.scores) if self.scores else None
-
-    def as_dict(self) -> dict:
-        return {
-            "mean_score": self.mean,
-            "scores": [v.score for v in self.verdicts],
-            "verifications": [
-                {
-                    "score": v.score,
-                    "reason": v.reason,
-                    "analysis": v.analysis,
-                    "meta": [{"score": m.score, "reason": m.reason} for m in self.meta.get(i, [])],
-                }
-                for i, v in enumerate(self.verdicts)
-            ],
-            "tokens": self.tokens,
-        }
-
-
-def _chat(content: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": content}]
 
 
 def verify_proofs(
@@ -58,36 +18,75 @@ def verify_proofs(
     sampling: Sampling,
     templates: Templates | None = None,
     meta: int = 0,
-) -> list[ProofVerdicts]:
-    """Verify each (problem, proof) `verifications` times; meta-verify issue-finding analyses
-    `meta` times each. One backend call per stage, whatever the number of proofs."""
+    progress: Progress | None = None,
+) -> list[ProofStats]:
+    """Verify each (problem, proof) `verifications` times, and meta-verify each analysis that
+    found issues `meta` times. Returns one `ProofStats` per item, in order."""
     templates = templates or Templates.load()
-    prompts = [_chat(templates.verification(problem, proof)) for problem, proof in items]
-    outs = backend.generate(prompts, verifications, sampling)
-    results = []
-    for completions in outs:
-        verdicts = [parse_verification(c.text, c.finish_reason) for c in completions]
-        result = ProofVerdicts(verdicts)
-        result.tokens["prompt"] += sum(c.prompt_tokens for c in completions)
-        result.tokens["completion"] += sum(c.completion_tokens for c in completions)
-        results.append(result)
-    if meta:
-        _meta_verify(backend, items, results, meta, sampling, templates)
-    return results
-
-
-def _meta_verify(backend, items, results, meta: int, sampling, templates: Templates) -> None:
-    targets = [
-        (k, i, v)
-        for k, result in enumerate(results)
-        for i, v in enumerate(result.verdicts)
-        if v.score in ISSUE_SCORES
+    stats = [
+        ProofStats({"id": str(k), "problem": str(k), "round": 0, "solution": proof})
+        for k, (_, proof) in enumerate(items)
     ]
-    if not targets:
-        return
-    prompts = [_chat(templates.meta(*items[k], v.analysis)) for k, _, v in targets]
-    outs = backend.generate(prompts, meta, sampling)
-    for (k, i, _), completions in zip(targets, outs, strict=True):
-        results[k].meta[i] = [parse_meta(c.text, c.finish_reason) for c in completions]
-        results[k].tokens["prompt"] += sum(c.prompt_tokens for c in completions)
-        results[k].tokens["completion"] += sum(c.completion_tokens for c in completions)
+    jobs = [
+        Job(
+            str(k),
+            user_chat(templates.verification(problem, proof)),
+            verifications,
+            {"proof": str(k)},
+        )
+        for k, (problem, proof) in enumerate(items)
+    ]
+    records: list[dict] = []
+    run_jobs(backend, jobs, sampling, verdict_record, records.extend, progress=progress)
+    for record in sorted(records, key=lambda r: r["index"]):
+        stats[int(record["proof"])].verifications.append(record)
+    if meta:
+        _meta_verify(backend, items, stats, meta, sampling, templates)
+    return stats
+
+
+def _meta_verify(
+    backend: Backend,
+    items: list[tuple[str, str]],
+    stats: list[ProofStats],
+    meta: int,
+    sampling: Sampling,
+    templates: Templates,
+) -> None:
+    jobs = [
+        Job(
+            f"{k}/v{v['index']}",
+            user_chat(templates.meta(*items[k], v["analysis"])),
+            meta,
+            {"proof": str(k), "verification": v["index"]},
+        )
+        for k, s in enumerate(stats)
+        for v in s.verifications
+        if v["score"] in ISSUE_SCORES
+    ]
+    records: list[dict] = []
+    run_jobs(backend, jobs, sampling, verdict_record, records.extend)
+    for record in records:
+        stats[int(record["proof"])].meta.setdefault(record["verification"], []).append(record)
+
+
+def verification_report(stats: ProofStats) -> dict:
+    """Mean score, every score and analysis (with its meta-verifications), and tokens."""
+    meta = [m for ms in stats.meta.values() for m in ms]
+    return {
+        "mean_score": stats.mean,
+        "scores": [v["score"] for v in stats.verifications],
+        "verifications": [
+            {
+                "score": v["score"],
+                "reason": v["reason"],
+                "analysis": v["analysis"],
+                "meta": [
+                    {"score": m["score"], "reason": m["reason"], "analysis": m["analysis"]}
+                    for m in stats.meta.get(v["index"], [])
+                ],
+            }
+            for v in stats.verifications
+        ],
+        "tokens": {"verify": usage(stats.verifications), "meta": usage(meta)},
+    }

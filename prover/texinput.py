@@ -343,16 +343,21 @@ def _parse_operator(text: str, i: int, star: bool) -> tuple[Macro, int] | None:
 def expand_macros(text: str, macros: dict[str, Macro], max_passes: int = MAX_PASSES) -> str:
     """Expand the macros in `text`, one left-to-right pass at a time, until nothing changes.
 
-    A recursive macro stops after `max_passes` passes or when the text would grow past
-    `_GROWTH` times its size; what is left unexpanded stays as written.
+    A recursive macro that keeps changing the text for `max_passes` passes, or grows it past
+    `_GROWTH` times its size, is an `InputError`: a half-expanded statement would only mislead
+    the model (and could overflow its context).
     """
+    if not macros:
+        return text
     limit = _GROWTH * len(text) + _SLACK
-    for _ in range(max_passes if macros else 0):
+    for _ in range(max_passes):
         expanded = _expand_once(text, macros, limit)
-        if expanded is None or expanded == text:
+        if expanded == text:
+            return text
+        if expanded is None:
             break
         text = expanded
-    return text
+    raise InputError("the file's macro definitions never finish expanding (a recursive macro?)")
 
 
 def _expand_once(text: str, macros: dict[str, Macro], limit: int) -> str | None:

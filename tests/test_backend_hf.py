@@ -47,12 +47,17 @@ def test_prompt_longer_than_context_is_a_value(hf):
     assert all(c.text == "" for c in out[0]) and len(out[1]) == 2
 
 
-def test_progress_reports_every_micro_batch(tiny_model):
+def test_samples_are_reported_batch_by_batch(tiny_model):
     backend = make_backend("hf", str(tiny_model), batch_size=2)
     seen = []
-    backend.progress = lambda done, total: seen.append((done, total))
-    backend.generate([CHAT] * 3, n=1, sampling=Sampling(max_tokens=2))
-    assert seen == [(2, 3), (3, 3)]
+    out = backend.generate(
+        [CHAT, "x " * 5000, CHAT], n=2, sampling=Sampling(max_tokens=2), on_samples=seen.append
+    )
+    # the too-long prompt first, then two micro-batches of two samples
+    assert [len(batch) for batch in seen] == [2, 2, 2]
+    assert {c.finish_reason for _, c in seen[0]} == {"prompt_too_long"}
+    reported = sorted((i, c.text) for batch in seen for i, c in batch)
+    assert reported == sorted((i, c.text) for i, cs in enumerate(out) for c in cs)
 
 
 def test_chat_template_or_deepseek_format(tiny_model, tiny_model_no_template):

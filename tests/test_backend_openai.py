@@ -111,7 +111,6 @@ def test_context_length_error_gives_prompt_too_long() -> None:
         out = fast_backend(url).generate(["a very long prompt"], n=3)
     assert len(seen) == 1
     assert out == [[Completion("", 0, 0, "prompt_too_long")] * 3]
-    assert all(c.truncated for c in out[0])
 
 
 def test_api_key_header_from_env(monkeypatch: pytest.MonkeyPatch) -> None:

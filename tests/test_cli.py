@@ -185,6 +185,92 @@ def test_unloadable_model_is_one_line(problem_file, tmp_path):
 def test_resume_needs_out(problem_file):
     result = CliRunner().invoke(main, ["solve", str(problem_file), "--resume"])
     assert result.exit_code == 2 and "--out" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_verify_loads_only_the_verifier_and_strips_self_evaluation(
+    tiny_model, problem_file, tmp_path
+):
+    proof = tmp_path / "proof.md"
+    proof.write_text("## Solution\nn(n+1) is even.\n\n## Self Evaluation\n\\boxed{1}")
+    result = invoke(
+        "verify",
+        problem_file,
+        proof,
+        "--problem",
+        "1",
+        "--model",
+        "no-such/generator",
+        "--verifier-model",
+        tiny_model,
+        "-V",
+        "2",
+        "--max-tokens",
+        "8",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Mean score" in result.stdout
+
+
+@pytest.mark.parametrize("content", ["", "## Solution\n\n## Self Evaluation\nfine"])
+def test_verify_without_a_proof_exits_2(problem_file, tmp_path, content):
+    proof = tmp_path / "proof.md"
+    proof.write_text(content)
+    result = CliRunner().invoke(main, ["verify", str(problem_file), str(proof), "--problem", "1"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+def test_unwritable_run_directory_is_one_line(tiny_model, problem_file, tmp_path):
+    (tmp_path / "file").write_text("")
+    result = CliRunner().invoke(
+        main,
+        [
+            "solve",
+            str(problem_file),
+            "--model",
+            str(tiny_model),
+            "--out",
+            str(tmp_path / "file" / "run"),
+            *SMALL,
+        ],
+    )
+    assert result.exit_code == 2 and "cannot create run directory" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("device", ["cuda", "not-a-device"])
+def test_unusable_device_is_one_line(tiny_model, problem_file, tmp_path, device):
+    result = CliRunner().invoke(
+        main,
+        [
+            "solve",
+            str(problem_file),
+            "--model",
+            str(tiny_model),
+            "--device",
+            device,
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
+    assert result.exit_code == 1 and "device" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_local_directory_that_is_not_a_model(problem_file, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(
+        main,
+        [
+            "solve",
+            str(problem_file),
+            "--model",
+            str(tmp_path / "empty"),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
+    assert result.exit_code == 1 and "is not a loadable transformers model" in result.output
 
 
 def test_every_option_has_help():

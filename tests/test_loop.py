@@ -23,16 +23,27 @@ class Scripted:
     name = "scripted"
     model = "scripted"
 
-    def __init__(self, fail_after: int | None = None):
+    def __init__(self, fail_after: int | None = None, die_after_prompts: int | None = None):
         self.calls: list[tuple[int, int]] = []  # (prompts, n) per call
-        self.fail_after = fail_after
+        self.fail_after = fail_after  # calls before a simulated kill
+        self.die_after_prompts = die_after_prompts  # ... and prompts reported in that call
         self.drafts = 0
+        self.seeds: list[int | None] = []
 
-    def generate(self, prompts, n=1, sampling=None):
+    def generate(self, prompts, n=1, sampling=None, on_samples=None):
         if self.fail_after is not None and len(self.calls) >= self.fail_after:
-            raise KeyboardInterrupt("simulated kill")
+            if self.die_after_prompts is None:
+                raise KeyboardInterrupt("simulated kill")
         self.calls.append((len(prompts), n))
-        return [[self._complete(p[-1]["content"], i) for i in range(n)] for p in prompts]
+        self.seeds.append(sampling.seed if sampling else None)
+        outs = []
+        for k, prompt in enumerate(prompts):
+            if len(self.calls) > (self.fail_after or 1e9) and k == self.die_after_prompts:
+                raise KeyboardInterrupt("simulated kill mid-stage")
+            outs.append([self._complete(prompt[-1]["content"], i) for i in range(n)])
+            if on_samples:  # report prompt by prompt, like the openai backend
+                on_samples([(k, c) for c in outs[-1]])
+        return outs
 
     def _complete(self, prompt: str, i: int) -> Completion:
         if "grading a proof" in prompt:
@@ -130,11 +141,11 @@ def test_unparseable_verifications_never_pass(tmp_path):
 
 def test_problem_without_usable_proofs_starts_afresh(tmp_path):
     class TruncatesFirst(Scripted):
-        def generate(self, prompts, n=1, sampling=None):
-            outs = super().generate(prompts, n, sampling)
+        def _complete(self, prompt, i):
+            c = super()._complete(prompt, i)
             if len(self.calls) == 1:  # every round-0 proof is cut off at the token limit
-                return [[Completion(c.text[:5], 10, 5, "length") for c in cs] for cs in outs]
-            return outs
+                return Completion(c.text[:5], 10, 5, "length")
+            return c
 
     backend = TruncatesFirst()
     loop = make_loop(tmp_path, backend, rounds=1)
@@ -151,3 +162,60 @@ def test_corrupt_middle_line_is_an_error_not_a_silent_loss(tmp_path):
     path.write_text(lines[0] + "{broken\n" + "".join(lines[1:]))
     with pytest.raises(InputError, match="line 2 is corrupt"):
         make_loop(tmp_path, Scripted(), resume=True, rounds=0).solve(PROBLEMS)
+
+
+def test_kill_mid_stage_keeps_what_finished_and_completes_the_round(tmp_path):
+    with pytest.raises(KeyboardInterrupt):  # round 1 verify dies after 3 of its 8 proofs
+        make_loop(tmp_path, Scripted(fail_after=3, die_after_prompts=3)).solve(PROBLEMS)
+    run = RunDir(tmp_path / "run", {}, resume=True)
+    assert len(run.records("verifications")) == 24 + 3 * 3
+    again = Scripted()
+    report = make_loop(tmp_path, again, resume=True).solve(PROBLEMS)
+    assert again.calls == [(5, 3)]  # only the 5 unverified proofs of round 1
+    assert len(run.records("verifications")) == 48
+    assert [r["round"] for r in run.records("rounds")] == [0, 1]
+    assert report["rounds"] == 2 and all(e["passed"] for e in report["problems"])
+
+
+def test_kill_after_the_last_stage_of_a_round_records_the_round(tmp_path, monkeypatch):
+    append = RunDir.append
+
+    def dies_on_round_1(self, kind, records):
+        if kind == "rounds" and records[0]["round"] == 1:
+            raise KeyboardInterrupt("killed before the round record")
+        append(self, kind, records)
+
+    monkeypatch.setattr(RunDir, "append", dies_on_round_1)
+    with pytest.raises(KeyboardInterrupt):
+        make_loop(tmp_path, Scripted()).solve(PROBLEMS)
+    monkeypatch.setattr(RunDir, "append", append)
+    again = Scripted()
+    report = make_loop(tmp_path, again, resume=True).solve(PROBLEMS)
+    assert again.calls == []  # nothing left to compute; round 1 is only recorded
+    assert report["rounds"] == 2 and all(e["passed"] for e in report["problems"])
+
+
+def test_resumed_stage_draws_new_seeds(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        make_loop(
+            tmp_path,
+            Scripted(fail_after=1, die_after_prompts=1),
+            generation=Sampling(seed=5),
+            rounds=0,
+        ).solve(PROBLEMS)
+    again = Scripted()
+    make_loop(tmp_path, again, resume=True, rounds=0, generation=Sampling(seed=5)).solve(PROBLEMS)
+    first_seed = 5 * 1000  # round 0, stage 0
+    assert again.seeds[0] != first_seed
+
+
+def test_line_separators_in_model_text_do_not_break_records(tmp_path):
+    class Odd(Scripted):
+        def _complete(self, prompt, i):
+            c = super()._complete(prompt, i)
+            return Completion(c.text + " \u2028 \u2029 \x85 end", 10, 5, "stop")
+
+    make_loop(tmp_path, Odd(), rounds=0).solve(PROBLEMS)
+    run = RunDir(tmp_path / "run", {}, resume=True)
+    assert len(run.records("proofs")) == 8
+    assert all(p["text"].endswith("\u2028 \u2029 \x85 end") for p in run.records("proofs"))

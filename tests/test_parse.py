@@ -14,8 +14,7 @@ from prover.parse import (
     boxed,
     format_reward,
     parse_generation,
-    parse_meta,
-    parse_verification,
+    parse_verdict,
     split_solution,
     to_number,
 )
@@ -51,7 +50,7 @@ def verification(analysis: str, score: str) -> str:
     ],
 )
 def test_verification_scores(text, finish, expected):
-    verdict = parse_verification(text, finish)
+    verdict = parse_verdict(text, finish)
     assert verdict.score == expected and verdict.reason is None
 
 
@@ -70,7 +69,7 @@ def test_verification_scores(text, finish, expected):
     ],
 )
 def test_unparseable_verifications(text, finish, reason):
-    verdict = parse_verification(text, finish)
+    verdict = parse_verdict(text, finish)
     assert verdict.score is None and reason in verdict.reason
 
 
@@ -84,6 +83,8 @@ def test_unparseable_verifications(text, finish, reason):
         ("\\boxed{\\{1,2\\}}", ["\\{1,2\\}"]),
         ("\\boxed{unterminated", []),
         ("\\boxed{a} and \\boxed{b", ["a"]),
+        ("\\boxed{a \\\\}", ["a \\\\"]),  # a line break, then the closing brace
+        ("\\boxed{\\}}", ["\\}"]),
     ],
 )
 def test_boxed(text, expected):
@@ -170,7 +171,7 @@ def test_format_reward(text, kind, finish, reward):
 
 def test_meta_scores():
     text = f"{META_OPENING}\nIssue 2 is not real.\n\n{META_CLOSING} \\boxed{{0}}"
-    assert parse_meta(text, "stop").score == 0.0
+    assert parse_verdict(text, "stop").score == 0.0
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared DeepSeekMath-V2 outputs not present")

@@ -65,3 +65,12 @@ def test_the_generation_template_example_is_itself_well_formed():
         f"{EVAL_CLOSING} \\boxed{{1}}"
     )
     assert format_reward(reply, "generation", "stop") == 1.0
+
+
+def test_unknown_field_or_bad_encoding_in_a_user_template(tmp_path):
+    (tmp_path / "proof_generation.txt").write_text("Solve {{problme}}.")
+    with pytest.raises(InputError, match=r"unknown field \{\{problme\}\}.*\{\{problem\}\}"):
+        Templates.load(tmp_path)
+    (tmp_path / "proof_generation.txt").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        Templates.load(tmp_path)

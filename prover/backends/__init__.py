@@ -8,10 +8,11 @@ from prover.backends.base import (
     Backend,
     Chat,
     Completion,
+    OnSamples,
     Prompt,
     Sampling,
-    as_chat,
     deepseek_math_chat,
+    user_chat,
 )
 from prover.errors import BackendError
 
@@ -23,11 +24,12 @@ __all__ = [
     "Backend",
     "Chat",
     "Completion",
+    "OnSamples",
     "Prompt",
     "Sampling",
-    "as_chat",
     "deepseek_math_chat",
     "make_backend",
+    "user_chat",
 ]
 
 

@@ -6,7 +6,7 @@ to batch, cache prefixes or fan out requests as it likes. This module does not l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -15,10 +15,6 @@ Chat = list[Message]
 Prompt = str | Chat  # a raw text prompt, or a chat rendered by the backend's template
 
 DEFAULT_MODEL = "deepseek-ai/deepseek-math-7b-rl"
-
-# finish reasons: "stop" (end of sequence or stop string), "length" (hit max_tokens or the
-# context end), "prompt_too_long" (the prompt alone does not fit the model's context; no text).
-FINISH_REASONS = ("stop", "length", "prompt_too_long")
 
 
 @dataclass(frozen=True)
@@ -39,12 +35,15 @@ class Completion:
     text: str
     prompt_tokens: int
     completion_tokens: int
+    # "stop" (end of sequence or a stop string), "length" (max_tokens or the context end), or
+    # "prompt_too_long" (the prompt alone does not fit the context; no text, nothing computed)
     finish_reason: str = "stop"
     extra: dict = field(default_factory=dict, compare=False)
 
-    @property
-    def truncated(self) -> bool:
-        return self.finish_reason != "stop"
+
+# Called as samples finish, with (prompt position, completion) pairs, so that callers can
+# save work incrementally. A backend reports every sample exactly once, or never calls it.
+OnSamples = Callable[[list[tuple[int, "Completion"]]], None]
 
 
 @runtime_checkable
@@ -55,7 +54,11 @@ class Backend(Protocol):
     model: str
 
     def generate(
-        self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        sampling: Sampling | None = None,
+        on_samples: OnSamples | None = None,
     ) -> list[list[Completion]]: ...
 
 
@@ -83,5 +86,6 @@ def encode_prompt(tokenizer, prompt: Prompt) -> list[int]:
     return tokenizer(deepseek_math_chat(prompt), add_special_tokens=True)["input_ids"]
 
 
-def as_chat(prompt: Prompt) -> Chat:
-    return [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+def user_chat(content: str) -> Chat:
+    """A one-turn chat: how every loop prompt is sent."""
+    return [{"role": "user", "content": content}]

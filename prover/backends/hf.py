@@ -7,18 +7,21 @@ prefix caching (use the `vllm` backend for throughput on GPUs).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
 
-from prover.backends.base import Completion, Prompt, Sampling, encode_prompt
+from prover.backends.base import Completion, OnSamples, Prompt, Sampling, encode_prompt
 from prover.errors import BackendError
-
-ProgressFn = Callable[[int, int], None]  # (sequences done, sequences total)
 
 
 def load_error_message(model: str, exc: Exception) -> str:
     """One line that says why a model could not be loaded and how to fix it."""
     import os
 
+    first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    if Path(model).exists():
+        return f"{model} is not a loadable transformers model directory: {first}"
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     hint = (
         f"download it first (hf download {model}) or pass --model LOCAL_DIR"
@@ -26,7 +29,6 @@ def load_error_message(model: str, exc: Exception) -> str:
         else "check the hub id or pass --model LOCAL_DIR"
     )
     where = "not found in the local cache (HF_HUB_OFFLINE=1)" if offline else "could not be loaded"
-    first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
     return f"model {model!r} {where}: {first}; {hint}"
 
 
@@ -45,11 +47,11 @@ class HFBackend:
     ):
         self.model = model
         self.batch_size = batch_size
-        self.progress: ProgressFn | None = None
         self._load(model, device, dtype, trust_remote_code)
 
     def _load(self, model: str, device: str, dtype: str, trust_remote_code: bool) -> None:
         import torch
+        from safetensors import SafetensorError
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if device == "auto":
@@ -64,9 +66,12 @@ class HFBackend:
             self.lm = AutoModelForCausalLM.from_pretrained(
                 model, dtype=getattr(torch, dtype), trust_remote_code=trust_remote_code
             )
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, SafetensorError) as exc:
             raise BackendError(load_error_message(model, exc)) from exc
-        self.lm.to(self.device).eval()
+        try:
+            self.lm.to(self.device).eval()
+        except (RuntimeError, AssertionError) as exc:  # torch's "not compiled with CUDA"
+            raise BackendError(f"cannot run the model on device {device!r}: {exc}") from exc
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -81,7 +86,11 @@ class HFBackend:
         return encode_prompt(self.tokenizer, prompt)
 
     def generate(
-        self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        sampling: Sampling | None = None,
+        on_samples: OnSamples | None = None,
     ) -> list[list[Completion]]:
         import torch
 
@@ -93,18 +102,27 @@ class HFBackend:
         # One job per sample; sorting by length keeps padding (and wasted compute) small.
         jobs = [(i, ids) for i, ids in enumerate(encoded) for _ in range(n)]
         fits = [(i, ids) for i, ids in jobs if len(ids) < self.context]
-        for i, ids in jobs:
-            if len(ids) >= self.context:
-                results[i].append(Completion("", len(ids), 0, "prompt_too_long"))
+        too_long = [
+            (i, Completion("", len(ids), 0, "prompt_too_long"))
+            for i, ids in jobs
+            if len(ids) >= self.context
+        ]
         fits.sort(key=lambda job: len(job[1]))
-        for start in range(0, len(fits), self.batch_size):
-            batch = fits[start : start + self.batch_size]
-            done = self._generate_batch(batch, sampling)
-            for (i, _), completion in zip(batch, done, strict=True):
+        batches = [fits[k : k + self.batch_size] for k in range(0, len(fits), self.batch_size)]
+        # A generator, so each micro-batch is reported as soon as it is done.
+        finished_batches = itertools.chain(
+            [too_long], (self._run_batch(b, sampling) for b in batches)
+        )
+        for finished in finished_batches:
+            for i, completion in finished:
                 results[i].append(completion)
-            if self.progress:
-                self.progress(min(start + self.batch_size, len(fits)), len(fits))
+            if on_samples and finished:
+                on_samples(finished)
         return results
+
+    def _run_batch(self, batch, sampling: Sampling) -> list[tuple[int, Completion]]:
+        done = self._generate_batch(batch, sampling)
+        return [(i, c) for (i, _), c in zip(batch, done, strict=True)]
 
     def _generate_batch(
         self, batch: list[tuple[int, list[int]]], sampling: Sampling

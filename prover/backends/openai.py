@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from prover.backends.base import Completion, Prompt, Sampling
+from prover.backends.base import Completion, OnSamples, Prompt, Sampling
 from prover.errors import BackendError
 
 T = TypeVar("T")
@@ -200,16 +200,26 @@ class OpenAIBackend:
         self.extra_body = dict(extra_body or {})
 
     def generate(
-        self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        sampling: Sampling | None = None,
+        on_samples: OnSamples | None = None,
     ) -> list[list[Completion]]:
-        """B prompts -> B lists of n completions (blocking; safe inside a running event loop)."""
+        """B prompts -> B lists of n completions (blocking; safe inside a running event loop).
+        Each prompt's samples go to `on_samples` as soon as all n of them are in."""
+        work = self.agenerate(prompts, n, sampling, on_samples)
         if not _in_running_loop():
-            return asyncio.run(self.agenerate(prompts, n, sampling))
+            return asyncio.run(work)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, self.agenerate(prompts, n, sampling)).result()
+            return pool.submit(asyncio.run, work).result()
 
     async def agenerate(
-        self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        sampling: Sampling | None = None,
+        on_samples: OnSamples | None = None,
     ) -> list[list[Completion]]:
         """The async form of `generate`, for callers that already run an event loop."""
         if n < 1:
@@ -220,7 +230,12 @@ class OpenAIBackend:
             headers=self._headers(), timeout=httpx.Timeout(self.timeout), limits=limits
         ) as client:
             session = _Session(client, asyncio.Semaphore(self.concurrency))
-            return await _gather([self._one_prompt(session, p, n, sampling) for p in prompts])
+            return await _gather(
+                [
+                    self._reported(session, i, p, n, sampling, on_samples)
+                    for i, p in enumerate(prompts)
+                ]
+            )
 
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.api_key_env)
@@ -240,6 +255,20 @@ class OpenAIBackend:
             body["stop"] = list(sampling.stop)
         key = "prompt" if isinstance(prompt, str) else "messages"
         return {**body, key: prompt if isinstance(prompt, str) else list(prompt), **self.extra_body}
+
+    async def _reported(
+        self,
+        session: _Session,
+        index: int,
+        prompt: Prompt,
+        n: int,
+        sampling: Sampling,
+        on_samples: OnSamples | None,
+    ) -> list[Completion]:
+        got = await self._one_prompt(session, prompt, n, sampling)
+        if on_samples:
+            on_samples([(index, c) for c in got])
+        return got
 
     async def _one_prompt(
         self, session: _Session, prompt: Prompt, n: int, sampling: Sampling

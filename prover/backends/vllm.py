@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prover.backends.base import Completion, Prompt, Sampling, encode_prompt
+from prover.backends.base import Completion, OnSamples, Prompt, Sampling, encode_prompt
 from prover.errors import BackendError, require
 
 
@@ -58,18 +58,25 @@ class VLLMBackend:
         )
 
     def generate(
-        self, prompts: Sequence[Prompt], n: int = 1, sampling: Sampling | None = None
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        sampling: Sampling | None = None,
+        on_samples: OnSamples | None = None,
     ) -> list[list[Completion]]:
+        """One blocking `LLM.generate`; samples are reported to `on_samples` when it returns."""
         sampling = sampling or Sampling()
         encoded = [encode_prompt(self.tokenizer, p) for p in prompts]
         fits = [i for i, ids in enumerate(encoded) if len(ids) < self.context]
         results = [[Completion("", len(ids), 0, "prompt_too_long")] * n for ids in encoded]
-        if not fits:
-            return results
-        inputs = [{"prompt_token_ids": encoded[i]} for i in fits]
-        outputs = self.llm.generate(inputs, self.sampling_params(n, sampling), use_tqdm=False)
-        for i, output in zip(fits, outputs, strict=True):
-            results[i] = [self._completion(len(encoded[i]), o) for o in output.outputs]
+        if fits:
+            inputs = [{"prompt_token_ids": encoded[i]} for i in fits]
+            params = self.sampling_params(n, sampling)
+            outputs = self.llm.generate(inputs, params, use_tqdm=False)
+            for i, output in zip(fits, outputs, strict=True):
+                results[i] = [self._completion(len(encoded[i]), o) for o in output.outputs]
+        if on_samples:
+            on_samples([(i, c) for i, cs in enumerate(results) for c in cs])
         return results
 
     @staticmethod

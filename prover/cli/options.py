@@ -129,16 +129,30 @@ def quiet_transformers() -> None:
     logging.disable_progress_bar()
 
 
-def build_backends(opts: dict) -> tuple[Backend, Backend]:
-    """(generator, verifier); the verifier is the generator itself unless one is named."""
-    quiet_transformers()
-    generator = _backend(opts["backend"], opts["model"], opts["base_url"], opts)
-    if not (opts["verifier_model"] or opts["verifier_base_url"]):
-        return generator, generator
+def verifier_spec(opts: dict) -> tuple[str, str, str | None] | None:
+    """(backend, model, base_url) of a separate verifier, or None to verify with the
+    generator itself (the DeepSeekMath-V2 default)."""
     model = opts["verifier_model"] or opts["model"]
     if opts["verifier_base_url"]:
-        return generator, _backend("openai", model, opts["verifier_base_url"], opts)
-    return generator, _backend(opts["backend"], model, opts["base_url"], opts)
+        return "openai", model, opts["verifier_base_url"]
+    if model != opts["model"]:
+        return opts["backend"], model, opts["base_url"]
+    return None
+
+
+def build_backends(opts: dict) -> tuple[Backend, Backend]:
+    """(generator, verifier), loading a model once when both are the same."""
+    quiet_transformers()
+    generator = _backend(opts["backend"], opts["model"], opts["base_url"], opts)
+    spec = verifier_spec(opts)
+    return generator, (generator if spec is None else _backend(*spec, opts))
+
+
+def build_verifier(opts: dict) -> Backend:
+    """Only the verifier, for commands that do not generate proofs."""
+    quiet_transformers()
+    spec = verifier_spec(opts) or (opts["backend"], opts["model"], opts["base_url"])
+    return _backend(*spec, opts)
 
 
 def _backend(kind: str, model: str, base_url: str | None, opts: dict) -> Backend:

@@ -10,10 +10,10 @@ from prover.texinput import Problem
 def _verdict_line(entry: dict) -> str:
     if entry.get("mean_score") is None:
         return "No verification of this proof could be parsed."
-    status = "passed every verification" if entry["passed"] else "did not pass every verification"
+    status = "passed" if entry["passed"] else "not passed"
     return (
-        f"Mean verifier score {entry['mean_score']:.3g} over {len(entry['scores'])} parsed "
-        f"verifications (round {entry['round']}); {status}."
+        f"Mean verifier score {entry['mean_score']:.3g} over {len(entry['scores'])} readable of "
+        f"{entry['verifications']} verifications (round {entry['round']}); {status}."
     )
 
 

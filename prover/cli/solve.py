@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from pathlib import Path
 
 import click
 
 from prover.cli.options import (
     build_backends,
+    build_verifier,
     default_run_dir,
     model_options,
     problem_option,
     sampling_from,
 )
 from prover.cli.output import render_solutions, render_verification
+from prover.errors import InputError
 from prover.loop import Loop, LoopConfig
+from prover.parse import split_solution
 from prover.progress import RichReporter
 from prover.prompts import Templates
 from prover.rundir import RunDir
-from prover.scoring import verify_proofs
+from prover.scoring import verification_report, verify_proofs
 from prover.texinput import read_problems, read_text, select_problem
 
 FORMATS = click.Choice(["md", "tex", "json"])
@@ -84,15 +88,24 @@ def solve(problem_file: Path, **opts) -> None:
     best proof of each problem with its verification summary."""
     problems = select_problem(read_problems(problem_file), opts["problem_k"], problem_file)
     if opts["resume"] and opts["out"] is None:
-        raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
+        raise InputError("--resume needs --out RUN_DIR (the run to continue)")
     templates = Templates.load(opts["template_dir"])
     out = opts["out"] or default_run_dir(str(problem_file), "solve")
     run = RunDir(out, _fingerprint(problems, opts, templates), resume=opts["resume"])
+    generator, verifier = build_backends(opts)
     reporter = RichReporter()
     reporter.log(f"run directory: {out}")
-    generator, verifier = build_backends(opts)
+    loop = Loop(generator, verifier, _loop_config(opts), run, templates, reporter)
+    report = loop.solve({str(p.index): p.text for p in problems})
+    click.echo(render_solutions(problems, report, opts["fmt"]))
+    missing = [e["problem"] for e in report["problems"] if e["best_proof"] is None]
+    if missing:
+        raise click.ClickException(_no_proof_message(run, missing))
+
+
+def _loop_config(opts: dict) -> LoopConfig:
     sampling = sampling_from(opts)
-    config = LoopConfig(
+    return LoopConfig(
         proofs=opts["proofs"],
         verifications=opts["verifications"],
         top_k=opts["top_k"],
@@ -102,15 +115,13 @@ def solve(problem_file: Path, **opts) -> None:
         generation=sampling,
         verification=sampling,
     )
-    loop = Loop(generator, verifier, config, run, templates, reporter)
-    report = loop.solve({str(p.index): p.text for p in problems})
-    click.echo(render_solutions(problems, report, opts["fmt"]))
-    missing = [e["problem"] for e in report["problems"] if e["best_proof"] is None]
-    if missing:
-        raise click.ClickException(
-            f"no usable proof for problem(s) {', '.join(missing)}: every generation was "
-            f"truncated or empty (raise --max-tokens?); details in {out}"
-        )
+
+
+def _no_proof_message(run: RunDir, missing: list[str]) -> str:
+    """Why problems got no usable proof, from the reasons recorded with their generations."""
+    reasons = Counter(p["reason"] for p in run.records("proofs") if p["problem"] in missing)
+    why = "; ".join(f"{count}x {reason}" for reason, count in reasons.most_common(3))
+    return f"no usable proof for problem(s) {', '.join(missing)} ({why}); details in {run.path}"
 
 
 @click.command()
@@ -131,21 +142,25 @@ def verify(problem_file: Path, proof_file: Path, **opts) -> None:
     score and every analysis."""
     problems = select_problem(read_problems(problem_file), opts["problem_k"], problem_file)
     if len(problems) > 1:
-        raise click.UsageError(
+        raise InputError(
             f"{problem_file} holds {len(problems)} problems; choose one with --problem K"
         )
-    proof = read_text(proof_file).strip()
+    # A generator's own output is accepted too: only its solution part is verified.
+    proof = split_solution(read_text(proof_file))[0]
     if not proof:
-        raise click.ClickException(f"{proof_file} is empty: it should hold the proof")
+        raise InputError(f"{proof_file} holds no proof")
     templates = Templates.load(opts["template_dir"])
-    _, verifier = build_backends(opts)
+    verifier = build_verifier(opts)
     meta = opts["meta_verifications"] if opts["meta"] else 0
-    [result] = verify_proofs(
-        verifier,
-        [(problems[0].text, proof)],
-        opts["verifications"],
-        sampling_from(opts),
-        templates,
-        meta,
-    )
-    click.echo(render_verification(result.as_dict(), opts["fmt"]))
+    reporter = RichReporter()
+    with reporter.stage("verify", opts["verifications"]) as progress:
+        [stats] = verify_proofs(
+            verifier,
+            [(problems[0].text, proof)],
+            opts["verifications"],
+            sampling_from(opts),
+            templates,
+            meta,
+            progress,
+        )
+    click.echo(render_verification(verification_report(stats), opts["fmt"]))

@@ -15,7 +15,14 @@ from pathlib import Path
 
 from prover.errors import InputError
 
-NAMES = ("proof_generation", "proof_verification", "meta_verification", "proof_refinement")
+# Each template and the fields it may use.
+FIELDS = {
+    "proof_generation": {"problem"},
+    "proof_verification": {"problem", "proof"},
+    "meta_verification": {"problem", "proof", "analysis"},
+    "proof_refinement": {"instruction", "attempts"},
+}
+NAMES = tuple(FIELDS)
 
 # Format phrases (R_format checks them; the templates ask for them verbatim).
 SOLUTION_HEADER = "## Solution"
@@ -47,8 +54,26 @@ def load_template(name: str, template_dir: str | Path | None = None) -> str:
     if template_dir is not None:
         path = Path(template_dir) / f"{name}.txt"
         if path.is_file():
-            return path.read_text(encoding="utf-8")
+            return check_fields(name, _read_user_template(path), path)
     return resources.files(__package__).joinpath(f"templates/{name}.txt").read_text("utf-8")
+
+
+def _read_user_template(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"template {path} is not UTF-8 text") from exc
+
+
+def check_fields(name: str, template: str, path: Path | str) -> str:
+    """A template may only use its own fields: a typo would otherwise fail mid-run."""
+    unknown = sorted(set(PLACEHOLDER.findall(template)) - FIELDS[name])
+    if unknown:
+        fields = ", ".join("{{" + f + "}}" for f in sorted(FIELDS[name]))
+        raise InputError(
+            f"template {path} uses unknown field {{{{{unknown[0]}}}}}; it has: {fields}"
+        )
+    return template
 
 
 @dataclass(frozen=True)

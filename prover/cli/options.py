@@ -10,111 +10,113 @@ import click
 
 from prover.backends import BACKENDS, DEFAULT_MODEL, Backend, Sampling, make_backend
 
+# Options shared by every command that talks to a model (the same names everywhere).
+MODEL_OPTIONS = [
+    click.option(
+        "--model",
+        default=DEFAULT_MODEL,
+        show_default=True,
+        help="Hub id or local directory of the model (the generator).",
+    ),
+    click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="hf",
+        show_default=True,
+        help="hf: in-process transformers; vllm: in-process vLLM; "
+        "openai: an OpenAI-compatible server at --base-url.",
+    ),
+    click.option(
+        "--base-url",
+        default=None,
+        help="Server URL for --backend openai, e.g. http://127.0.0.1:8000/v1.",
+    ),
+    click.option(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        show_default=True,
+        help="Environment variable holding the API key for --backend openai.",
+    ),
+    click.option(
+        "--verifier-model",
+        default=None,
+        help="Verify with this model instead of the generator's own.",
+    ),
+    click.option(
+        "--verifier-base-url",
+        default=None,
+        help="Verify through this OpenAI-compatible server.",
+    ),
+    click.option(
+        "--verifications",
+        "-V",
+        type=click.IntRange(1),
+        default=4,
+        show_default=True,
+        help="Verifications per proof.",
+    ),
+    click.option(
+        "--meta/--no-meta",
+        default=False,
+        show_default=True,
+        help="Meta-verify the analyses that find issues.",
+    ),
+    click.option(
+        "--meta-verifications",
+        type=click.IntRange(1),
+        default=1,
+        show_default=True,
+        help="Meta-verifications per issue-finding analysis (with --meta).",
+    ),
+    click.option(
+        "--max-tokens",
+        type=click.IntRange(1),
+        default=2048,
+        show_default=True,
+        help="Token limit per generation.",
+    ),
+    click.option(
+        "--temperature",
+        type=click.FloatRange(0),
+        default=1.0,
+        show_default=True,
+        help="Sampling temperature (0: greedy).",
+    ),
+    click.option(
+        "--top-p",
+        type=click.FloatRange(0, 1),
+        default=0.95,
+        show_default=True,
+        help="Nucleus sampling threshold.",
+    ),
+    click.option("--seed", type=int, default=None, help="Random seed for sampling."),
+    click.option(
+        "--templates",
+        "template_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Directory of prompt templates overriding the shipped "
+        "ones (proof_generation.txt, proof_verification.txt, ...).",
+    ),
+    click.option(
+        "--device",
+        default="auto",
+        show_default=True,
+        help="Device for --backend hf (auto, cpu, cuda, cuda:1).",
+    ),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(1),
+        default=16,
+        show_default=True,
+        help="Sequences per forward batch for --backend hf.",
+    ),
+]
+
 
 def model_options(func):
-    """Options shared by every command that talks to a model (same names everywhere)."""
-    options = [
-        click.option(
-            "--model",
-            default=DEFAULT_MODEL,
-            show_default=True,
-            help="Hub id or local directory of the model (the generator).",
-        ),
-        click.option(
-            "--backend",
-            type=click.Choice(BACKENDS),
-            default="hf",
-            show_default=True,
-            help="hf: in-process transformers; vllm: in-process vLLM; "
-            "openai: an OpenAI-compatible server at --base-url.",
-        ),
-        click.option(
-            "--base-url",
-            default=None,
-            help="Server URL for --backend openai, e.g. http://127.0.0.1:8000/v1.",
-        ),
-        click.option(
-            "--api-key-env",
-            default="OPENAI_API_KEY",
-            show_default=True,
-            help="Environment variable holding the API key for --backend openai.",
-        ),
-        click.option(
-            "--verifier-model",
-            default=None,
-            help="Verify with this model instead of the generator's own.",
-        ),
-        click.option(
-            "--verifier-base-url",
-            default=None,
-            help="Verify through this OpenAI-compatible server.",
-        ),
-        click.option(
-            "--verifications",
-            "-V",
-            type=click.IntRange(1),
-            default=4,
-            show_default=True,
-            help="Verifications per proof.",
-        ),
-        click.option(
-            "--meta/--no-meta",
-            default=False,
-            show_default=True,
-            help="Meta-verify the analyses that find issues.",
-        ),
-        click.option(
-            "--meta-verifications",
-            type=click.IntRange(1),
-            default=1,
-            show_default=True,
-            help="Meta-verifications per issue-finding analysis (with --meta).",
-        ),
-        click.option(
-            "--max-tokens",
-            type=click.IntRange(1),
-            default=2048,
-            show_default=True,
-            help="Token limit per generation.",
-        ),
-        click.option(
-            "--temperature",
-            type=click.FloatRange(0),
-            default=1.0,
-            show_default=True,
-            help="Sampling temperature (0: greedy).",
-        ),
-        click.option(
-            "--top-p",
-            type=click.FloatRange(0, 1),
-            default=0.95,
-            show_default=True,
-            help="Nucleus sampling threshold.",
-        ),
-        click.option("--seed", type=int, default=None, help="Random seed for sampling."),
-        click.option(
-            "--templates",
-            "template_dir",
-            type=click.Path(file_okay=False),
-            default=None,
-            help="Directory of prompt templates overriding the shipped "
-            "ones (proof_generation.txt, proof_verification.txt, ...).",
-        ),
-        click.option(
-            "--device",
-            default="auto",
-            show_default=True,
-            help="Device for --backend hf (auto, cpu, cuda, cuda:1).",
-        ),
-        click.option(
-            "--batch-size",
-            type=click.IntRange(1),
-            default=16,
-            show_default=True,
-            help="Sequences per forward batch for --backend hf.",
-        ),
-    ]
-    return functools.reduce(lambda f, option: option(f), reversed(options), func)
+    """Decorate a command with `MODEL_OPTIONS`, in order."""
+    return functools.reduce(lambda f, option: option(f), reversed(MODEL_OPTIONS), func)
 
 
 def problem_option(help: str):

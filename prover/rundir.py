@@ -45,6 +45,17 @@ def repair_tail(path: Path) -> None:
             fh.truncate(data.rfind(b"\n") + 1)
 
 
+def append_jsonl(path: Path, records: list[dict]) -> None:
+    """Append records in one write + fsync: they land together or not at all."""
+    if not records:
+        return
+    blob = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(blob)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def write_json(path: Path, obj: dict) -> None:
     """Atomic replace: write a temporary file, fsync it, rename it over the target."""
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -101,15 +112,10 @@ class RunDir:
         return read_jsonl(self.path / f"{kind}.jsonl")
 
     def append(self, kind: str, records: list[dict]) -> None:
-        """All records of a stage in one write + fsync: they land together or not at all."""
-        if not records:
-            return
-        self.start()
-        blob = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        with (self.path / f"{kind}.jsonl").open("a", encoding="utf-8") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
+        """A batch of records in one write + fsync: they land together or not at all."""
+        if records:
+            self.start()
+            append_jsonl(self.path / f"{kind}.jsonl", records)
 
     def write(self, name: str, obj: dict) -> None:
         self.start()

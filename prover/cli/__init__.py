@@ -31,10 +31,11 @@ def main() -> None:
 
 
 def _register() -> None:
+    from prover.cli.score import score
     from prover.cli.solve import solve, verify
 
-    main.add_command(solve)
-    main.add_command(verify)
+    for command in (solve, verify, score):
+        main.add_command(command)
 
 
 _register()

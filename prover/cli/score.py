@@ -1,0 +1,149 @@
+"""`prover score`: verify whole proof sets and compare the verifier with human grades."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from prover.agreement import summarize
+from prover.cli.options import build_verifier, model_options, sampling_from
+from prover.errors import InputError
+from prover.progress import RichReporter
+from prover.prompts import Templates
+from prover.proofsets import parse_map, read_proofs
+from prover.rundir import RunDir, write_json
+from prover.scoring import BatchScorer, ScoreConfig
+
+SKIPPED_EXIT = 3  # the run finished, but some input records were bad and skipped
+
+
+def _paths(out: Path) -> tuple[Path, Path]:
+    """(run directory beside the output, summary file beside the output)."""
+    stem = out.name.removesuffix(".jsonl")
+    return out.with_name(out.name + ".run"), out.with_name(stem + ".summary.json")
+
+
+def _fingerprint(files: tuple[Path, ...], opts: dict, templates: Templates) -> dict:
+    return {
+        "files": [f.name for f in files],
+        "model": opts["verifier_model"] or opts["model"],
+        "verifications": opts["verifications"],
+        "meta": opts["meta_verifications"] if opts["meta"] else 0,
+        "templates": hash_templates(templates),
+    }
+
+
+def hash_templates(templates: Templates) -> str:
+    import hashlib
+
+    return hashlib.sha256(repr(templates).encode()).hexdigest()[:16]
+
+
+@click.command()
+@click.argument(
+    "proof_files", metavar="PROOFS...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+@model_options
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output JSONL, one record per proof; a FILE.run/ directory beside it keeps "
+    "every verification, and FILE.summary.json the summary.",
+)
+@click.option("--resume", is_flag=True, help="Continue a run into an existing --out.")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read FIELD (problem, proof, grade, id, level, source, scale) from COLUMN; "
+    "a dotted COLUMN reaches into nested objects. Repeatable.",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Maximum human grade (default: from the competition, or guessed per file).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Pass mark on [0, 1] for thresholded accuracy (verifier and human).",
+)
+@click.option(
+    "--limit", type=click.IntRange(1), default=None, help="Score only the first N proofs."
+)
+@click.option(
+    "--report",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write PNG plots (needs the plots extra) to this directory.",
+)
+@click.pass_context
+def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
+    """Verify every proof in PROOFS V times; write per-proof scores and, where human grades
+    exist, agreement statistics (accuracy, MAE, Pearson, Spearman, confusion, calibration)."""
+    reporter = RichReporter()
+    items, bad = read_proofs(list(proof_files), parse_map(opts["mapping"]), opts["scale"])
+    for record in bad:
+        reporter.log(f"skipped {record}")
+    items = items[: opts["limit"]] if opts["limit"] else items
+    if not items:
+        raise InputError(f"no scorable proofs in {', '.join(str(f) for f in proof_files)}")
+    out = opts["out"]
+    if out.exists() and not opts["resume"]:
+        raise InputError(f"{out} exists; pass --resume to continue it or choose another --out")
+    run_dir, summary_path = _paths(out)
+    templates = Templates.load(opts["template_dir"])
+    run = RunDir(run_dir, _fingerprint(proof_files, opts, templates), resume=opts["resume"])
+    config = ScoreConfig(
+        verifications=opts["verifications"],
+        meta=opts["meta_verifications"] if opts["meta"] else 0,
+        sampling=sampling_from(opts),
+    )
+    verifier = build_verifier(opts)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records = BatchScorer(verifier, config, run, out, templates, reporter).score(items)
+    summary = summarize(records, opts["threshold"])
+    summary |= {"skipped": len(bad), "bad_records": [str(b) for b in bad]}
+    write_json(summary_path, summary)
+    print_table(summary)
+    if opts["report"]:
+        from prover.plots import write_plots
+
+        write_plots(records, summary, opts["report"])
+    reporter.log(f"scores: {out}  summary: {summary_path}")
+    if bad:
+        click.echo(
+            f"{len(bad)} bad record(s) skipped (listed above); the rest were scored", err=True
+        )
+        ctx.exit(SKIPPED_EXIT)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def print_table(summary: dict) -> None:
+    """Overall and per-file agreement on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    columns = ("n", "accuracy", "mae_grade", "pearson", "spearman", "mean_verifier", "mean_human")
+    table = Table(
+        title=f"{summary['scored']} of {summary['proofs']} proofs scored, "
+        f"{summary['skipped']} skipped; mean score {_fmt(summary['mean_score'])}"
+    )
+    table.add_column("set")
+    for column in columns:
+        table.add_column(column, justify="right")
+    rows = {"all": summary["agreement"], **summary["groups"]["file"]}
+    for name, stats in rows.items():
+        table.add_row(name, *(_fmt(stats.get(c)) for c in columns))
+    Console(soft_wrap=True).print(table)

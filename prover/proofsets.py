@@ -151,7 +151,7 @@ def field_value(record: dict, field: str, mapping: dict[str, str]):
     columns = (mapping[field],) if field in mapping else ALIASES[field]
     for column in columns:
         value = lookup(record, column)
-        if value is not None and value != "":
+        if value is not None:
             return value
     return None
 
@@ -191,6 +191,8 @@ def to_item(record: dict, path: Path, line: int, mapping: dict[str, str]) -> Pro
         return "missing field: proof"
     if not str(proof).strip():
         return "empty proof"
+    if not str(problem).strip():
+        return "empty problem"
     grade, stated = parse_grade(field_value(record, "grade", mapping))
     pid = field_value(record, "id", mapping)
     scale, _ = parse_grade(field_value(record, "scale", mapping))
@@ -209,7 +211,7 @@ def to_item(record: dict, path: Path, line: int, mapping: dict[str, str]) -> Pro
 
 
 def _text(value) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None or value == "" else str(value)
 
 
 def read_proofs(

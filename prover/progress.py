@@ -40,4 +40,4 @@ class RichReporter(Reporter):
             yield lambda done, total: bar.update(task, completed=done, total=total)
 
     def log(self, message: str) -> None:
-        self.console.print(message, highlight=False)
+        self.console.print(message, highlight=False, soft_wrap=True)

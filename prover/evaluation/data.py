@@ -78,10 +78,11 @@ def load_path(path: Path) -> Dataset:
         files = sorted(path.rglob("*.json")) + sorted(path.rglob("*.jsonl"))
         if not files:
             raise InputError(f"{path} holds no .json or .jsonl files")
+        names = [str(f.relative_to(path)) for f in files]
         raw = [
-            (f"{f.relative_to(path)}: {where}", default_id, value)
-            for f in files
-            for where, default_id, value in _file_records(f, str(f.relative_to(path).with_suffix("")))
+            (f"{name}: {where}", default_id, value)
+            for f, name in zip(files, names, strict=True)
+            for where, default_id, value in _file_records(f, name.rsplit(".", 1)[0])
         ]
     elif path.exists():
         raw = _file_records(path, path.stem)
@@ -247,8 +248,10 @@ def load_gym(name: str, count: int = GYM_COUNT, seed: int = GYM_SEED) -> Dataset
     from reasoning_gym.factory import DATASETS
 
     if name not in DATASETS:
-        raise InputError(f"unknown reasoning-gym generator {name!r}; e.g. gsm_symbolic, "
-                         "basic_arithmetic, simple_equations")
+        raise InputError(
+            f"unknown reasoning-gym generator {name!r}; e.g. gsm_symbolic, "
+            "basic_arithmetic, simple_equations"
+        )
     dataset = gym.create_dataset(name, size=count, seed=seed)
     items = [_gym_item(name, k, dataset[k]) for k in range(count)]
     return Dataset(tuple(items))
@@ -258,11 +261,12 @@ def _gym_item(name: str, k: int, entry: dict) -> Item:
     difficulty = entry.get("metadata", {}).get("difficulty")
     level = str(difficulty) if isinstance(difficulty, int | float | str) else None
     extra = {"gym": name, "entry": entry}
-    return Item(f"{name}-{k}", entry["question"], str(entry["answer"]), name, level,
-                f"gym:{name}", extra)
+    return Item(
+        f"{name}-{k}", entry["question"], str(entry["answer"]), name, level, f"gym:{name}", extra
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gym_scorer(name: str):
     return require("reasoning_gym", "eval").get_score_answer_fn(name)
 

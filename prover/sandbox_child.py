@@ -109,7 +109,9 @@ def _init_process(settings: dict[str, Any]) -> None:
     """PID 1 of the sandbox: set up mounts, drop privileges, run the snippet, report its end."""
     fd = settings["report_fd"]
     _call("prctl", _PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    words = _isolate_filesystem(Path(settings["workdir"]), settings["config"]["file_size_mb"])
+    keep = [*settings["paths"], sys.prefix, sys.base_prefix]
+    size = settings["config"]["file_size_mb"]
+    words = _isolate_filesystem(Path(settings["workdir"]), size, keep)
     if _drop_capabilities():
         words.append("no_capabilities")
     _call("prctl", _PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -130,14 +132,18 @@ def _reap_until(pid: int) -> int:
             return status
 
 
-def _isolate_filesystem(workdir: Path, size_mb: int) -> list[str]:
+def _isolate_filesystem(workdir: Path, size_mb: int, keep: list[str]) -> list[str]:
+    """Everything read-only; private /tmp, /var/tmp, /run (unless the Python installation lives
+    under one of them, as a venv in /tmp does: that one stays, read-only); a private /dev and
+    /proc; the working directory the one writable place."""
     if not _call("mount", None, b"/", None, _MS_REC | _MS_PRIVATE, None):
         return []
     words, here = [], os.open(".", os.O_RDONLY | os.O_DIRECTORY)
     if all(_remount(point, _MS_RDONLY | _MS_NODEV | _MS_NOSUID) for point in _mount_points()):
         words.append("readonly_filesystem")
-    if all(_private_tmpfs(Path(p), size_mb) for p in ("/tmp", "/var/tmp", "/run")):
-        words.append("private_tmp")
+    scratch = [p for p in ("/tmp", "/var/tmp", "/run") if not _holds(p, keep)]
+    if all(_private_tmpfs(Path(p), size_mb) for p in scratch):
+        words.append("private_tmp" if len(scratch) == 3 else "private_tmp_partial")
     if _private_dev(size_mb):
         words.append("private_dev")
     if _call("mount", b"proc", b"/proc", b"proc", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None):
@@ -147,6 +153,10 @@ def _isolate_filesystem(workdir: Path, size_mb: int) -> list[str]:
     os.chdir(workdir)
     os.close(here)
     return words
+
+
+def _holds(directory: str, paths: list[str]) -> bool:
+    return any(os.path.realpath(p).startswith(directory + "/") for p in paths)
 
 
 def _mount_points() -> list[str]:

@@ -11,8 +11,8 @@ with its file and line number and skipped. This module does not score anything.
 from __future__ import annotations
 
 import ast
-import csv
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prover.errors import InputError
-from prover.texinput import MAX_BYTES, read_text
+from prover.records import Invalid, read_records
 
 FIELDS = ("problem", "proof", "grade", "id", "level", "source", "scale")
 # Column names tried for each field, first match wins (after any --map).
@@ -35,7 +35,7 @@ ALIASES = {
         "points",
         "score",
     ),
-    "id": ("problem_idx", "id", "problem_id", "uid"),
+    "id": ("problem_idx", "id", "problem_id", "uid", "grading_id"),
     "level": ("level", "difficulty"),
     "source": ("source", "contest", "competition"),
     "scale": ("scale", "max_grade", "max_points"),
@@ -91,46 +91,29 @@ def parse_map(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 
 def raw_records(path: Path) -> Iterator[tuple[int, dict | str]]:
-    """(line number, record) pairs; a record that is not an object comes back as a reason."""
-    text = read_text(path, max_bytes=50 * MAX_BYTES)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        yield from ((n + 2, dict(row)) for n, row in enumerate(csv.DictReader(text.splitlines())))
-    elif suffix == ".json":
-        yield from _json_records(path, text)
-    else:
-        yield from _jsonl_records(text)
+    """(line number, record) pairs; a record that cannot be used comes back as a reason."""
+    for line, record in read_records(path):
+        if isinstance(record, Invalid):
+            yield line, str(record)
+        else:
+            yield line, record if isinstance(record, dict) else "record is not an object"
 
 
-def _json_records(path: Path, text: str) -> Iterator[tuple[int, dict | str]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
-    if isinstance(data, dict):
-        data = next((v for v in data.values() if isinstance(v, list)), [data])
-    for n, record in enumerate(data, 1):
-        yield n, record if isinstance(record, dict) else "record is not an object"
-
-
-def _jsonl_records(text: str) -> Iterator[tuple[int, dict | str]]:
-    for n, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield n, f"malformed JSON ({exc.msg})"
-            continue
-        yield n, record if isinstance(record, dict) else "record is not an object"
+def _key(name: str) -> str:
+    """Column names match whatever their case and spacing: `Problem ID` is `problem_id`."""
+    return "_".join(name.lower().replace("_", " ").split())
 
 
 def lookup(record: dict, column: str):
-    """`record[column]`, where a dotted column reaches into nested (or literal-string) dicts."""
+    """`record[column]`, where a dotted column reaches into nested (or literal-string) dicts;
+    names match case- and space-insensitively."""
     if column in record:
         return record[column]
+    keys = {_key(k): k for k in record if isinstance(k, str)}
+    if _key(column) in keys:
+        return record[keys[_key(column)]]
     head, _, rest = column.partition(".")
-    inner = record.get(head) if rest else None
+    inner = record.get(keys.get(_key(head), head)) if rest else None
     if isinstance(inner, str):
         inner = _literal(inner)
     return lookup(inner, rest) if isinstance(inner, dict) else None
@@ -160,18 +143,21 @@ _FRACTION = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*$")
 
 
 def parse_grade(value) -> tuple[float | None, float | None]:
-    """(grade, scale if the value states one): 7, "7", "6.5", "5/7" -> (5.0, 7.0)."""
+    """(grade, scale if the value states one): 7, "7", "6.5", "5/7" -> (5.0, 7.0). Anything
+    else, NaN and infinities included, is no grade."""
     if value is None or isinstance(value, bool):
         return None, None
-    if isinstance(value, int | float):
-        return float(value), None
     match = _FRACTION.match(str(value))
     if match:
-        return float(match.group(1)), float(match.group(2))
+        return _finite(float(match.group(1))), _finite(float(match.group(2)))
     try:
-        return float(str(value).strip()), None
+        return _finite(float(str(value).strip())), None
     except ValueError:
         return None, None
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def competition_scale(*names: str | None) -> float | None:
@@ -182,8 +168,8 @@ def competition_scale(*names: str | None) -> float | None:
     return None
 
 
-def to_item(record: dict, path: Path, line: int, mapping: dict[str, str]) -> ProofItem | str:
-    """A ProofItem, or the reason the record cannot be scored."""
+def to_item(record: dict, name: str, line: int, mapping: dict[str, str]) -> ProofItem | str:
+    """`name` labels the file in ids and groups (its stem, or folder/stem when stems clash)."""
     problem, proof = field_value(record, "problem", mapping), field_value(record, "proof", mapping)
     if problem is None:
         return "missing field: problem"
@@ -197,16 +183,16 @@ def to_item(record: dict, path: Path, line: int, mapping: dict[str, str]) -> Pro
     pid = field_value(record, "id", mapping)
     scale, _ = parse_grade(field_value(record, "scale", mapping))
     return ProofItem(
-        id=f"{path.stem}/{pid if pid is not None else line}",
+        id=f"{name}/{pid if pid is not None else line}",
         problem=str(problem),
         proof=str(proof),
-        file=path.name,
+        file=name,
         line=line,
         grade=grade,
-        scale=scale or stated or competition_scale(str(pid), path.stem),
+        scale=scale or stated or competition_scale(str(pid), Path(name).name),
         problem_id=None if pid is None else str(pid),
         level=_text(field_value(record, "level", mapping)),
-        source=_text(field_value(record, "source", mapping)) or path.stem,
+        source=_text(field_value(record, "source", mapping)) or name,
     )
 
 
@@ -219,15 +205,27 @@ def read_proofs(
 ) -> tuple[list[ProofItem], list[BadRecord]]:
     """Every scorable proof of the files, and the records that were skipped (and why)."""
     items, bad = [], []
-    for path in paths:
+    for path, name in zip(paths, file_labels(paths), strict=True):
         for line, record in raw_records(path):
-            item = record if isinstance(record, str) else to_item(record, path, line, mapping or {})
+            item = record if isinstance(record, str) else to_item(record, name, line, mapping or {})
             if isinstance(item, str):
-                bad.append(BadRecord(path.name, line, item))
+                bad.append(BadRecord(str(path), line, item))
             else:
                 items.append(item)
     items = _fill_scales(items, scale)
     return _unique_ids(items), bad
+
+
+def file_labels(paths: list[Path]) -> list[str]:
+    """A short, distinct label per file: its stem, or folder/stem when two stems are the same
+    (two models' `IMO2025.jsonl`), or the whole path as a last resort."""
+    stems = Counter(p.stem for p in paths)
+    labels = [p.stem if stems[p.stem] == 1 else f"{p.parent.name}/{p.stem}" for p in paths]
+    counts = Counter(labels)
+    return [
+        lab if counts[lab] == 1 else str(p.with_suffix(""))
+        for lab, p in zip(labels, paths, strict=True)
+    ]
 
 
 def _fill_scales(items: list[ProofItem], scale: float | None) -> list[ProofItem]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from prover.backends.base import Backend, Completion, Prompt, Sampling
+from prover.backends.base import Backend, Completion, Prompt, Sampling, user_chat
 from prover.parse import parse_generation, parse_verdict
+from prover.pool import ISSUE_SCORES
+from prover.prompts import Templates
 
 Record = dict
 MakeRecord = Callable[["Job", int, Completion], Record]
@@ -136,3 +138,38 @@ def verdict_record(job: Job, index: int, c: Completion) -> Record:
         "prompt_tokens": c.prompt_tokens,
         "completion_tokens": c.completion_tokens,
     }
+
+
+# -- the verification jobs every stage that checks proofs builds -------------------------
+
+Info = Callable[[str], dict]  # extra record fields for a proof id
+
+
+def verification_jobs(
+    templates: Templates, proofs: Mapping[str, tuple[str, str]], n: int, info: Info | None = None
+) -> list[Job]:
+    """n verifications of each proof; `proofs` maps a proof id to (problem, proof)."""
+    info = info or (lambda _: {})
+    return [
+        Job(pid, user_chat(templates.verification(problem, proof)), n, {"proof": pid} | info(pid))
+        for pid, (problem, proof) in proofs.items()
+    ]
+
+
+def meta_jobs(
+    templates: Templates,
+    proofs: Mapping[str, tuple[str, str]],
+    verifications: Iterable[Record],
+    n: int,
+    info: Info | None = None,
+) -> list[Job]:
+    """n meta-verifications of each analysis (of a proof in `proofs`) that found issues."""
+    info = info or (lambda _: {})
+    jobs = []
+    for v in verifications:
+        if v["proof"] not in proofs or v["score"] not in ISSUE_SCORES:
+            continue
+        prompt = user_chat(templates.meta(*proofs[v["proof"]], v["analysis"]))
+        fields = {"proof": v["proof"], "verification": v["index"]} | info(v["proof"])
+        jobs.append(Job(f"{v['proof']}/v{v['index']}", prompt, n, fields))
+    return jobs

@@ -16,8 +16,16 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from prover.backends.base import Backend, Sampling, user_chat
-from prover.jobs import Job, MakeRecord, proof_record, run_jobs, verdict_record
-from prover.pool import ISSUE_SCORES, ProofStats, build_pools, ranked
+from prover.jobs import (
+    Job,
+    MakeRecord,
+    meta_jobs,
+    proof_record,
+    run_jobs,
+    verdict_record,
+    verification_jobs,
+)
+from prover.pool import ProofStats, build_pools, ranked
 from prover.progress import Reporter
 from prover.prompts import Templates
 from prover.report import build_report, summary
@@ -120,37 +128,25 @@ class Loop:
             jobs.append(Job(f"{pid}/r{round_}/k{k}", prompt, per_proof, info))
         return jobs
 
+    def _round_proofs(self, problems: dict[str, str], round_: int) -> tuple[dict, dict]:
+        """This round's usable proofs as {id: (problem, solution)}, and their record fields."""
+        proofs = [
+            p for p in self.run.records("proofs")
+            if p["usable"] and p["round"] == round_ and p["problem"] in problems
+        ]  # fmt: skip
+        pairs = {p["id"]: (problems[p["problem"]], p["solution"]) for p in proofs}
+        info = {p["id"]: {"problem": p["problem"], "round": round_} for p in proofs}
+        return pairs, info
+
     def verification_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
-        jobs = []
-        for p in self.run.records("proofs"):
-            if not (p["usable"] and p["round"] == round_ and p["problem"] in problems):
-                continue
-            prompt = self.templates.verification(problems[p["problem"]], p["solution"])
-            info = {"proof": p["id"], "problem": p["problem"], "round": round_}
-            jobs.append(Job(p["id"], user_chat(prompt), self.config.verifications, info))
-        return jobs
+        pairs, info = self._round_proofs(problems, round_)
+        return verification_jobs(self.templates, pairs, self.config.verifications, info.get)
 
     def meta_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
-        """One job per analysis of this round that found issues (score 0 or 0.5)."""
-        solutions = {p["id"]: p["solution"] for p in self.run.records("proofs")}
-        jobs = []
-        for v in self.run.records("verifications"):
-            if v["round"] != round_ or v["problem"] not in problems:
-                continue
-            if v["score"] not in ISSUE_SCORES:
-                continue
-            prompt = self.templates.meta(
-                problems[v["problem"]], solutions[v["proof"]], v["analysis"]
-            )
-            info = {
-                "proof": v["proof"],
-                "verification": v["index"],
-                "problem": v["problem"],
-                "round": round_,
-            }
-            key = f"{v['key']}/v{v['index']}"
-            jobs.append(Job(key, user_chat(prompt), self.config.meta_verifications, info))
-        return jobs
+        """One job per analysis of this round's proofs that found issues (score 0 or 0.5)."""
+        pairs, info = self._round_proofs(problems, round_)
+        analyses = self.run.records("verifications")
+        return meta_jobs(self.templates, pairs, analyses, self.config.meta_verifications, info.get)
 
     def run_round(self, problems: dict[str, str], round_: int) -> dict:
         jobs = self.generation_jobs(problems, round_)

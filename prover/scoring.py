@@ -6,18 +6,25 @@ module does not read input files or compute agreement with human grades.
 
 from __future__ import annotations
 
-import functools
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.backends.base import Backend, Sampling, user_chat
-from prover.jobs import Job, Progress, run_jobs, usage, verdict_record
-from prover.pool import ISSUE_SCORES, ProofStats
+from prover.backends.base import Backend, Sampling
+from prover.jobs import (
+    Progress,
+    Record,
+    meta_jobs,
+    run_jobs,
+    usage,
+    verdict_record,
+    verification_jobs,
+)
+from prover.pool import ProofStats
 from prover.progress import Reporter
 from prover.prompts import Templates
 from prover.proofsets import ProofItem
-from prover.rundir import RunDir, append_jsonl, read_jsonl
+from prover.rundir import RunDir, append_jsonl, read_jsonl, repair_tail
 
 
 def verify_proofs(
@@ -32,51 +39,31 @@ def verify_proofs(
     """Verify each (problem, proof) `verifications` times, and meta-verify each analysis that
     found issues `meta` times. Returns one `ProofStats` per item, in order."""
     templates = templates or Templates.load()
-    stats = [
-        ProofStats({"id": str(k), "problem": str(k), "round": 0, "solution": proof})
-        for k, (_, proof) in enumerate(items)
-    ]
-    jobs = [
-        Job(
-            str(k),
-            user_chat(templates.verification(problem, proof)),
-            verifications,
-            {"proof": str(k)},
-        )
-        for k, (problem, proof) in enumerate(items)
-    ]
-    records: list[dict] = []
+    proofs = {str(k): item for k, item in enumerate(items)}
+    records: list[Record] = []
+    jobs = verification_jobs(templates, proofs, verifications)
     run_jobs(backend, jobs, sampling, verdict_record, records.extend, progress=progress)
-    for record in sorted(records, key=lambda r: r["index"]):
-        stats[int(record["proof"])].verifications.append(record)
+    checks: list[Record] = []
     if meta:
-        _meta_verify(backend, items, stats, meta, sampling, templates)
-    return stats
+        jobs = meta_jobs(templates, proofs, records, meta)
+        run_jobs(backend, jobs, sampling, verdict_record, checks.extend)
+    verdicts, metas = by_proof(records), by_proof(checks)
+    return [stats_of(pid, verdicts[pid], metas[pid]) for pid in proofs]
 
 
-def _meta_verify(
-    backend: Backend,
-    items: list[tuple[str, str]],
-    stats: list[ProofStats],
-    meta: int,
-    sampling: Sampling,
-    templates: Templates,
-) -> None:
-    jobs = [
-        Job(
-            f"{k}/v{v['index']}",
-            user_chat(templates.meta(*items[k], v["analysis"])),
-            meta,
-            {"proof": str(k), "verification": v["index"]},
-        )
-        for k, s in enumerate(stats)
-        for v in s.verifications
-        if v["score"] in ISSUE_SCORES
-    ]
-    records: list[dict] = []
-    run_jobs(backend, jobs, sampling, verdict_record, records.extend)
+def by_proof(records: list[Record]) -> defaultdict[str, list[Record]]:
+    grouped: defaultdict[str, list[Record]] = defaultdict(list)
     for record in records:
-        stats[int(record["proof"])].meta.setdefault(record["verification"], []).append(record)
+        grouped[record["proof"]].append(record)
+    return grouped
+
+
+def stats_of(pid: str, verifications: list[Record], meta: list[Record]) -> ProofStats:
+    """One proof from its own verifications (put in index order) and meta-verifications."""
+    stats = ProofStats({"id": pid}, sorted(verifications, key=lambda v: v["index"]))
+    for m in meta:
+        stats.meta.setdefault(m["verification"], []).append(m)
+    return stats
 
 
 def verification_report(stats: ProofStats) -> dict:
@@ -113,7 +100,8 @@ class ScoreConfig:
 
 class BatchScorer:
     """Scores proof items into `out` (one JSONL record per proof) with a run directory beside
-    it that keeps every verification as it finishes, so a killed run resumes exactly."""
+    it that keeps every verification as it finishes, so a killed run resumes exactly. The
+    records of the run are held in memory, so writing a proof's line costs no re-reading."""
 
     def __init__(
         self,
@@ -127,89 +115,55 @@ class BatchScorer:
         self.backend, self.config, self.run, self.out = backend, config, run, out
         self.templates = templates or Templates.load()
         self.reporter = reporter or Reporter()
+        repair_tail(out)  # a line torn by a kill is redone, not appended to
         self.written: set[str] = {r["id"] for r in read_jsonl(out)}
+        self.records = {kind: by_proof(run.records(kind)) for kind in ("verifications", "meta")}
 
     def score(self, items: list[ProofItem]) -> list[dict]:
         """Verify (and meta-verify) what is missing; returns the output record of every item."""
-        todo = [item for item in items if item.id not in self.written]
-        by_id = {item.id: item for item in todo}
-        self._verify(todo, by_id)
+        todo = {item.id: item for item in items if item.id not in self.written}
+        proofs = {pid: (item.problem, item.proof) for pid, item in todo.items()}
+        jobs = verification_jobs(self.templates, proofs, self.config.verifications)
+        self._stage("verify", jobs, "verifications", todo)
         if self.config.meta:
-            self._meta(todo)
-        self._write([i for i in todo if i.id not in self.written])  # done before a kill
+            analyses = [v for pid in todo for v in self.records["verifications"][pid]]
+            jobs = meta_jobs(self.templates, proofs, analyses, self.config.meta)
+            self._stage("meta-verify", jobs, "meta", todo)
+        self._write([i for i in todo.values() if i.id not in self.written])  # done before a kill
         wanted = {item.id for item in items}
         return [r for r in read_jsonl(self.out) if r["id"] in wanted]
 
-    def _verify(self, todo: list[ProofItem], by_id: dict[str, ProofItem]) -> None:
-        have = Counter(r["key"] for r in self.run.records("verifications"))
-        jobs = [
-            Job(
-                i.id,
-                user_chat(self.templates.verification(i.problem, i.proof)),
-                self.config.verifications,
-                {"proof": i.id},
-            )
-            for i in todo
-        ]
-        counts = Counter(have)
+    def _stage(self, name: str, jobs, kind: str, todo: dict[str, ProofItem]) -> None:
+        held = self.records[kind]
+        have = Counter(r["key"] for pid in todo for r in held[pid])
+        finishing = kind == "verifications" and not self.config.meta
 
-        def sink(records: list[dict]) -> None:
-            self.run.append("verifications", records)
-            finished = []
-            for record in records:
-                counts[record["key"]] += 1
-                if counts[record["key"]] == self.config.verifications and not self.config.meta:
-                    finished.append(by_id[record["key"]])
-            self._write(finished)  # a proof's line lands as soon as its V verdicts are in
+        def sink(records: list[Record]) -> None:
+            self.run.append(kind, records)
+            for r in records:
+                held[r["proof"]].append(r)
+            if finishing:  # a proof's line lands as soon as its V verdicts are in
+                done = {r["proof"] for r in records}
+                full = [todo[pid] for pid in done if len(held[pid]) == self.config.verifications]
+                self._write(full)
 
         total = sum(max(0, job.n - have[job.key]) for job in jobs)
-        with self.reporter.stage("verify", total) as progress:
-            run_jobs(self.backend, jobs, self.config.sampling, verdict_record, sink, have, progress)
-
-    def _meta(self, todo: list[ProofItem]) -> None:
-        ids = {i.id: i for i in todo}
-        jobs = [
-            Job(
-                f"{v['proof']}/v{v['index']}",
-                user_chat(
-                    self.templates.meta(
-                        ids[v["proof"]].problem, ids[v["proof"]].proof, v["analysis"]
-                    )
-                ),
-                self.config.meta,
-                {"proof": v["proof"], "verification": v["index"]},
-            )
-            for v in self.run.records("verifications")
-            if v["proof"] in ids and v["score"] in ISSUE_SCORES
-        ]
-        have = Counter(r["key"] for r in self.run.records("meta"))
-        total = sum(max(0, job.n - have[job.key]) for job in jobs)
-        with self.reporter.stage("meta-verify", total) as progress:
-            sink = functools.partial(self.run.append, "meta")
+        with self.reporter.stage(name, total) as progress:
             run_jobs(self.backend, jobs, self.config.sampling, verdict_record, sink, have, progress)
 
     def _write(self, items: list[ProofItem]) -> None:
+        items = [i for i in dict.fromkeys(items) if i.id not in self.written]
         if not items:
             return
-        verifications = _group(self.run.records("verifications"))
-        meta = _group(self.run.records("meta")) if self.config.meta else {}
-        records = [output_record(i, verifications.get(i.id, []), meta.get(i.id, [])) for i in items]
-        append_jsonl(self.out, records)
+        verdicts, meta = self.records["verifications"], self.records["meta"]
+        append_jsonl(self.out, [output_record(i, verdicts[i.id], meta[i.id]) for i in items])
         self.written.update(i.id for i in items)
 
 
-def _group(records: list[dict]) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = {}
-    for record in records:
-        grouped.setdefault(record["proof"], []).append(record)
-    return grouped
-
-
-def output_record(item: ProofItem, verifications: list[dict], meta: list[dict]) -> dict:
-    """The line of one proof: id, mean score, every score and analysis, human grade."""
-    stats = ProofStats({"id": item.id}, sorted(verifications, key=lambda v: v["index"]))
-    for m in meta:
-        stats.meta.setdefault(m["verification"], []).append(m)
+def output_record(item: ProofItem, verifications: list[Record], meta: list[Record]) -> dict:
+    """The line of one proof (from its own records): id, mean score, every score and analysis,
+    human grade."""
+    stats = stats_of(item.id, verifications, meta)
     report = verification_report(stats)
     reasons = sorted({v["reason"] for v in stats.verifications if v["reason"]})
     return {

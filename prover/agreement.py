@@ -45,7 +45,8 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 
 
 def bucket(value: float) -> float:
-    return round(value * 2) / 2
+    """The nearest rubric score, halves rounding up (0.25 -> 0.5, 0.75 -> 1)."""
+    return math.floor(value * 2 + 0.5) / 2
 
 
 def comparable(records: list[dict]) -> list[dict]:
@@ -99,9 +100,11 @@ def calibration(records: list[dict], bins: int = 5, threshold: float = 0.5) -> l
 
 
 def by_group(records: list[dict], key: str, threshold: float = 0.5) -> dict[str, dict]:
+    """Agreement per value of `key`; records without one are left out (no "None" group)."""
     groups: dict[str, list[dict]] = {}
     for record in records:
-        groups.setdefault(str(record.get(key)), []).append(record)
+        if record.get(key) is not None:
+            groups.setdefault(str(record[key]), []).append(record)
     return {name: agreement(rs, threshold) for name, rs in sorted(groups.items())}
 
 

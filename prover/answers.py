@@ -80,7 +80,7 @@ _SUBSTITUTIONS = tuple(
     for pattern, replacement in (
         (r"^\\text(?:bf|rm|it)?\{([^{}]*)\}$", r"\1"),  # \text{(B)} -> (B)
         (r"\\[!,;:]|\\displaystyle|\\left\.|\\right\.", ""),
-        (r"\\ ", " "),
+        (r"(?<!\\)\\ ", " "),  # a control space, not the end of a row break "\\ "
         (r"\\[dtc]frac", r"\\frac"),
         (r"\\(?:left|right)(?![a-zA-Z])", ""),
         (r"\^\s*\{?\s*\\circ\s*\}?", ""),

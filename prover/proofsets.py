@@ -58,6 +58,7 @@ class ProofItem:
     problem_id: str | None = None
     level: str | None = None
     source: str | None = None
+    scale_guessed: bool = False  # no scale was stated or known: it was read off the grades
 
     @property
     def normalized(self) -> float | None:
@@ -239,8 +240,16 @@ def _fill_scales(items: list[ProofItem], scale: float | None) -> list[ProofItem]
     for file in {i.file for i in out if i.grade is not None and i.scale is None}:
         top = max(i.grade for i in out if i.file == file and i.grade is not None)
         guess = next((s for s in (1.0, 7.0, 10.0, 21.0) if top <= s), top)
-        out = [replace(i, scale=guess) if i.file == file and i.scale is None else i for i in out]
+        out = [
+            replace(i, scale=guess, scale_guessed=True) if i.file == file and i.scale is None else i
+            for i in out
+        ]
     return out
+
+
+def guessed_scales(items: list[ProofItem]) -> dict[str, float]:
+    """{file: scale} for the files whose grade scale was guessed (worth a warning)."""
+    return {i.file: i.scale for i in items if i.scale_guessed}
 
 
 def _unique_ids(items: list[ProofItem]) -> list[ProofItem]:

@@ -90,7 +90,7 @@ def test_formats_are_detected_per_record_and_bad_records_are_skipped(tmp_path):
         "line 8",
         "line 10",
     ]
-    assert "invalid JSON" in data.skipped[0] and "unknown format" in data.skipped[1]
+    assert "malformed JSON" in data.skipped[0] and "unknown format" in data.skipped[1]
     assert "\\boxed{}" in data.skipped[3] and "empty" in data.skipped[4]
 
 
@@ -121,7 +121,7 @@ def test_missing_and_binary_files_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="no such data file"):
         load(str(tmp_path / "nope.jsonl"))
     (tmp_path / "bin.jsonl").write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(InputError, match="not UTF-8"):
+    with pytest.raises(InputError, match="binary file|not UTF-8"):
         load(str(tmp_path / "bin.jsonl"))
 
 

@@ -13,8 +13,8 @@ from prover.evaluation.metrics import (
     grouped,
     ks_for,
     majority_correct,
-    normalize,
     pass_at_k,
+    vote_key,
 )
 
 
@@ -55,10 +55,10 @@ def test_ks_for():
     assert ks_for(16) == [1, 2, 4, 8, 16]
 
 
-def test_normalize_and_majority():
-    assert normalize(" $1,000$. ") == normalize("1000") == normalize("1000.0") == "1000"
-    assert normalize("\\frac{1}{2}") == normalize("0.5") == normalize("1/2")
-    assert normalize("\\text{ Yes }") == "yes" and normalize(None) is None
+def test_vote_key_and_majority():
+    assert vote_key(" $1,000$. ") == vote_key("1000") == vote_key("1000.0") == "1000"
+    assert vote_key("\\frac{1}{2}") == vote_key("0.5") == vote_key("1/2")
+    assert vote_key("\\text{ Yes }") == "yes" and vote_key(None) is None
     # "5" wins 2-1 over "6"; its first sample is wrong -> maj wrong even though "6" was right
     assert not majority_correct(["5", "6", "5.0"], [False, True, False])
     assert majority_correct(["6", None, "5", "6"], [True, False, False, True])

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from prover.cli.options import build_backends, default_run_dir, model_options, sampling_from
+from prover.errors import InputError
 from prover.evaluation.data import Dataset, load
 from prover.evaluation.tasks import TASKS
 from prover.progress import RichReporter
@@ -118,6 +119,8 @@ def eval_command(data, task, limit, samples, out, resume, workers, **opts) -> No
     reporter = RichReporter()
     dataset = load(data, limit)
     _report_skipped(dataset)
+    if resume and out is None:
+        raise InputError("--resume needs --out RUN_DIR (the run to continue)")
     run = RunDir(out or _out_dir(data), _fingerprint(data, task, opts), resume=resume)
     generator, _ = build_backends({**opts, "verifier_model": None, "verifier_base_url": None})
     config = EvalConfig(task, samples, sampling_from(opts), workers)

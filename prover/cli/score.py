@@ -11,7 +11,7 @@ from prover.cli.options import build_verifier, model_options, sampling_from
 from prover.errors import InputError
 from prover.progress import RichReporter
 from prover.prompts import Templates
-from prover.proofsets import parse_map, read_proofs
+from prover.proofsets import guessed_scales, parse_map, read_proofs
 from prover.rundir import RunDir, write_json
 from prover.scoring import BatchScorer, ScoreConfig
 
@@ -25,19 +25,24 @@ def _paths(out: Path) -> tuple[Path, Path]:
 
 
 def _fingerprint(files: tuple[Path, ...], opts: dict, templates: Templates) -> dict:
+    """Settings a resumed run must share with the run it continues."""
+    keys = ("verifications", "temperature", "top_p", "max_tokens", "scale", "mapping")
     return {
-        "files": [f.name for f in files],
+        "files": [str(f.resolve()) for f in files],
         "model": opts["verifier_model"] or opts["model"],
-        "verifications": opts["verifications"],
         "meta": opts["meta_verifications"] if opts["meta"] else 0,
-        "templates": hash_templates(templates),
+        "templates": templates.digest(),
+        **{k: list(opts[k]) if isinstance(opts[k], tuple) else opts[k] for k in keys},
     }
 
 
-def hash_templates(templates: Templates) -> str:
-    import hashlib
-
-    return hashlib.sha256(repr(templates).encode()).hexdigest()[:16]
+def _check_out(out: Path, resume: bool) -> None:
+    if out.is_dir():
+        raise InputError(f"--out {out} is a directory; give a file name such as {out}/scores.jsonl")
+    if any(parent.is_file() for parent in out.parents):
+        raise InputError(f"--out {out}: a parent of it is a file")
+    if out.exists() and not resume:
+        raise InputError(f"{out} exists; pass --resume to continue it or choose another --out")
 
 
 @click.command()
@@ -95,8 +100,12 @@ def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
     if not items:
         raise InputError(f"no scorable proofs in {', '.join(str(f) for f in proof_files)}")
     out = opts["out"]
-    if out.exists() and not opts["resume"]:
-        raise InputError(f"{out} exists; pass --resume to continue it or choose another --out")
+    _check_out(out, opts["resume"])
+    for name, scale in guessed_scales(items).items():
+        reporter.log(
+            f"{name}: no grade scale known, guessed 0-{scale:g} from its grades "
+            "(set --scale if that is wrong)"
+        )
     run_dir, summary_path = _paths(out)
     templates = Templates.load(opts["template_dir"])
     run = RunDir(run_dir, _fingerprint(proof_files, opts, templates), resume=opts["resume"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -31,12 +30,11 @@ FORMATS = click.Choice(["md", "tex", "json"])
 
 def _fingerprint(problems, opts: dict, templates: Templates) -> dict:
     """Settings a resumed run must share with the run it continues."""
-    digest = hashlib.sha256(repr(templates).encode()).hexdigest()[:16]
     keys = ("model", "verifier_model", "proofs", "verifications", "top_k")
     return {
         "problems": [p.text for p in problems],
         **{k: opts[k] for k in keys},
-        "templates": digest,
+        "templates": templates.digest(),
     }
 
 

@@ -25,6 +25,8 @@ from typing import Any
 
 from prover.errors import InputError, require
 from prover.parse import last_boxed
+from prover.records import MAX_FILE_BYTES, Invalid, jsonl_records
+from prover.texinput import read_text
 
 GYM_COUNT = 20
 GYM_SEED = 42
@@ -92,12 +94,8 @@ def load_path(path: Path) -> Dataset:
 
 
 def _read(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    """The file's text (checks and a byte-order mark handled as for every input file)."""
+    text = read_text(path, max_bytes=MAX_FILE_BYTES)
     if not text.strip():
         raise InputError(f"{path} is empty")
     return text
@@ -121,17 +119,10 @@ def _file_records(path: Path, stem: str) -> list[tuple[str, str, Any]]:
 
 
 def _jsonl(text: str, stem: str) -> list[tuple[str, str, Any]]:
-    records = []
-    # split on "\n" only: question text may hold U+2028, which splitlines() breaks on
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            value = _Invalid(f"invalid JSON ({exc.msg})")
-        records.append((f"line {number}", f"{stem}-{number}", value))
-    return records
+    return [
+        (f"line {n}", f"{stem}-{n}", _Invalid(value) if isinstance(value, Invalid) else value)
+        for n, value in jsonl_records(text)
+    ]
 
 
 def _collect(raw: list[tuple[str, str, Any]], path: Path) -> Dataset:

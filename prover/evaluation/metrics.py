@@ -14,11 +14,11 @@ level where the data has them. This module does not grade, read or write files.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from prover.answers import normalize
 from prover.parse import to_number
 
 
@@ -50,21 +50,19 @@ def ks_for(n: int) -> list[int]:
     return sorted({1, n, *(2**p for p in range(1, n.bit_length()) if 2**p < n)})
 
 
-def normalize(answer: str | None) -> str | None:
-    """A voting key: numbers by value, other answers without spaces, `$` and a final period."""
+def vote_key(answer: str | None) -> str | None:
+    """A voting key: the DeepSeekMath normal form (`prover.answers.normalize`), numbers by
+    value, so that `0.5`, `\\frac{1}{2}` and `1/2` vote together."""
     if answer is None:
         return None
-    text = re.sub(r"\s+|\\[,!;: ]|\$", "", answer).rstrip(".")
-    text = re.sub(r"\\(?:text|mathrm)\{(.*?)\}", r"\1", text)
+    text = normalize(answer)
     number = to_number(text.replace(",", "")) if text else None
-    if number is not None:
-        return f"{number:.10g}"
-    return text.lower() or None
+    return f"{number:.10g}" if number is not None else (text.lower() or None)
 
 
 def majority_correct(answers: Sequence[str | None], correct: Sequence[bool]) -> bool:
     """Whether the majority answer (by normalized value) is correct."""
-    keys = [normalize(a) for a in answers]
+    keys = [vote_key(a) for a in answers]
     votes = Counter(k for k in keys if k is not None)
     if not votes:
         return False

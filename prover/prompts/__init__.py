@@ -91,6 +91,12 @@ class Templates:
             raise InputError(f"template directory {template_dir} does not exist")
         return cls(*(load_template(name, template_dir) for name in NAMES))
 
+    def digest(self) -> str:
+        """A short hash of the four texts: a resumed run must use the same templates."""
+        import hashlib
+
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:16]
+
     def generation(self, problem: str) -> str:
         return render(self.proof_generation, problem=problem.strip())
 

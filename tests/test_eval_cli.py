@@ -80,3 +80,12 @@ def test_eval_input_errors_are_one_line_exit_2(tmp_path):
         assert result.exit_code == 2, result.output
         assert message in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_resume_without_out_is_a_user_error():
+    from click.testing import CliRunner
+
+    from prover.cli import main
+
+    result = CliRunner().invoke(main, ["eval", "gym:basic_arithmetic:2", "--resume"])
+    assert result.exit_code == 2 and "--out" in result.output

@@ -390,3 +390,17 @@ def test_cli_pairs_row_csv_rejects_is_skipped(tmp_path, monkeypatch):
     assert result.stdout == f"2\t{boxed('2')}\ttrue\ttrue\n"
     assert result.stderr.startswith(f"{tsv}:2: skipped: unreadable row (field larger than")
     assert "graded 1 pairs (1 skipped)" in result.stderr
+
+
+def test_matrix_row_breaks_followed_by_spaces():
+    """MATH golds write `\\\\ ` between rows; the space must not eat the row break."""
+    result = grade(
+        "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\boxed{\\begin{pmatrix}1\\\\2\\end{pmatrix}}"
+    )
+    assert result.deepseek is True and result.math_verify is True
+
+
+def test_answers_nested_past_the_recursion_limit_are_verdicts_not_crashes():
+    deep = "(" * 400 + "1" + ")" * 400
+    [nested, plain] = grade_many([(deep, f"\\boxed{{{deep}}}"), ("1", "\\boxed{1}")])
+    assert nested.deepseek in (True, False) and plain.deepseek and plain.math_verify

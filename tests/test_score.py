@@ -198,3 +198,32 @@ def test_kill_9_then_resume(tiny_model, tmp_path):
     assert len(keys) == len(set(keys)) == 160 and before <= 160
     records = read_jsonl(out)
     assert sorted(r["id"] for r in records) == sorted(f"set/{i}" for i in range(1, 41))
+
+
+def test_out_must_be_a_file_path(tmp_path):
+    data = plain_set(tmp_path / "set.jsonl", 1)
+    (tmp_path / "afile").write_text("")
+    for out in (tmp_path, tmp_path / "afile" / "o.jsonl"):
+        result = CliRunner().invoke(main, ["score", str(data), "--out", str(out), "--resume"])
+        assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+def test_guessed_scale_is_announced(tiny_model, tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps({"problem": "Q", "proof": "P", "grade": 1}) + "\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            "score",
+            str(path),
+            "--model",
+            str(tiny_model),
+            "-V",
+            "1",
+            "--max-tokens",
+            "2",
+            "--out",
+            str(tmp_path / "o.jsonl"),
+        ],
+    )
+    assert result.exit_code == 0 and "guessed 0-1" in result.output

@@ -31,12 +31,13 @@ def main() -> None:
 
 
 def _register() -> None:
+    from prover.cli.data import data
     from prover.cli.eval import eval_command
     from prover.cli.grade import grade
     from prover.cli.score import score
     from prover.cli.solve import solve, verify
 
-    for command in (solve, verify, score, grade, eval_command):
+    for command in (solve, verify, score, grade, eval_command, data):
         main.add_command(command)
 
 

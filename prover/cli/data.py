@@ -1,0 +1,30 @@
+"""`prover data ...`: thin commands over the corpus pipeline in `verifier_train.data`."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def data() -> None:
+    """Build a math corpus: dedup and decontaminate JSONL documents (`text`, `url`)."""
+
+
+def _register() -> None:
+    """Each stage's command lives beside its stage; a missing one is simply not offered."""
+    import importlib
+
+    for module, name in (
+        ("prover.cli.data_dedup", "dedup"),
+        ("prover.cli.data_decontaminate", "decontaminate"),
+    ):
+        try:
+            command = getattr(importlib.import_module(module), name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        data.add_command(command)
+
+
+_register()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from prover.cli.options import build_backends, default_run_dir, model_options, sampling_from
+from prover.cli.options import backend_options, build_generator, default_run_dir, sampling_from
 from prover.errors import InputError
 from prover.evaluation.data import Dataset, load
 from prover.evaluation.tasks import TASKS
@@ -105,7 +105,7 @@ def metrics_table(report: dict):
     show_default=True,
     help="Processes for grading and for running programs.",
 )
-@model_options
+@backend_options
 def eval_command(data, task, limit, samples, out, resume, workers, **opts) -> None:
     """Score a model on an answer benchmark.
 
@@ -122,7 +122,7 @@ def eval_command(data, task, limit, samples, out, resume, workers, **opts) -> No
     if resume and out is None:
         raise InputError("--resume needs --out RUN_DIR (the run to continue)")
     run = RunDir(out or _out_dir(data), _fingerprint(data, task, opts), resume=resume)
-    generator, _ = build_backends({**opts, "verifier_model": None, "verifier_base_url": None})
+    generator = build_generator(opts)
     config = EvalConfig(task, samples, sampling_from(opts), workers)
     notes = {"data": data, "skipped_records": len(dataset.skipped)}
     report = run_eval(generator, dataset.items, config, run, reporter, notes)

@@ -10,8 +10,8 @@ import click
 
 from prover.backends import BACKENDS, DEFAULT_MODEL, Backend, Sampling, make_backend
 
-# Options shared by every command that talks to a model (the same names everywhere).
-MODEL_OPTIONS = [
+# Options of every command that runs a model (the same names everywhere).
+BACKEND_OPTIONS = [
     click.option(
         "--model",
         default=DEFAULT_MODEL,
@@ -38,37 +38,6 @@ MODEL_OPTIONS = [
         help="Environment variable holding the API key for --backend openai.",
     ),
     click.option(
-        "--verifier-model",
-        default=None,
-        help="Verify with this model instead of the generator's own.",
-    ),
-    click.option(
-        "--verifier-base-url",
-        default=None,
-        help="Verify through this OpenAI-compatible server.",
-    ),
-    click.option(
-        "--verifications",
-        "-V",
-        type=click.IntRange(1),
-        default=4,
-        show_default=True,
-        help="Verifications per proof.",
-    ),
-    click.option(
-        "--meta/--no-meta",
-        default=False,
-        show_default=True,
-        help="Meta-verify the analyses that find issues.",
-    ),
-    click.option(
-        "--meta-verifications",
-        type=click.IntRange(1),
-        default=1,
-        show_default=True,
-        help="Meta-verifications per issue-finding analysis (with --meta).",
-    ),
-    click.option(
         "--max-tokens",
         type=click.IntRange(1),
         default=2048,
@@ -91,14 +60,6 @@ MODEL_OPTIONS = [
     ),
     click.option("--seed", type=int, default=None, help="Random seed for sampling."),
     click.option(
-        "--templates",
-        "template_dir",
-        type=click.Path(file_okay=False),
-        default=None,
-        help="Directory of prompt templates overriding the shipped "
-        "ones (proof_generation.txt, proof_verification.txt, ...).",
-    ),
-    click.option(
         "--device",
         default="auto",
         show_default=True,
@@ -113,10 +74,59 @@ MODEL_OPTIONS = [
     ),
 ]
 
+# Options of the commands that verify proofs (solve, verify, score).
+VERIFY_OPTIONS = [
+    click.option(
+        "--meta/--no-meta",
+        default=False,
+        show_default=True,
+        help="Meta-verify the analyses that find issues.",
+    ),
+    click.option(
+        "--verifier-model",
+        default=None,
+        help="Verify with this model instead of the generator's own.",
+    ),
+    click.option(
+        "--verifier-base-url",
+        default=None,
+        help="Verify through this OpenAI-compatible server.",
+    ),
+    click.option(
+        "--verifications",
+        "-V",
+        type=click.IntRange(1),
+        default=4,
+        show_default=True,
+        help="Verifications per proof.",
+    ),
+    click.option(
+        "--meta-verifications",
+        type=click.IntRange(1),
+        default=1,
+        show_default=True,
+        help="Meta-verifications per issue-finding analysis (with --meta).",
+    ),
+    click.option(
+        "--templates",
+        "template_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Directory of prompt templates overriding the shipped "
+        "ones (proof_generation.txt, proof_verification.txt, ...).",
+    ),
+]
+
+
+def backend_options(func):
+    """Decorate a command with `BACKEND_OPTIONS`, in order."""
+    return functools.reduce(lambda f, option: option(f), reversed(BACKEND_OPTIONS), func)
+
 
 def model_options(func):
-    """Decorate a command with `MODEL_OPTIONS`, in order."""
-    return functools.reduce(lambda f, option: option(f), reversed(MODEL_OPTIONS), func)
+    """Backend and verification options, for the commands that verify proofs."""
+    func = functools.reduce(lambda f, option: option(f), reversed(VERIFY_OPTIONS), func)
+    return backend_options(func)
 
 
 def problem_option(help: str):
@@ -144,10 +154,15 @@ def verifier_spec(opts: dict) -> tuple[str, str, str | None] | None:
 
 def build_backends(opts: dict) -> tuple[Backend, Backend]:
     """(generator, verifier), loading a model once when both are the same."""
-    quiet_transformers()
-    generator = _backend(opts["backend"], opts["model"], opts["base_url"], opts)
+    generator = build_generator(opts)
     spec = verifier_spec(opts)
     return generator, (generator if spec is None else _backend(*spec, opts))
+
+
+def build_generator(opts: dict) -> Backend:
+    """Only the generator, for commands that do not verify proofs."""
+    quiet_transformers()
+    return _backend(opts["backend"], opts["model"], opts["base_url"], opts)
 
 
 def build_verifier(opts: dict) -> Backend:

@@ -20,7 +20,7 @@ import os
 import random
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -64,6 +64,9 @@ class _Session:
 
     client: httpx.AsyncClient
     limit: asyncio.Semaphore
+    # Reports run one at a time in a worker thread: a slow sink (file writes, grading) must
+    # neither stall the other requests nor see two batches at once.
+    report: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def is_context_length_error(message: str) -> bool:
@@ -267,7 +270,8 @@ class OpenAIBackend:
     ) -> list[Completion]:
         got = await self._one_prompt(session, prompt, n, sampling)
         if on_samples:
-            on_samples([(index, c) for c in got])
+            async with session.report:
+                await asyncio.to_thread(on_samples, [(index, c) for c in got])
         return got
 
     async def _one_prompt(

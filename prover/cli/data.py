@@ -17,6 +17,10 @@ def _register() -> None:
     for module, name in (
         ("prover.cli.data_dedup", "dedup"),
         ("prover.cli.data_decontaminate", "decontaminate"),
+        ("prover.cli.data_run", "run"),
+        ("prover.cli.data_classify", "train_classifier"),
+        ("prover.cli.data_classify", "classify"),
+        ("prover.cli.data_classify", "discover"),
     ):
         try:
             command = getattr(importlib.import_module(module), name)

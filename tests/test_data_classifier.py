@@ -246,3 +246,27 @@ def test_cli_classify_missing_model_is_one_line(tmp_path):
     args = ["data", "classify", str(src), str(tmp_path / "out.jsonl"), "--model", "nope.bin"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "no such model file" in result.output
+
+
+def test_iterate_rounds_grow_the_positives_and_resume(corpus, tmp_path):
+    rng = random.Random(5)
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", [{"text": t} for t in corpus["math"][:60]])
+    negatives = write_jsonl(tmp_path / "neg.jsonl", [{"text": t} for t in corpus["other"][:150]])
+    web = site_pages(rng, corpus["math"][100:])
+    web += [{"url": f"https://q.example.edu/problems/{i}", "text": t}
+            for i, t in enumerate(corpus["math"][150:190])]  # fmt: skip
+    pages = write_jsonl(tmp_path / "web.jsonl", web)
+    args = ["data", "iterate", str(pages), "--seeds", str(seeds), "--negatives",
+            str(negatives), "--out", str(tmp_path / "rounds"), "--rounds", "2",
+            "--bucket", str(BUCKET)]  # fmt: skip
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads((tmp_path / f"rounds/round-{r}/counts.json").read_text())
+                     for r in (1, 2))  # fmt: skip
+    assert first["math_domains"] >= 1 and first["new_seeds"] > 0
+    assert first["positives_next_round"] > 60  # the discovered pages joined the seeds
+    assert second["round"] == 2 and second["classifier"]["f1"] > 0.8
+    before = (tmp_path / "rounds/round-2/counts.json").stat().st_mtime_ns
+    again = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert again.exit_code == 0 and again.output == result.output  # both rounds skipped
+    assert (tmp_path / "rounds/round-2/counts.json").stat().st_mtime_ns == before

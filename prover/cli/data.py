@@ -21,6 +21,7 @@ def _register() -> None:
         ("prover.cli.data_classify", "train_classifier"),
         ("prover.cli.data_classify", "classify"),
         ("prover.cli.data_classify", "discover"),
+        ("prover.cli.data_classify", "iterate"),
     ):
         try:
             command = getattr(importlib.import_module(module), name)

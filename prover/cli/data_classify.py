@@ -3,8 +3,8 @@
 `verifier_train.data.classifier`, and `prover data discover SCORED.jsonl` for the domain and
 URL-path discovery of `verifier_train.data.discovery`.
 
-These commands run on one file in one process. They do NOT apply a token budget across
-several ranks (see `MathRecall`), and they do NOT iterate rounds (`prover data iterate`).
+These commands run on one file in one process and do NOT apply a token budget across several
+ranks (see `MathRecall`); `prover data iterate` chains them over rounds.
 """
 
 from __future__ import annotations
@@ -109,3 +109,59 @@ def discover(scored: Path, review: Path, seeds: Path, threshold: float, **settin
         paths = ", ".join(f"{p.prefix} {p.rate:.0%}" for p in domain.paths[:5]) or "-"
         click.echo(f"{domain.host}: {domain.recalled}/{domain.pages} recalled; paths {paths}")
     click.echo(f"{len(domains)} math domains -> {review}; {written} seed pages -> {seeds}")
+
+
+@click.command()
+@click.argument("corpus", metavar="CORPUS.jsonl", type=FILE)
+@click.option("--seeds", type=FILE, required=True, help="Seed math pages (JSONL, `text`).")
+@click.option("--negatives", type=FILE, required=True, help="Random non-math pages (JSONL).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for round-1/, round-2/, ... (a re-run resumes).",
+)
+@click.option("--rounds", type=click.IntRange(1), default=4, show_default=True)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="math_score at which a page counts as recalled.",
+)
+@click.option(
+    "--bucket",
+    type=click.IntRange(1),
+    default=2_000_000,
+    show_default=True,
+    help="fastText hash buckets (the model holds bucket x 256 floats).",
+)
+@click.option(
+    "--min-rate",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="A domain is math-related when more than this share of it is recalled.",
+)
+def iterate(corpus: Path, seeds: Path, negatives: Path, out: Path, **settings) -> None:
+    """Train -> recall -> discover for N rounds: each round's classifier, scored pages,
+    discovered domains and paths, and next positives go to OUT/round-<r>/."""
+    _require_data()
+    from verifier_train.data.classifier import ClassifierConfig
+    from verifier_train.data.discovery import DiscoveryConfig
+    from verifier_train.data.iterate import IterateConfig
+    from verifier_train.data.iterate import iterate as run_rounds
+
+    config = IterateConfig(
+        rounds=settings["rounds"],
+        threshold=settings["threshold"],
+        classifier=ClassifierConfig(bucket=settings["bucket"]),
+        discovery=DiscoveryConfig(min_rate=settings["min_rate"]),
+    )
+    for counts in run_rounds(corpus, seeds, negatives, out, config):
+        metrics = counts["classifier"]
+        click.echo(
+            f"round {counts['round']}: F1 {metrics['f1']:.3f}, recalled {counts['recalled']} of "
+            f"{counts['pages']} pages, {counts['math_domains']} math domains, "
+            f"{counts['new_seeds']} new seeds, {counts['positives_next_round']} positives next"
+        )

@@ -6,8 +6,9 @@ with `text`), holds out a split of each class, reports precision, recall and F1 
 saves the model (`.bin`) and the metrics (`.metrics.json` beside it).
 
 Every fastText call goes through `MathClassifier`. Under numpy 2, fastText 0.9.2's
-`predict()` raises "Unable to avoid copy"; `MathClassifier.score` calls the raw
-`model.f.multilinePredict` instead, and that is the only place the workaround lives. Pin
+`predict()` raises "Unable to avoid copy"; `MathClassifier.score` calls the raw `model.f.predict`
+line by line instead (0.9.2's raw `multilinePredict` repeats one probability for every label),
+and that is the only place the workaround lives. Pin
 `fasttext-wheel==0.9.2`: the numpy-2 builds sometimes fail in training with "Encountered NaN".
 
 `MathRecall` is a datatrove filter: it scores pages in batches, stores the score in
@@ -26,7 +27,9 @@ on the written scores, then `MathRecall(model, threshold=cutoff)` (or any filter
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import random
 import tempfile
@@ -122,7 +125,9 @@ class MathClassifier:
             raise InputError(f"{path}: no such model file")
         fasttext = require("fasttext", "data")
         try:
-            return cls(fasttext.load_model(str(path)))
+            # fastText prints a deprecation notice on every load; it is noise for users
+            with contextlib.redirect_stderr(io.StringIO()):
+                return cls(fasttext.load_model(str(path)))
         except ValueError as exc:
             raise InputError(f"{path}: not a fastText model ({exc})") from exc
 

@@ -358,7 +358,7 @@ def test_cli_dedup(corpus, deduped, tmp_path):
     assert "near_duplicate" in result.output
     assert read_jsonl(out) == deduped["kept"]
     assert len(read_jsonl(removed)) == len(deduped["removed"])
-    assert (tmp_path / "work" / "logs" / "stats.json").exists()
+    assert (tmp_path / "work" / "prover-dedup" / "logs" / "stats.json").exists()
 
 
 def test_cli_user_errors_are_one_line(tmp_path):

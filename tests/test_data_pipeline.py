@@ -251,3 +251,15 @@ def test_ray_local_cluster_two_workers(tmp_path):
     kept = _kept_ids(tmp_path / "out")
     assert not kept & (planted["copies"] | planted["leaks"])
     assert summary["stages"][-1]["stage"] == "decontaminate"
+
+
+def test_a_rerun_with_another_recipe_is_refused(tmp_path):
+    from prover.errors import InputError
+
+    first = parse_recipe(_recipe(tmp_path))
+    pipeline.check_same_recipe(first)
+    pipeline.check_same_recipe(first)  # the same recipe may resume
+    changed = _recipe(tmp_path)
+    changed["stages"] = [{"dedup": {"threshold": 0.9}}]
+    with pytest.raises(InputError, match="different recipe"):
+        pipeline.check_same_recipe(parse_recipe(changed))

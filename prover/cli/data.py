@@ -6,8 +6,24 @@ import click
 
 
 @click.group()
-def data() -> None:
-    """Build a math corpus: dedup and decontaminate JSONL documents (`text`, `url`)."""
+@click.option("--verbose", is_flag=True, help="Show datatrove's own logs and stats.")
+def data(verbose: bool) -> None:
+    """Build a math corpus: recall math pages, dedup and decontaminate documents."""
+    if not verbose:
+        quiet_datatrove()
+
+
+def quiet_datatrove() -> None:
+    """datatrove logs every task's start, stats and end; our commands print a summary."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("loguru") is None:
+        return
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
 
 
 def _register() -> None:

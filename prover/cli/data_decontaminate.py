@@ -18,6 +18,7 @@ and in segment mode each record's removed segments, with `filter_reason` and `de
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -144,7 +145,8 @@ def _documents(path: Path, bad: Counter, read: Counter) -> Iterator:
     """A datatrove Document per JSON object line; the record rides along in the metadata."""
     from datatrove.data import Document
 
-    with path.open("rb") as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
             if not raw.strip():
                 continue
@@ -157,21 +159,15 @@ def _documents(path: Path, bad: Counter, read: Counter) -> Iterator:
 
 
 def _parse(raw: bytes, bad: Counter, read: Counter) -> dict | None:
-    """The JSON object on one line, or None (counted in `bad` by reason)."""
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        read["not UTF-8, read with U+FFFD"] += 1
-        line = raw.decode("utf-8", "replace")
-    try:
-        value = json.loads(line)
-    except (json.JSONDecodeError, RecursionError):
-        bad["malformed JSON"] += 1
+    """The record on one line, or None, counted in `bad` by the same reasons as every other
+    corpus stage (`parse_record`: invalid JSON or UTF-8, missing, empty or huge text...)."""
+    from verifier_train.data.dedup_exact import MAX_CHARS, parse_record
+
+    record, reason = parse_record(raw.strip(), MAX_CHARS)
+    if reason is not None:
+        bad[reason] += 1
         return None
-    if not isinstance(value, dict):
-        bad["not a JSON object"] += 1
-        return None
-    return value
+    return record
 
 
 def _line(record: dict, text: object, metadata: dict, reason: str | None = None) -> str:

@@ -43,7 +43,7 @@ FILE = click.Path(path_type=Path, dir_okay=False)
 @click.option(
     "--workdir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Keep datatrove's logs and stats here (default: a temporary folder).",
+    help="Keep datatrove's logs and stats under DIR/prover-dedup/ (default: a temporary folder).",
 )
 @click.option(
     "--max-chars",

@@ -374,7 +374,8 @@ def dedup_file(
     if dst.resolve() == src.resolve() or (removed and removed.resolve() == src.resolve()):
         raise InputError("the output must not overwrite the input")
     with tempfile.TemporaryDirectory(prefix="dedup-") as scratch:
-        work = workdir or Path(scratch)
+        # the stages write under a folder of their own, so a user's --workdir is never wiped
+        work = (workdir / "prover-dedup") if workdir else Path(scratch)
         for stale in (work / "kept", work / "removed"):
             shutil.rmtree(stale, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ scales recall out with a trained model).
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from prover.errors import InputError
 from prover.rundir import write_json
 from verifier_train.data.classifier import ClassifierConfig, classify_file, train_files
-from verifier_train.data.dedup_exact import text_key
+from verifier_train.data.dedup_exact import MAX_CHARS, parse_record, text_key
 from verifier_train.data.discovery import DiscoveryConfig, discover_file
 
 
@@ -71,9 +72,22 @@ def run_round(
     }
 
 
+def records(path: Path) -> list[dict]:
+    """The usable records of a JSONL file (`.gz` too); bad lines are skipped, as every corpus
+    stage skips them (`parse_record`)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        parsed = (parse_record(line.strip(), MAX_CHARS) for line in fh if line.strip())
+        return [record for record, reason in parsed if reason is None]
+
+
 def recalled(scored: Path, threshold: float) -> int:
-    with scored.open(encoding="utf-8") as fh:
-        return sum(1 for line in fh if json.loads(line).get("math_score", 0.0) >= threshold)
+    return sum(1 for r in records(scored) if _score(r) >= threshold)
+
+
+def _score(record: dict) -> float:
+    score = record.get("math_score", 0.0)
+    return float(score) if isinstance(score, int | float) else 0.0
 
 
 def merge_positives(sources: list[Path], dst: Path) -> int:
@@ -81,18 +95,10 @@ def merge_positives(sources: list[Path], dst: Path) -> int:
     seen, count = set(), 0
     with dst.open("w", encoding="utf-8") as out:
         for source in sources:
-            for line in source.read_text(encoding="utf-8").split("\n"):
-                key = _key(line)
-                if key is not None and key not in seen:
+            for record in records(source):
+                key = text_key(record["text"])
+                if key not in seen:
                     seen.add(key)
-                    out.write(line + "\n")
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
                     count += 1
     return count
-
-
-def _key(line: str) -> int | None:
-    try:
-        text = json.loads(line).get("text") if line.strip() else None
-    except (json.JSONDecodeError, AttributeError):
-        return None  # not a record; train_files reports such lines where it reads them
-    return text_key(text) if isinstance(text, str) and text.strip() else None

@@ -25,6 +25,7 @@ check that a re-run uses the same recipe as the completed tasks.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -263,12 +264,35 @@ def run(recipe: PipelineRecipe) -> dict | None:
     chain = executors(recipe)
     if not chain:
         raise InputError("the recipe has nothing to run")
+    check_same_recipe(recipe)
     if recipe.executor.kind == "ray":
         ray = require("ray", "ray")
         if not ray.is_initialized():
             ray.init(address=recipe.executor.address, ignore_reinit_error=True)
     chain[-1].run()
     return None if recipe.executor.kind == "slurm" else summarize(recipe)
+
+
+RECIPE_FILE = "recipe.json"
+
+
+def check_same_recipe(recipe: PipelineRecipe) -> None:
+    """A re-run skips completed tasks, so it must be the same recipe: the first run records
+    it in the workdir, and a re-run with other settings is refused instead of silently
+    keeping outputs made with the old ones."""
+    from dataclasses import asdict
+
+    path = Path(recipe.workdir) / RECIPE_FILE
+    current = json.loads(json.dumps(asdict(recipe), default=str))
+    if path.exists():
+        if json.loads(path.read_text(encoding="utf-8")) != current:
+            raise InputError(
+                f"{recipe.workdir} holds a run of a different recipe; use a new workdir, or "
+                "delete it to start over"
+            )
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(current, indent=2), encoding="utf-8")
 
 
 def _rank_stats(folder: Path) -> PipelineStats | None:

@@ -1,5 +1,8 @@
-"""Training stages for verifiers and generators (data pipeline, SFT, GRPO, ...).
+"""Data pipeline and training stages for verifiers and generators.
 
-Empty for now: the stages land in later issues; `prover train` and `prover data` will be thin
-commands over this package.
+`verifier_train.data` holds the DeepSeekMath corpus pipeline (datatrove steps); `grpo` and
+`rewards` hold the GRPO stage with outcome and process supervision. The other training stages
+(pretraining, SFT, reward models, verifier, meta-verifier, generator, auto-labelling, the
+iteration driver) land in later issues; `prover train` and `prover data` are thin commands over
+this package.
 """

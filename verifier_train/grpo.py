@@ -1,0 +1,255 @@
+"""GRPO with DeepSeekMath's defaults on TRL, plus process supervision (which TRL lacks).
+
+`GRPORecipe` holds the paper's numbers (G 64, beta 0.04, loss "grpo", clip 0.2, lr 1e-6, max
+length 1024, group-normalized rewards) and maps them onto `trl.GRPOConfig`. `build_trainer`
+returns a `ProcessGRPOTrainer`, a small `trl.GRPOTrainer` subclass. With only outcome reward
+functions it is a stock GRPO step. A reward function marked with `@process_reward` returns, per
+completion, a list of `(end_token_index, reward)` steps (or None); these step rewards are
+normalized over the group (mean and std of all step rewards of the group's completions) and
+each token's advantage is the sum of the normalized rewards of the steps ending at or after it
+(DeepSeekMath section 4.1.3). These per-token advantages, shape (B, T), are added to TRL's
+per-sequence outcome advantages before the loss, which accepts (B, T) as it is.
+
+This module does NOT: generate with vLLM itself, train reward models, run iterative RL rounds,
+load YAML, or evaluate maj@k/pass@k. Process reward functions must be synchronous.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+Step = tuple[int, float]
+StepRewards = Sequence[Step] | None
+RewardFunc = Callable[..., list]
+PROCESS_ATTR = "is_process_reward"
+STD_EPS = 1e-4  # as TRL's group normalization
+
+
+@dataclass(frozen=True)
+class GRPORecipe:
+    """DeepSeekMath's GRPO settings (paper: batch 1024 = 16 questions x G 64 on one node)."""
+
+    num_generations: int = 64
+    beta: float = 0.04
+    loss_type: str = "grpo"
+    epsilon: float = 0.2
+    learning_rate: float = 1e-6
+    max_completion_length: int = 1024
+    scale_rewards: bool = True
+    per_device_train_batch_size: int = 64
+    gradient_accumulation_steps: int = 16
+    num_iterations: int = 1
+    temperature: float = 1.0
+    max_steps: int = -1
+    num_train_epochs: float = 1.0
+    logging_steps: int = 1
+    save_steps: int = 500
+    seed: int = 0
+    use_cpu: bool = False
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    use_vllm: bool = False
+    report_to: tuple[str, ...] = ()
+
+
+def to_grpo_config(recipe: GRPORecipe, output_dir: Path | str, **overrides: Any):
+    """The `trl.GRPOConfig` for `recipe`; `overrides` are passed through to GRPOConfig."""
+    from trl import GRPOConfig
+
+    fields = asdict(recipe)
+    fields["scale_rewards"] = "group" if recipe.scale_rewards else "none"
+    fields["report_to"] = list(recipe.report_to) or "none"
+    return GRPOConfig(output_dir=str(output_dir), **{**fields, **overrides})
+
+
+def process_reward(func: RewardFunc) -> RewardFunc:
+    """Mark `func` as a process reward: it returns per completion a list of
+    `(end_token_index, reward)` steps (token indices into the completion), or None."""
+    setattr(func, PROCESS_ATTR, True)
+    return func
+
+
+def is_process_reward(func: object) -> bool:
+    """Whether `func` was marked with `@process_reward`."""
+    return bool(getattr(func, PROCESS_ATTR, False))
+
+
+# --- Process supervision: pure functions ----------------------------------------------------
+
+
+def _finite_steps(steps: StepRewards) -> list[Step]:
+    """The steps with a finite reward (NaN/inf steps are dropped as unscorable)."""
+    if steps is None:
+        return []
+    out = []
+    for end, reward in steps:
+        if int(end) < 0:
+            raise ValueError(f"step end_token_index must be >= 0, got {end}")
+        if math.isfinite(float(reward)):
+            out.append((int(end), float(reward)))
+    return out
+
+
+def normalize_step_rewards(
+    step_rewards: Sequence[StepRewards], group_size: int, scale: bool = True
+) -> list[list[Step]]:
+    """Each step reward minus the mean (and over the std, when `scale`) of all step rewards in
+    its group of `group_size` consecutive completions. The std is unbiased, as TRL's."""
+    if group_size < 1 or len(step_rewards) % group_size:
+        raise ValueError(
+            f"{len(step_rewards)} completions do not split into groups of {group_size}"
+        )
+    cleaned = [_finite_steps(s) for s in step_rewards]
+    out: list[list[Step]] = []
+    for start in range(0, len(cleaned), group_size):
+        group = cleaned[start : start + group_size]
+        values = torch.tensor([r for steps in group for _, r in steps], dtype=torch.float64)
+        mean = values.mean().item() if values.numel() else 0.0
+        std = values.std().item() if values.numel() > 1 else 0.0
+        denom = std + STD_EPS if scale else 1.0
+        out += [[(end, (r - mean) / denom) for end, r in steps] for steps in group]
+    return out
+
+
+def _suffix_advantage(steps: Sequence[Step], length: int, width: int) -> torch.Tensor:
+    """Per-token sum of the rewards of steps ending at or after each token; a step ending past
+    the completion counts as ending on its last token; padding stays 0."""
+    row = torch.zeros(width, dtype=torch.float32)
+    if length == 0:
+        return row
+    for end, reward in steps:
+        row[: min(end, length - 1) + 1] += reward
+    return row
+
+
+def process_advantages(
+    step_rewards: Sequence[StepRewards],
+    token_lengths: Sequence[int],
+    group_size: int | None = None,
+    scale: bool = True,
+) -> torch.Tensor:
+    """Per-token advantages (B, max length) for process supervision: step rewards normalized
+    over each group (default: the whole batch is one group), then summed from each token on."""
+    if len(step_rewards) != len(token_lengths):
+        raise ValueError(f"{len(step_rewards)} step lists but {len(token_lengths)} lengths")
+    normed = normalize_step_rewards(step_rewards, group_size or len(step_rewards), scale)
+    width = max(token_lengths, default=0)
+    rows = [_suffix_advantage(s, n, width) for s, n in zip(normed, token_lengths, strict=True)]
+    return torch.stack(rows) if rows else torch.zeros(0, 0)
+
+
+def fit_width(advantages: torch.Tensor, width: int) -> torch.Tensor:
+    """`advantages` cropped or zero-padded on the right to `width` columns."""
+    if advantages.shape[1] >= width:
+        return advantages[:, :width]
+    return torch.nn.functional.pad(advantages, (0, width - advantages.shape[1]))
+
+
+def step_summary(steps: StepRewards) -> float | None:
+    """The scalar TRL logs for a process reward: the sum of its finite step rewards."""
+    finite = _finite_steps(steps)
+    return sum(r for _, r in finite) if finite else None
+
+
+# --- The trainer hook -----------------------------------------------------------------------
+
+
+@functools.cache
+def _make_trainer_class() -> type:
+    """`ProcessGRPOTrainer`, defined lazily so that importing this module needs no TRL."""
+    from trl import GRPOTrainer
+    from trl.trainer.utils import get_callable_name
+
+    class ProcessGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer whose `@process_reward` functions give per-token advantages.
+
+        Each process function is wrapped: TRL calls the wrapper, which keeps the step rewards
+        and hands TRL their sum (logged as `rewards/<name>/mean`; its weight in TRL's
+        per-sequence advantage is set to 0). After TRL has built the batch, the kept step
+        rewards are gathered across ranks, turned into (B, T) advantages, times the function's
+        reward weight, and added to TRL's outcome advantages (B,) -> (B, T).
+        """
+
+        def __init__(self, *args: Any, reward_funcs: RewardFunc | list, **kwargs: Any):
+            funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
+            self._kept_steps: dict[str, list[StepRewards]] = {}
+            self._process_names = [get_callable_name(f) for f in funcs if is_process_reward(f)]
+            wrapped = [self._wrap(f) if is_process_reward(f) else f for f in funcs]
+            super().__init__(*args, reward_funcs=wrapped, **kwargs)
+            index = [i for i, f in enumerate(funcs) if is_process_reward(f)]
+            self._process_weights = self.reward_weights[index].tolist()
+            self.reward_weights[index] = 0.0
+            self.last_advantage_shape: tuple[int, ...] | None = None
+
+        def _wrap(self, func: RewardFunc) -> RewardFunc:
+            """A scalar reward function for TRL that keeps `func`'s step rewards on the side."""
+            name = get_callable_name(func)
+
+            def scalar(**kwargs: Any) -> list[float | None]:
+                steps = list(func(**kwargs))
+                if len(steps) != len(kwargs["completions"]):
+                    raise ValueError(f"process reward {name!r} returned {len(steps)} step lists")
+                self._kept_steps[name] = steps
+                return [step_summary(s) for s in steps]
+
+            scalar.__name__ = name
+            return scalar
+
+        def _process_token_advantages(self, output: dict[str, Any]) -> torch.Tensor:
+            """Local (B, T) process advantages, weighted and summed over process functions."""
+            from accelerate.utils import gather_object
+
+            mask = output["completion_mask"]
+            lengths = gather_object(mask.sum(1).tolist())
+            group = self.num_generations if self.model.training else self.num_generations_eval
+            rank, local = self.accelerator.process_index, mask.shape[0]
+            total = torch.zeros(mask.shape, dtype=torch.float32)
+            for name, weight in zip(self._process_names, self._process_weights, strict=True):
+                steps = gather_object(self._kept_steps.pop(name))
+                adv = process_advantages(steps, lengths, group, self.scale_rewards != "none")
+                total += weight * fit_width(adv[rank * local : (rank + 1) * local], mask.shape[1])
+            return total.to(mask.device)
+
+        def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+            output = super()._generate_and_score_completions(inputs)
+            if self._process_names:
+                process = self._process_token_advantages(output)
+                output["advantages"] = output["advantages"].unsqueeze(1) + process
+                mode = "train" if self.model.training else "eval"
+                mask = output["completion_mask"].bool()
+                abs_mean = process[mask].abs().mean().item() if mask.any() else 0.0
+                self._metrics[mode]["process_advantage_abs_mean"].append(abs_mean)
+            self.last_advantage_shape = tuple(output["advantages"].shape)
+            return output
+
+    return ProcessGRPOTrainer
+
+
+def build_trainer(
+    model_path: Path | str,
+    dataset: Any,
+    reward_funcs: Sequence[RewardFunc],
+    recipe: GRPORecipe | None = None,
+    output_dir: Path | str = "grpo-out",
+    **config_overrides: Any,
+):
+    """A `ProcessGRPOTrainer` for the model at `model_path` on `dataset` (a `datasets.Dataset`
+    with a `prompt` column, plus any columns the reward functions read)."""
+    from transformers import AutoTokenizer
+
+    trainer_class = _make_trainer_class()
+    tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+    return trainer_class(
+        model=str(model_path),
+        reward_funcs=list(reward_funcs),
+        args=to_grpo_config(recipe or GRPORecipe(), output_dir, **config_overrides),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )

@@ -36,8 +36,9 @@ def _register() -> None:
     from prover.cli.grade import grade
     from prover.cli.score import score
     from prover.cli.solve import solve, verify
+    from prover.cli.train import train
 
-    for command in (solve, verify, score, grade, eval_command, data):
+    for command in (solve, verify, score, grade, eval_command, data, train):
         main.add_command(command)
 
 

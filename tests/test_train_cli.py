@@ -45,3 +45,30 @@ def test_shipped_paper_recipe_reads():
     recipe = section(read_recipe(path), "grpo", GRPORecipe, path)
     assert (recipe.num_generations, recipe.beta, recipe.loss_type) == (64, 0.04, "grpo")
     assert recipe.per_device_train_batch_size * recipe.gradient_accumulation_steps == 1024
+
+
+def test_sft_from_gsm8k_records(tiny_model, tmp_path):
+    import json
+
+    data = tmp_path / "gsm8k.jsonl"
+    rows = [{"question": f"What is {i} + {i}?", "answer": f"{i} + {i} = {2 * i}\n#### {2 * i}"}
+            for i in range(6)]  # fmt: skip
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{oops\n")
+    recipe = TINY_RECIPE.with_name("sft-tiny-cpu.yaml")
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "sft",
+            str(data),
+            "--recipe",
+            str(recipe),
+            "--model",
+            str(tiny_model),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "fine-tuned" in result.output
+    assert (tmp_path / "o" / "final" / "config.json").exists()

@@ -63,3 +63,57 @@ def grpo(data: str, recipe: Path | None, model: str | None, out: Path, limit: in
 def _last_checkpoint(out: Path) -> Path | None:
     checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
     return checkpoints[-1] if checkpoints else None
+
+
+@train.command()
+@click.argument(
+    "files",
+    metavar="DATA...",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+)
+@click.option(
+    "--recipe",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="YAML with `model` and an `sft` section (see verifier_train/recipes/).",
+)
+@click.option("--model", default=None, help="Model to fine-tune (overrides the recipe's).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Output directory: checkpoints and logs (a re-run resumes from the last).",
+)
+@click.option("--max-steps", type=int, default=None, help="Override the recipe's max_steps.")
+@click.option("--no-check", is_flag=True, help="Skip the answer-vs-reasoning validation.")
+def sft(files: tuple[Path, ...], recipe: Path | None, model: str | None, out: Path,
+        max_steps: int | None, no_check: bool) -> None:  # fmt: skip
+    """Supervised fine-tuning on {question, reasoning, answer, meta} records (GSM8K, MATH and
+    champ files are converted); the loss falls on the completion only."""
+    for module in ("trl", "datasets"):
+        require(module, "train")
+    from verifier_train.recipe_yaml import read_recipe, section
+    from verifier_train.sft import SFTRecipe, build_trainer
+    from verifier_train.sft_data import load_sft
+
+    settings = read_recipe(recipe) if recipe else {}
+    sft_recipe = section(settings, "sft", SFTRecipe, recipe or Path("defaults"))
+    policy = model or settings.get("model")
+    if not policy:
+        raise InputError("no model: pass --model or set `model` in the recipe")
+    records, rejected = load_sft(files, check_answers=not no_check)
+    for reason in rejected:
+        click.echo(f"skipped {reason}", err=True)
+    if not records:
+        raise InputError("no usable SFT records")
+    overrides = {} if max_steps is None else {"max_steps": max_steps}
+    trainer = build_trainer(policy, records, sft_recipe, out, **overrides)
+    last = _last_checkpoint(out)
+    trainer.train(resume_from_checkpoint=str(last) if last else None)
+    trainer.save_model(str(out / "final"))
+    click.echo(
+        f"fine-tuned {policy} on {len(records)} records ({len(rejected)} skipped); "
+        f"model in {out / 'final'}"
+    )

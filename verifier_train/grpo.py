@@ -54,7 +54,7 @@ class GRPORecipe:
     seed: int = 0
     use_cpu: bool = False
     bf16: bool = False
-    gradient_checkpointing: bool = False
+    activation_checkpointing: bool = False  # TRL turns it on by default; off for CPU runs
     use_vllm: bool = False
     report_to: tuple[str, ...] = ()
 

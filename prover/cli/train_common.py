@@ -1,0 +1,53 @@
+"""Options and helpers shared by the `prover train ...` stage commands."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import click
+
+from prover.errors import InputError, require
+
+
+def stage_options(section_name: str):
+    """--recipe, --model, --out and --max-steps, the same for every training stage."""
+    options = [
+        click.option("--recipe", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help=f"YAML with `model` and a `{section_name}` section "
+                     "(see verifier_train/recipes/)."),
+        click.option("--model", default=None, help="Model to train (overrides the recipe's)."),
+        click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+                     help="Output directory: checkpoints and logs (a re-run resumes from the "
+                     "last)."),
+        click.option("--max-steps", type=int, default=None,
+                     help="Override the recipe's max_steps."),
+    ]  # fmt: skip
+    return lambda func: functools.reduce(lambda f, o: o(f), reversed(options), func)
+
+
+def load_stage(recipe: Path | None, model: str | None, name: str, cls: type) -> tuple[Any, str]:
+    """(the stage's recipe dataclass, the model to train) from the YAML and the flags."""
+    for module in ("trl", "datasets"):
+        require(module, "train")
+    from verifier_train.recipe_yaml import read_recipe, section
+
+    settings = read_recipe(recipe) if recipe else {}
+    stage = section(settings, name, cls, recipe or Path("defaults"))
+    policy = model or settings.get("model")
+    if not policy:
+        raise InputError("no model: pass --model or set `model` in the recipe")
+    return stage, policy
+
+
+def steps(max_steps: int | None) -> dict[str, int]:
+    return {} if max_steps is None else {"max_steps": max_steps}
+
+
+def train_and_save(trainer, out: Path) -> Path:
+    """Train, resuming from the last checkpoint in `out`; save the final model."""
+    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+    trainer.save_model(str(out / "final"))
+    return out / "final"

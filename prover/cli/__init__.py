@@ -40,6 +40,21 @@ def _register() -> None:
 
     for command in (solve, verify, score, grade, eval_command, data, train):
         main.add_command(command)
+    for module, name in (("prover.cli.graph", "graph"), ("prover.cli.lean", "lean")):
+        _add_optional(module, name)
+
+
+def _add_optional(module: str, name: str) -> None:
+    """Register `module.name` when the module exists (groups still being built are skipped)."""
+    import importlib
+
+    try:
+        command = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return
+    main.add_command(command)
 
 
 _register()

@@ -18,6 +18,7 @@ STAGES = (
     ("prover.cli.train_pretrain", "pretrain"),
     ("prover.cli.train_sft", "sft"),
     ("prover.cli.train_reward_model", "reward_model"),
+    ("prover.cli.train_reward_model", "step_labels"),
     ("prover.cli.train_grpo", "grpo"),
 )
 

@@ -10,8 +10,13 @@ each token's advantage is the sum of the normalized rewards of the steps ending 
 (DeepSeekMath section 4.1.3). These per-token advantages, shape (B, T), are added to TRL's
 per-sequence outcome advantages before the loss, which accepts (B, T) as it is.
 
-This module does NOT: generate with vLLM itself, train reward models, run iterative RL rounds,
-load YAML, or evaluate maj@k/pass@k. Process reward functions must be synchronous.
+Reward functions are guarded: one that raises or returns the wrong count stops the run with a
+one-line `RewardError` naming it; NaN/inf rewards become None (unscorable, left out of the
+group baseline by TRL) and their share is logged as `rewards/<name>/unscorable_frac`.
+
+This module does NOT: generate with vLLM itself (TRL does, with `use_vllm` and `vllm_mode`),
+train reward models, run iterative RL rounds, load YAML, or evaluate maj@k/pass@k (see
+`verifier_train.train_metrics`). Process reward functions must be synchronous.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from prover.errors import ProverError
 
 Step = tuple[int, float]
 StepRewards = Sequence[Step] | None
@@ -56,17 +63,47 @@ class GRPORecipe:
     bf16: bool = False
     activation_checkpointing: bool = False  # TRL turns it on by default; off for CPU runs
     use_vllm: bool = False
+    # "colocate": vLLM shares each training GPU; "server": a separate `trl vllm-serve`.
+    vllm_mode: str = "colocate"
+    vllm_gpu_memory_utilization: float = 0.3
+    vllm_server_base_url: str | None = None
     report_to: tuple[str, ...] = ()
+    # Not GRPOConfig fields: prompts longer than this are skipped (and counted) before training,
+    # since TRL 1.x no longer truncates prompts; lora_r > 0 trains LoRA adapters (peft).
+    max_prompt_length: int = 1024
+    lora_r: int = 0
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+LOCAL_FIELDS = ("max_prompt_length", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
 
 
 def to_grpo_config(recipe: GRPORecipe, output_dir: Path | str, **overrides: Any):
     """The `trl.GRPOConfig` for `recipe`; `overrides` are passed through to GRPOConfig."""
     from trl import GRPOConfig
 
-    fields = asdict(recipe)
+    fields = {k: v for k, v in asdict(recipe).items() if k not in LOCAL_FIELDS}
     fields["scale_rewards"] = "group" if recipe.scale_rewards else "none"
     fields["report_to"] = list(recipe.report_to) or "none"
     return GRPOConfig(output_dir=str(output_dir), **{**fields, **overrides})
+
+
+def lora_config(recipe: GRPORecipe):
+    """The peft `LoraConfig` when the recipe asks for LoRA (`lora_r > 0`), else None."""
+    if recipe.lora_r <= 0:
+        return None
+    from prover.errors import require
+
+    peft = require("peft", "train")
+    return peft.LoraConfig(
+        r=recipe.lora_r,
+        lora_alpha=recipe.lora_alpha,
+        lora_dropout=recipe.lora_dropout,
+        target_modules=list(recipe.lora_target_modules),
+        task_type="CAUSAL_LM",
+    )
 
 
 def process_reward(func: RewardFunc) -> RewardFunc:
@@ -79,6 +116,31 @@ def process_reward(func: RewardFunc) -> RewardFunc:
 def is_process_reward(func: object) -> bool:
     """Whether `func` was marked with `@process_reward`."""
     return bool(getattr(func, PROCESS_ATTR, False))
+
+
+class RewardError(ProverError):
+    """A reward function raised or returned the wrong number of rewards: the run stops with
+    one line naming it (it resumes from the last checkpoint once the function is fixed)."""
+
+
+def checked_rewards(name: str, rewards: Any, count: int) -> list[float | None]:
+    """`rewards` as a list of `count` floats or None; NaN and inf become None (unscorable)."""
+    if rewards is None or len(rewards) != count:
+        got = "None" if rewards is None else f"{len(rewards)} rewards"
+        raise RewardError(f"reward function {name!r} returned {got} for {count} completions")
+    out: list[float | None] = []
+    for value in rewards:
+        number = None if value is None else float(value)
+        out.append(number if number is not None and math.isfinite(number) else None)
+    return out
+
+
+def call_reward(name: str, func: RewardFunc, kwargs: dict[str, Any]) -> Any:
+    """`func(**kwargs)`; an exception becomes a one-line `RewardError` (chained for debugging)."""
+    try:
+        return func(**kwargs)
+    except Exception as exc:  # any bug in user code: stop, naming the function
+        raise RewardError(f"reward function {name!r} raised {type(exc).__name__}: {exc}") from exc
 
 
 # --- Process supervision: pure functions ----------------------------------------------------
@@ -152,6 +214,19 @@ def fit_width(advantages: torch.Tensor, width: int) -> torch.Tensor:
     return torch.nn.functional.pad(advantages, (0, width - advantages.shape[1]))
 
 
+def checked_steps(name: str, result: Any, count: int) -> list[StepRewards]:
+    """A process function's result: one step list (or None) per completion."""
+    if result is None or len(result) != count:
+        got = "None" if result is None else f"{len(result)} step lists"
+        raise RewardError(f"process reward {name!r} returned {got} for {count} completions")
+    return list(result)
+
+
+def _is_model(func: object) -> bool:
+    """TRL also accepts reward models (modules); those are not wrapped."""
+    return isinstance(func, torch.nn.Module)
+
+
 def step_summary(steps: StepRewards) -> float | None:
     """The scalar TRL logs for a process reward: the sum of its finite step rewards."""
     finite = _finite_steps(steps)
@@ -181,26 +256,38 @@ def _make_trainer_class() -> type:
             funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
             self._kept_steps: dict[str, list[StepRewards]] = {}
             self._process_names = [get_callable_name(f) for f in funcs if is_process_reward(f)]
-            wrapped = [self._wrap(f) if is_process_reward(f) else f for f in funcs]
+            wrapped = [self._wrap(f) if callable(f) and not _is_model(f) else f for f in funcs]
             super().__init__(*args, reward_funcs=wrapped, **kwargs)
             index = [i for i, f in enumerate(funcs) if is_process_reward(f)]
             self._process_weights = self.reward_weights[index].tolist()
             self.reward_weights[index] = 0.0
             self.last_advantage_shape: tuple[int, ...] | None = None
 
+        def _count_unscorable(self, name: str, rewards: list) -> None:
+            mode = "train" if self.model.training else "eval"
+            frac = sum(r is None for r in rewards) / max(len(rewards), 1)
+            self._metrics[mode][f"rewards/{name}/unscorable_frac"].append(frac)
+
         def _wrap(self, func: RewardFunc) -> RewardFunc:
-            """A scalar reward function for TRL that keeps `func`'s step rewards on the side."""
+            """What TRL calls instead of `func`: errors name the function, NaN becomes None
+            and is counted; a process function's steps are kept and TRL gets their sum."""
             name = get_callable_name(func)
+            process = is_process_reward(func)
 
-            def scalar(**kwargs: Any) -> list[float | None]:
-                steps = list(func(**kwargs))
-                if len(steps) != len(kwargs["completions"]):
-                    raise ValueError(f"process reward {name!r} returned {len(steps)} step lists")
-                self._kept_steps[name] = steps
-                return [step_summary(s) for s in steps]
+            def wrapped(**kwargs: Any) -> list[float | None]:
+                result = call_reward(name, func, kwargs)
+                count = len(kwargs["completions"])
+                if not process:
+                    rewards = checked_rewards(name, result, count)
+                else:
+                    steps = checked_steps(name, result, count)
+                    self._kept_steps[name] = steps
+                    rewards = [step_summary(s) for s in steps]
+                self._count_unscorable(name, rewards)
+                return rewards
 
-            scalar.__name__ = name
-            return scalar
+            wrapped.__name__ = name
+            return wrapped
 
         def _process_token_advantages(self, output: dict[str, Any]) -> torch.Tensor:
             """Local (B, T) process advantages, weighted and summed over process functions."""
@@ -238,18 +325,25 @@ def build_trainer(
     reward_funcs: Sequence[RewardFunc],
     recipe: GRPORecipe | None = None,
     output_dir: Path | str = "grpo-out",
+    callbacks: Sequence[Any] = (),
     **config_overrides: Any,
 ):
     """A `ProcessGRPOTrainer` for the model at `model_path` on `dataset` (a `datasets.Dataset`
-    with a `prompt` column, plus any columns the reward functions read)."""
+    with a `prompt` column, plus any columns the reward functions read). Every log entry also
+    goes to `output_dir/metrics.jsonl`; `callbacks` are added (e.g. `HeldOutEval`)."""
     from transformers import AutoTokenizer
 
+    from verifier_train.train_metrics import MetricsJSONL
+
+    recipe = recipe or GRPORecipe()
     trainer_class = _make_trainer_class()
     tokenizer = AutoTokenizer.from_pretrained(str(model_path))
     return trainer_class(
         model=str(model_path),
         reward_funcs=list(reward_funcs),
-        args=to_grpo_config(recipe or GRPORecipe(), output_dir, **config_overrides),
+        args=to_grpo_config(recipe, output_dir, **config_overrides),
         train_dataset=dataset,
         processing_class=tokenizer,
+        callbacks=[MetricsJSONL(output_dir), *callbacks],
+        peft_config=lora_config(recipe),
     )

@@ -49,6 +49,23 @@ class HFBackend:
         self.batch_size = batch_size
         self._load(model, device, dtype, trust_remote_code)
 
+    @classmethod
+    def from_loaded(cls, lm, tokenizer, batch_size: int = 16) -> HFBackend:
+        """A backend over a model already in memory (e.g. the policy inside a trainer), so
+        evaluation during training samples exactly as `prover eval` does, without a reload.
+        The tokenizer is copied: generation needs left padding, training may not."""
+        import copy
+
+        backend = cls.__new__(cls)
+        backend.model, backend.batch_size, backend.lm = lm.name_or_path, batch_size, lm
+        backend.device = str(next(lm.parameters()).device)
+        backend.tokenizer = copy.copy(tokenizer)
+        backend.tokenizer.padding_side = "left"
+        if backend.tokenizer.pad_token_id is None:
+            backend.tokenizer.pad_token = backend.tokenizer.eos_token
+        backend.context = backend._context_length()
+        return backend
+
     def _load(self, model: str, device: str, dtype: str, trust_remote_code: bool) -> None:
         import torch
         from safetensors import SafetensorError

@@ -110,7 +110,7 @@ def eval_command(data, task, limit, samples, out, resume, workers, **opts) -> No
     """Score a model on an answer benchmark.
 
     DATA is a GSM8K, MATH or CMATH file (JSON or JSONL; a directory of MATH JSON files works
-    too), `champ` (CHAMP, from champ-dataset) or `gym:<generator>[:count]` (reasoning-gym).
+    too), `champ` (CHAMP, from champ-dataset) or `gym:<generator>[:count[:seed]]` (reasoning-gym).
     Writes samples.jsonl (one graded record per sample) and metrics.json to --out and prints
     the metrics: accuracy, maj@k and pass@k by the DeepSeekMath rules, Math-Verify's beside.
     """

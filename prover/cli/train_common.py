@@ -45,9 +45,21 @@ def steps(max_steps: int | None) -> dict[str, int]:
     return {} if max_steps is None else {"max_steps": max_steps}
 
 
+def last_checkpoint(out: Path) -> Path | None:
+    """The newest complete checkpoint in `out` (a kill mid-save leaves one without state)."""
+    done = [c for c in out.glob("checkpoint-*") if (c / "trainer_state.json").exists()]
+    return max(done, key=lambda c: int(c.name.split("-")[-1]), default=None)
+
+
 def train_and_save(trainer, out: Path) -> Path:
-    """Train, resuming from the last checkpoint in `out`; save the final model."""
-    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+    """Train, resuming from the last complete checkpoint in `out`; save the final model."""
+    checkpoint = last_checkpoint(out)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     trainer.save_model(str(out / "final"))
     return out / "final"
+
+
+def say(trainer, message: str) -> None:
+    """Echo once per run, not once per rank, under `accelerate launch` / `torchrun`."""
+    if trainer.is_world_process_zero():
+        click.echo(message)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from prover.cli.train_common import load_stage, stage_options, steps, train_and_save
+from prover.cli.train_common import load_stage, say, stage_options, steps, train_and_save
 from prover.errors import InputError
 
 
@@ -28,6 +28,7 @@ def sft(files: tuple[Path, ...], recipe: Path | None, model: str | None, out: Pa
         click.echo(f"skipped {reason}", err=True)
     if not records:
         raise InputError("no usable SFT records")
-    final = train_and_save(build_trainer(policy, records, stage, out, **steps(max_steps)), out)
-    click.echo(f"fine-tuned {policy} on {len(records)} records ({len(rejected)} skipped); "
+    trainer = build_trainer(policy, records, stage, out, **steps(max_steps))
+    final = train_and_save(trainer, out)
+    say(trainer, f"fine-tuned {policy} on {len(records)} records ({len(rejected)} skipped); "
                f"model in {final}")  # fmt: skip

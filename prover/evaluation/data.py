@@ -11,8 +11,8 @@ A bad record is reported with its line number (or record number) and skipped; an
 empty file, or one with no usable record, is an `InputError`.
 
 Offline sources: `champ` (the 270 CHAMP competition problems, `champ-dataset`) and
-`gym:<generator>[:count]` (procedural `reasoning-gym` problems, fixed seed). This module does not
-build prompts or grade answers.
+`gym:<generator>[:count[:seed]]` (procedural `reasoning-gym` problems, seed 42 by default).
+This module does not build prompts or grade answers.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class _Invalid:
 
 
 def load(spec: str, limit: int | None = None) -> Dataset:
-    """Items of `spec` (a path, `champ` or `gym:<generator>[:count]`), the first `limit`."""
+    """Items of `spec` (a path, `champ` or `gym:<generator>[:count[:seed]]`), the first `limit`."""
     if spec == "champ":
         data = load_champ()
     elif spec.startswith("gym:"):
@@ -222,15 +222,17 @@ def load_champ() -> Dataset:
     return Dataset(tuple(items))
 
 
-def _gym_spec(spec: str) -> tuple[str, int]:
+def _gym_spec(spec: str) -> tuple[str, int, int]:
+    """(generator, count, seed) of `gym:<generator>[:count[:seed]]`; a different seed gives a
+    held-out set disjoint in sampling from the default one."""
     parts = spec.split(":")
-    if len(parts) not in (2, 3) or not parts[1]:
-        raise InputError(f"bad data source {spec!r}; use gym:<generator>[:count]")
-    if len(parts) == 2:
-        return parts[1], GYM_COUNT
-    if not parts[2].isdigit() or int(parts[2]) < 1:
-        raise InputError(f"bad count in {spec!r}; use a positive integer")
-    return parts[1], int(parts[2])
+    if len(parts) not in (2, 3, 4) or not parts[1]:
+        raise InputError(f"bad data source {spec!r}; use gym:<generator>[:count[:seed]]")
+    numbers = parts[2:]
+    if not all(n.isdigit() for n in numbers) or (numbers and int(numbers[0]) < 1):
+        raise InputError(f"bad count or seed in {spec!r}; use non-negative integers")
+    count = int(numbers[0]) if numbers else GYM_COUNT
+    return parts[1], count, int(numbers[1]) if len(numbers) > 1 else GYM_SEED
 
 
 def load_gym(name: str, count: int = GYM_COUNT, seed: int = GYM_SEED) -> Dataset:

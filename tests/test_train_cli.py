@@ -44,7 +44,8 @@ def test_shipped_paper_recipe_reads():
     path = TINY_RECIPE.with_name("grpo-deepseekmath-7b.yaml")
     recipe = section(read_recipe(path), "grpo", GRPORecipe, path)
     assert (recipe.num_generations, recipe.beta, recipe.loss_type) == (64, 0.04, "grpo")
-    assert recipe.per_device_train_batch_size * recipe.gradient_accumulation_steps == 1024
+    ranks = 8  # the recipe's accelerate config
+    assert recipe.per_device_train_batch_size * recipe.gradient_accumulation_steps * ranks == 1024
 
 
 def test_sft_from_gsm8k_records(tiny_model, tmp_path):

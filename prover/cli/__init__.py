@@ -40,7 +40,13 @@ def _register() -> None:
 
     for command in (solve, verify, score, grade, eval_command, data, train):
         main.add_command(command)
-    for module, name in (("prover.cli.graph", "graph"), ("prover.cli.lean", "lean")):
+    optional = (
+        ("prover.cli.label", "label"),
+        ("prover.cli.iterate", "iterate"),
+        ("prover.cli.graph", "graph"),
+        ("prover.cli.lean", "lean"),
+    )
+    for module, name in optional:
         _add_optional(module, name)
 
 

@@ -143,6 +143,26 @@ def call_reward(name: str, func: RewardFunc, kwargs: dict[str, Any]) -> Any:
         raise RewardError(f"reward function {name!r} raised {type(exc).__name__}: {exc}") from exc
 
 
+def trl_prompt(tokenizer: Any, chat: list[dict[str, str]]) -> list[dict[str, str]] | str:
+    """A prompt TRL will render exactly as `prover.backends.base.encode_prompt` does: the chat
+    itself when the tokenizer has a chat template (TRL applies it), else the DeepSeekMath
+    `User: ...\n\nAssistant:` text (TRL adds BOS to plain text, as `encode_prompt` does)."""
+    from prover.backends.base import deepseek_math_chat
+
+    if getattr(tokenizer, "chat_template", None):
+        return chat
+    return deepseek_math_chat(chat)
+
+
+def fit_prompts(rows: Sequence[dict], tokenizer: Any, max_length: int) -> tuple[list[dict], int]:
+    """(the rows whose prompt fits in `max_length` tokens, how many were dropped): TRL 1.x
+    does not truncate prompts, and a cut prompt would train on a question nobody asked."""
+    from prover.backends.base import encode_prompt
+
+    kept = [r for r in rows if len(encode_prompt(tokenizer, r["prompt"])) <= max_length]
+    return kept, len(rows) - len(kept)
+
+
 # --- Process supervision: pure functions ----------------------------------------------------
 
 

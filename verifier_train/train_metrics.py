@@ -31,7 +31,7 @@ from prover.rundir import append_jsonl, read_jsonl
 METRICS_FILE = "metrics.jsonl"
 
 
-def _callback_base() -> type:
+def callback_base() -> type:
     from transformers import TrainerCallback
 
     return TrainerCallback
@@ -55,7 +55,7 @@ def truncate_after(path: Path, step: int) -> None:
     tmp.replace(path)
 
 
-class MetricsJSONL(_callback_base()):
+class MetricsJSONL(callback_base()):
     """Appends each log entry, with `step`, `epoch` and wall time, to output_dir/metrics.jsonl."""
 
     def __init__(self, output_dir: Path | str):
@@ -111,7 +111,7 @@ def evaluate_policy(model: Any, tokenizer: Any, items: Sequence, config: HeldOut
     return aggregate(results)
 
 
-class HeldOutEval(_callback_base()):
+class HeldOutEval(callback_base()):
     """Logs `eval/accuracy`, `eval/maj@k` and `eval/pass@k` on held-out items at intervals."""
 
     def __init__(self, items: Sequence, config: HeldOutConfig = HeldOutConfig()):

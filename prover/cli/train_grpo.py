@@ -65,18 +65,17 @@ def question_dataset(data: str, limit: int | None, policy: str, max_prompt: int)
     from datasets import Dataset
     from transformers import AutoTokenizer
 
-    from prover.backends.base import encode_prompt
     from prover.evaluation.data import load
     from prover.evaluation.tasks import build_prompt
+    from verifier_train.grpo import fit_prompts
 
     loaded = load(data, limit)
     tokenizer = AutoTokenizer.from_pretrained(policy)
     rows = [{"prompt": build_prompt(i, "cot"), "answer": i.answer} for i in loaded.items]
-    kept = [r for r in rows if len(encode_prompt(tokenizer, r["prompt"])) <= max_prompt]
-    skipped = len(loaded.skipped) + len(rows) - len(kept)
-    if skipped:
-        click.echo(f"skipped {len(loaded.skipped)} bad records and {len(rows) - len(kept)} "
-                   f"prompts over {max_prompt} tokens", err=True)  # fmt: skip
+    kept, too_long = fit_prompts(rows, tokenizer, max_prompt)
+    if loaded.skipped or too_long:
+        click.echo(f"skipped {len(loaded.skipped)} bad records and {too_long} prompts over "
+                   f"{max_prompt} tokens", err=True)  # fmt: skip
     if not kept:
         raise InputError(f"no usable questions in {data}")
     return Dataset.from_list(kept)

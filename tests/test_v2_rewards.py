@@ -1,0 +1,128 @@
+"""DeepSeekMath-V2 rewards against hand-computed values, with judges behind a scripted backend
+(the project's own Backend interface, answering fixed texts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prover.backends.base import Completion
+from prover.prompts import EVAL_CLOSING, EVAL_OPENING, META_CLOSING, META_OPENING, Templates
+from verifier_train.v2_rewards import (
+    Judge,
+    JudgeConfig,
+    generator_reward,
+    generator_reward_value,
+    meta_verifier_reward,
+    score_reward,
+    verifier_reward,
+    verifier_reward_value,
+)
+
+TEMPLATES = Templates.load()
+
+
+def analysis(score: str, issue: str = "No issues.") -> str:
+    return f"{EVAL_OPENING}\n{issue}\n\n{EVAL_CLOSING} \\boxed{{{score}}}"
+
+
+def meta(score: str) -> str:
+    return f"{META_OPENING}\nThe issues are real.\n\n{META_CLOSING} \\boxed{{{score}}}"
+
+
+def generation(self_score: str, solution: str = "Since 2 = 2, done.") -> str:
+    return (f"## Solution\n{solution}\n\n## Self Evaluation\n{analysis(self_score)}")  # fmt: skip
+
+
+class Scripted:
+    """Answers each prompt with the texts of the first rule whose key it contains."""
+
+    name = "scripted"
+
+    def __init__(self, rules: list[tuple[str, list[str]]]):
+        self.rules, self.calls = rules, 0
+
+    def generate(self, prompts, n=1, sampling=None, on_samples=None):
+        self.calls += 1
+        out = []
+        for prompt in prompts:
+            text = prompt[0]["content"]
+            texts = next(t for key, t in self.rules if key in text)
+            out.append([Completion(texts[k % len(texts)], 1, 1) for k in range(n)])
+        return out
+
+
+@pytest.mark.parametrize(
+    "r_format, predicted, target, r_meta, expected",
+    [
+        (1.0, 1.0, 1.0, 1.0, 1.0),
+        (1.0, 0.5, 1.0, 1.0, 0.5),
+        (1.0, 0.0, 1.0, 1.0, 0.0),
+        (1.0, 0.5, 0.5, 0.5, 0.5),  # right score, issues half-confirmed
+        (0.0, 1.0, 1.0, 1.0, 0.0),  # format failure
+        (1.0, None, 0.0, 1.0, 0.0),  # unreadable score
+        (1.0, 1.0, 5 / 7, 1.0, 1 - 2 / 7),  # a 5/7 human grade
+    ],
+)
+def test_verifier_reward_formula(r_format, predicted, target, r_meta, expected):
+    assert verifier_reward_value(r_format, predicted, target, r_meta) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "r_format, r_proof, self_score, r_meta, expected",
+    [
+        (1.0, 1.0, 1.0, 1.0, 1.0),  # 0.76 + 0.24
+        (1.0, 0.5, 1.0, 1.0, 0.76 * 0.5 + 0.24 * 0.5),
+        (1.0, 0.0, 0.0, 1.0, 0.24),  # honest about a wrong proof
+        (1.0, 0.0, 1.0, 1.0, 0.0),  # claims 1 for a wrong proof
+        (1.0, 0.75, 0.5, 0.5, 0.76 * 0.75 + 0.24 * 0.75 * 0.5),
+        (0.0, 1.0, 1.0, 1.0, 0.0),
+        (1.0, None, 1.0, 1.0, None),  # unverifiable: unscorable, not 0
+        (1.0, 1.0, None, 1.0, 0.76),  # no readable self score
+    ],
+)
+def test_generator_reward_formula(r_format, r_proof, self_score, r_meta, expected):
+    got = generator_reward_value(r_format, r_proof, self_score, r_meta)
+    assert got == (None if expected is None else pytest.approx(expected))
+
+
+def test_score_reward():
+    assert score_reward(0.5, 0.0) == 0.5 and score_reward(None, 1.0) == 0.0
+
+
+def test_verifier_reward_function_with_meta_judge():
+    judge = Judge(Scripted([("Gap in step 2", [meta("1"), meta("0")]), ("", [meta("1")])]),
+                  TEMPLATES, JudgeConfig(samples=2))  # fmt: skip
+    reward = verifier_reward(judge)
+    completions = [
+        analysis("1"),  # right, no issues: R_meta 1 without asking
+        analysis("0", "Gap in step 2."),  # right score, issue confirmed by 1 of 2 metas
+        "The proof is fine. \\boxed{1}",  # no format phrases
+        analysis("0.5", "Gap in step 2."),
+    ]
+    got = reward(completions, problem=["P"] * 4, proof=["Q"] * 4, score=[1.0, 0.0, 1.0, 0.0])
+    assert got == pytest.approx([1.0, 0.5, 0.0, 0.5 * 0.5])
+
+
+def test_meta_verifier_reward_function():
+    got = meta_verifier_reward([meta("1"), meta("0"), "no format \\boxed{1}"], [1.0, 1.0, 1.0])
+    assert got == [1.0, 0.0, 0.0]
+
+
+def test_generator_reward_function_batches_judges():
+    verifier = Scripted([
+        ("Since 2 = 2", [analysis("1"), analysis("0.5")]),  # R_proof 0.75
+        ("Wrong", [analysis("0"), analysis("0")]),
+        ("Unreadable", ["no score here"]),
+    ])  # fmt: skip
+    metas = Scripted([("", [meta("1")])])
+    reward = generator_reward(Judge(verifier, TEMPLATES, JudgeConfig(2)),
+                              Judge(metas, TEMPLATES, JudgeConfig(1)))  # fmt: skip
+    completions = [
+        generation("1"),
+        generation("0", "Wrong claim."),
+        generation("1", "Unreadable stuff."),
+        "no headers at all",
+    ]
+    got = reward(completions, problem=["P"] * 4)
+    assert got == pytest.approx([0.76 * 0.75 + 0.24 * 0.75, 0.24, None, 0.0])
+    assert verifier.calls == 1 and metas.calls == 1  # one backend call per judge per batch

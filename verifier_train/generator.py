@@ -1,0 +1,65 @@
+"""The DeepSeekMath-V2 generator stage: GRPO on problems, rewarded by a verifier model.
+
+The generator writes `## Solution` then `## Self Evaluation` with a boxed self score (the
+project's `proof_generation` template asks for exactly that); its reward is
+`v2_rewards.generator_reward`: R_format · (α·R_proof + β·R_self), with the verifier (and the
+optional meta-verifier) behind any backend — in-process HF, vLLM, or an OpenAI-compatible
+server such as a separate `vllm serve` of the verifier. Completions the verifier cannot score
+are None (left out of their group) and counted in `rewards/generator_reward/unscorable_frac`.
+
+Problems come from `.tex` files (`prover.texinput`) or JSONL/JSON/CSV records with a
+`problem` (or `question`) field.
+
+This module does NOT train the verifier, sample new proofs for labelling, or start servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from prover.backends.base import user_chat
+from prover.errors import InputError
+from prover.prompts import Templates
+from prover.records import Invalid, read_records
+from verifier_train.grpo import trl_prompt
+from verifier_train.verifier import Skipped
+
+PROBLEM_KEYS = ("problem", "question", "statement")
+
+
+def _problem_of(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    value = next((record[k] for k in PROBLEM_KEYS if record.get(k)), None)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def read_problems(paths: Sequence[Path]) -> tuple[list[str], list[Skipped]]:
+    """Problem statements from .tex files and record files; bad records are skipped."""
+    from prover.texinput import read_problems as read_tex
+
+    problems, skipped = [], []
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"no such file: {path}")
+        if path.suffix == ".tex":
+            problems += [p.text for p in read_tex(path)]
+            continue
+        for line, record in read_records(path):
+            problem = None if isinstance(record, Invalid) else _problem_of(record)
+            if problem is None:
+                reason = str(record) if isinstance(record, Invalid) else "no problem field"
+                skipped.append(Skipped(str(path), line, reason))
+            else:
+                problems.append(problem)
+    return problems, skipped
+
+
+def generator_rows(problems: Sequence[str], templates: Templates, tokenizer: Any) -> list[dict]:
+    """Training rows: the generation prompt and the `problem` column the reward reads."""
+    return [
+        {"prompt": trl_prompt(tokenizer, user_chat(templates.generation(p))), "problem": p}
+        for p in problems
+    ]

@@ -1,0 +1,493 @@
+"""The toy world: determinism, exact labels (generator vs checker on 10k proofs, sympy as an
+independent oracle), each corruption's label, garbage and adversarial text, time bounds, and
+the prompt formats of the analyses and generations."""
+
+from __future__ import annotations
+
+import random
+import string
+import time
+
+import pytest
+import sympy
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
+from prover.parse import format_reward, parse_generation, parse_score
+from verifier_train.toyworld import (
+    FAMILIES,
+    KINDS,
+    check_proof,
+    correct_proof,
+    corrupt,
+    exact_reward,
+    expr,
+    generation_text,
+    generator_problems,
+    judge_hacking_probes,
+    labelled_proofs,
+    make_problem,
+    meta_records,
+    parse_problem,
+    reference_analysis,
+    verifier_records,
+)
+from verifier_train.toyworld.expr import ToyError, neg, parse, show, value
+
+CACHED = (
+    expr.parse,
+    expr.show,
+    expr.value,
+    expr.fold_once,
+    expr.terms,
+    expr._flat,
+    expr.expansion_steps,
+    expr.solve_moves,
+)
+
+
+@pytest.fixture(scope="module")
+def many():
+    """10k labelled proofs in the default mix (40% correct, 20% of each corruption)."""
+    return labelled_proofs(10_000, seed=11)
+
+
+# --- Determinism and the dataset builders --------------------------------------------------
+
+
+def test_builders_are_deterministic_in_their_seed():
+    assert verifier_records(300, seed=3) == verifier_records(300, seed=3)
+    assert verifier_records(300, seed=3) != verifier_records(300, seed=4)
+    assert generator_problems(50, seed=1) == generator_problems(50, seed=1)
+    assert meta_records(60, seed=2) == meta_records(60, seed=2)
+    assert judge_hacking_probes() == judge_hacking_probes()
+
+
+def test_label_mix_is_exact_and_controllable():
+    records = verifier_records(100, seed=0)
+    assert [sum(r["score"] == s for r in records) for s in (1.0, 0.5, 0.0)] == [40, 20, 40]
+    only_skipped = verifier_records(30, seed=0, mix={"skipped_step": 1.0})
+    assert {r["score"] for r in only_skipped} == {0.5}
+    halves = verifier_records(10, seed=0, mix={"correct": 1, "false_final": 1})
+    assert sorted(r["score"] for r in halves) == [0.0] * 5 + [1.0] * 5
+    for bad in ({"bogus": 1.0}, {}, {"correct": -1.0}):
+        with pytest.raises(ValueError, match="mix"):
+            verifier_records(5, seed=0, mix=bad)
+
+
+def test_max_chars_bounds_every_correct_proof():
+    for max_chars, families in ((85, ("arith", "linear")), (200, FAMILIES)):
+        proofs = labelled_proofs(150, 5, {"correct": 1}, families, max_chars)
+        assert all(40 <= len(p.text) <= max_chars for p in proofs)
+    with pytest.raises(ValueError, match="fits"):
+        labelled_proofs(1, seed=0, families=("expand",), max_chars=40)
+
+
+def test_problem_text_reads_back():
+    rng = random.Random(0)
+    for family in FAMILIES * 50:
+        problem = make_problem(rng, family)
+        assert parse_problem(problem.text) == problem
+        assert problem.text.startswith(("Show that", "Prove that"))
+    assert parse_problem("What is 2+2?") is None
+    with pytest.raises(ValueError, match="not a toy-world problem"):
+        check_proof("Find all primes.", "Step 1: 1 = 1\nHence 1 = 1.")
+
+
+# --- Exact labels ---------------------------------------------------------------------------
+
+
+def test_checker_agrees_with_generator_on_10k_proofs_in_seconds(many):
+    for cache in CACHED:  # measure cold: no check result is reused from generation
+        cache.cache_clear()
+    start = time.perf_counter()
+    verdicts = [check_proof(p.problem, p.text) for p in many]
+    elapsed = time.perf_counter() - start
+    wrong = [(p.kind, p.text, v) for p, v in zip(many, verdicts, strict=True) if v.score != p.score]
+    assert not wrong, wrong[:3]
+    assert {p.kind for p in many} == set(KINDS)
+    assert elapsed < 30, f"10k checks took {elapsed:.1f}s (about 4s on an idle 2-core CPU)"
+
+
+def test_checker_reads_problem_text_and_full_generations(many):
+    for p in many[:600]:
+        assert check_proof(p.problem.text, p.text).score == p.score
+        assert check_proof(p.problem, generation_text(p)).score == p.score
+        assert check_proof(p.problem, f"<think>hmm</think>## Solution\n{p.text}").score == p.score
+
+
+def test_each_corruption_gives_its_label_and_reason():
+    rng = random.Random(1)
+    for family in FAMILIES:
+        for _ in range(40):
+            proof = correct_proof(make_problem(rng, family))
+            v = check_proof(proof.problem, proof.text)
+            assert (v.score, v.reasons, v.conclusion) == (1.0, (), "valid")
+            assert set(v.steps) == {"valid"} and len(v.steps) >= 3
+            wrong = check_proof(proof.problem, corrupt(proof, "wrong_step", rng).text)
+            assert wrong.score == 0.0 and "false" in wrong.steps
+            skipped = check_proof(proof.problem, corrupt(proof, "skipped_step", rng).text)
+            assert skipped.score == 0.5 and "skips a step" in " ".join(skipped.reasons)
+            assert "false" not in skipped.steps + (skipped.conclusion,)
+            final = check_proof(proof.problem, corrupt(proof, "false_final", rng).text)
+            assert final.score == 0.0 and set(final.steps) == {"valid"}
+            assert final.conclusion == "false" and "is false" in final.reasons[0]
+    with pytest.raises(ValueError, match="unknown corruption"):
+        corrupt(proof, "typo", rng)
+    with pytest.raises(ValueError, match="correct proof"):
+        corrupt(corrupt(proof, "wrong_step", rng), "wrong_step", rng)
+
+
+P_ARITH = "Show that 3*(4+5)-2 = 25."
+P_LINEAR = "Prove that if 2*x+3 = 11 then x = 4."
+P_EXPAND = "Prove that (x+3)^2 = x^2+6*x+9."
+
+
+@pytest.mark.parametrize(
+    "problem, proof, score, reason",
+    [
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 3*9-2\nStep 2: 3*9-2 = 27-2\nStep 3: 27-2 = 25\n"
+            "Hence 3*(4+5)-2 = 25.",
+            1.0,
+            None,
+        ),
+        # spaces, redundant parentheses and ** do not change a state
+        (
+            P_ARITH,
+            "Step 1: 3 * (4+5) - 2 = (3*9) - 2\nStep 2: 3*9-2 = 27-2\n"
+            "Step 3: 27 - 2 = 25\nHence 3*(4 + 5)-2 = 25",
+            1.0,
+            None,
+        ),
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 27-2\nStep 2: 27-2 = 25\nHence 3*(4+5)-2 = 25.",
+            0.5,
+            "not a single rewrite",
+        ),
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 3*9-2\nStep 2: 27-2 = 25\nHence 3*(4+5)-2 = 25.",
+            0.5,
+            "it starts from 27-2, not from 3*9-2",
+        ),
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 3*9-2\nStep 2: 3*9-2 = 28-2\nStep 3: 28-2 = 26\n"
+            "Hence 3*(4+5)-2 = 26.",
+            0.0,
+            "3*9-2 is not 28-2",
+        ),
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 3*9-2\nStep 2: 3*9-2 = 27-2\nHence 3*(4+5)-2 = 25.",
+            0.5,
+            "the steps end at 27-2, not at 25",
+        ),
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 3*9-2\nStep 3: 3*9-2 = 27-2\nStep 3: 27-2 = 25\n"
+            "Hence 3*(4+5)-2 = 25.",
+            0.0,
+            "numbered",
+        ),
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 3*9-2\nStep 2: 3*9-2 = 27-2\nStep 3: 27-2 = 25",
+            0.0,
+            "no conclusion",
+        ),
+        (P_ARITH, "Step 1: 3*(4+5)-2 = 25\nHence 3*(4+5)-2 = 25.", 0.0, "restates"),
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 3*9-2\nStep 2: 3*9-2 = 27-2\nStep 3: 27-2 = 25\n"
+            "Hence 3*(4+5)-2 = 20+5.",
+            0.0,
+            "not the claim to prove",
+        ),
+        (
+            P_ARITH,
+            "Step 1: 3*(4+5)-2 = 3*9-2\nStep 2: 3*9-2 = 27-2/0\nStep 3: 27-2 = 25\n"
+            "Hence 3*(4+5)-2 = 25.",
+            0.0,
+            "division by zero",
+        ),
+        (
+            P_LINEAR,
+            "Step 1: 2*x = 11-3\nStep 2: 2*x = 8\nStep 3: x = 8/2\nStep 4: x = 4\nHence x = 4.",
+            1.0,
+            None,
+        ),
+        (
+            P_LINEAR,
+            "Step 1: 2*x = 8\nStep 2: x = 8/2\nStep 3: x = 4\nHence x = 4.",
+            0.5,
+            "not a single rewrite",
+        ),
+        (
+            P_LINEAR,
+            "Step 1: 2*x = 11-3\nStep 2: 2*x = 8\nStep 3: x^2 = 16\nStep 4: x = 4\nHence x = 4.",
+            0.0,
+            "not a linear equation",
+        ),
+        (
+            P_LINEAR,
+            "Step 1: 2*x = 11+3\nStep 2: 2*x = 14\nStep 3: x = 14/2\nStep 4: x = 7\nHence x = 7.",
+            0.0,
+            "does not follow",
+        ),
+        (
+            P_EXPAND,
+            "Step 1: (x+3)^2 = (x+3)*(x+3)\nStep 2: (x+3)*(x+3) = x*x+x*3+3*x+3*3\n"
+            "Step 3: x*x+x*3+3*x+3*3 = x^2+3*x+3*x+9\nStep 4: x^2+3*x+3*x+9 = x^2+6*x+9\n"
+            "Hence (x+3)^2 = x^2+6*x+9.",
+            1.0,
+            None,
+        ),
+        (
+            P_EXPAND,
+            "Step 1: (x+3)^2 = (x+3)*(x+3)\nStep 2: (x+3)*(x+3) = x^2+3*x+3*x+9\n"
+            "Step 3: x^2+3*x+3*x+9 = x^2+6*x+9\nHence (x+3)^2 = x^2+6*x+9.",
+            0.5,
+            "skips",
+        ),
+        (
+            P_EXPAND,
+            "Step 1: (x+3)^2 = x^2+9\nStep 2: x^2+9 = x^2+6*x+9\nHence (x+3)^2 = x^2+6*x+9.",
+            0.0,
+            "(x+3)^2 is not x^2+9",
+        ),
+        (
+            P_EXPAND,
+            "Step 1: (x+3)^2 = (x+3)*(x+3)\nStep 2: (x+3)*(x+3) = 3x+9\nHence (x+3)^2 = x^2+6*x+9.",
+            0.0,
+            "cannot be read",
+        ),
+    ],
+)
+def test_hand_written_proofs(problem, proof, score, reason):
+    verdict = check_proof(problem, proof)
+    assert verdict.score == score, verdict
+    if reason is None:
+        assert verdict.reasons == ()
+    else:
+        assert reason in " ".join(verdict.reasons), verdict.reasons
+
+
+def test_another_fold_order_is_as_valid_as_the_generators():
+    problem = "Show that (1+2)*(3+4) = 21."
+    right_first = "Step 1: (1+2)*(3+4) = (1+2)*7\nStep 2: (1+2)*7 = 3*7\nStep 3: 3*7 = 21\n"
+    assert check_proof(problem, right_first + "Hence (1+2)*(3+4) = 21.").score == 1.0
+
+
+# --- sympy as an independent oracle ---------------------------------------------------------
+
+_TRANSFORMS = standard_transformations + (convert_xor,)
+_SYMBOLS = {name: sympy.Symbol(name) for name in "abxy"}
+
+
+def _sympy(text: str) -> sympy.Expr:
+    return parse_expr(text, local_dict=dict(_SYMBOLS), transformations=_TRANSFORMS)
+
+
+def _sympy_follows(old: str, new: str) -> bool | None:
+    """Whether linear equation `new` holds at the unique solution of `old` (None: no unique
+    solution, where the toy world's "no ex falso" rule and logic part ways)."""
+    (ol, orr), (nl, nr) = (s.split("=") for s in (old, new))
+    roots = sympy.solve(_sympy(ol) - _sympy(orr), _SYMBOLS["x"])
+    if len(roots) != 1:
+        return None
+    return sympy.simplify((_sympy(nl) - _sympy(nr)).subs(_SYMBOLS["x"], roots[0])) == 0
+
+
+def test_truth_of_every_link_agrees_with_sympy():
+    checked = 0
+    for proof in labelled_proofs(240, seed=9):
+        family = proof.problem.family
+        if family == "linear":
+            states = [proof.problem.hypothesis, *proof.steps]
+            for old, new in zip(states, states[1:], strict=False):
+                oracle = _sympy_follows(old, new)
+                if oracle is not None:
+                    assert oracle == expr.implies(*map(expr.parse_equation, (old, new)))
+                    checked += 1
+            continue
+        for step in (*proof.steps, proof.conclusion):
+            lhs, rhs = step.split(" = ")
+            oracle = sympy.expand(_sympy(lhs) - _sympy(rhs)) == 0
+            assert oracle == (value(parse(lhs)) == value(parse(rhs))), step
+            checked += 1
+    assert checked > 800
+
+
+def test_claims_are_sympy_expansions():
+    rng = random.Random(2)
+    for _ in range(60):
+        lhs, rhs = make_problem(rng, "expand").claim.split(" = ")
+        assert sympy.expand(_sympy(lhs)) == _sympy(rhs)
+        assert sympy.srepr(sympy.expand(_sympy(lhs) - _sympy(rhs))) == "Integer(0)"
+
+
+def _random_tree(rng: random.Random, depth: int) -> tuple:
+    if depth == 0 or rng.random() < 0.25:
+        return ("int", rng.randint(-5, 9)) if rng.random() < 0.6 else ("var", rng.choice("xy"))
+    kind = rng.choice(("add", "sub", "mul", "div", "neg", "pow"))
+    if kind == "neg":
+        return neg(_random_tree(rng, depth - 1))
+    if kind == "pow":
+        return ("pow", _random_tree(rng, depth - 1), rng.randint(0, 3))
+    if kind == "div":
+        return ("div", _random_tree(rng, depth - 1), ("int", rng.choice((-3, 2, 5))))
+    return (kind, _random_tree(rng, depth - 1), _random_tree(rng, depth - 1))
+
+
+def _from_value(val: expr.Value) -> sympy.Expr:
+    return sympy.Add(
+        *[
+            sympy.Rational(coef.numerator, coef.denominator)
+            * sympy.Mul(*[_SYMBOLS[v] ** e for v, e in mono])
+            for mono, coef in val
+        ]
+    )
+
+
+def test_printer_round_trips_and_values_agree_with_sympy():
+    rng = random.Random(7)
+    for i in range(3000):
+        tree = _random_tree(rng, 4)
+        assert parse(show(tree)) == tree, show(tree)
+        if i % 10 == 0:
+            try:
+                mine = value(tree)
+            except ToyError:
+                continue
+            assert sympy.expand(_sympy(show(tree)) - _from_value(mine)) == 0, show(tree)
+
+
+# --- Garbage, adversarial text and time bounds ----------------------------------------------
+
+
+def test_judge_hacking_probes_all_score_zero():
+    probes = judge_hacking_probes()
+    assert len(probes) == 8 * len(FAMILIES)
+    for probe in probes:
+        verdict = check_proof(probe["problem"], probe["proof"])
+        assert probe["score"] == verdict.score == 0.0, probe
+        assert verdict.reasons
+
+
+GARBAGE = [
+    "",
+    " ",
+    ":",
+    "\n\n",
+    "Let's solve...",
+    "Step 1:",
+    "Step 1: =\nHence =.",
+    "Hence .",
+    "Step 1: 1 = 1 = 1\nHence 1 = 1.",
+    "Step one: 2 = 2\nHence 2 = 2.",
+    "\\boxed{1}",
+    "Step 1: x = 2x\nHence x = 4.",
+    "Step 1: " + "(" * 40 + "1" + ")" * 40 + " = 1\nHence x = 4.",
+    "Step 1: 9999999 = 9999999\nHence x = 4.",
+    "Step 1: x^99 = 1\nHence x = 4.",
+    "Step 1: x = 4\n" * 40 + "Hence x = 4.",
+    "x" * 10_000,
+    "Step 1: ñ = 1\nHence x = 4.",
+    "<think>Step 1: 2*x = 8\nHence x = 4.",
+    "## Self Evaluation\n\\boxed{1}",
+]
+
+
+@pytest.mark.parametrize("text", GARBAGE)
+def test_garbage_scores_zero_with_a_reason(text):
+    verdict = check_proof(P_LINEAR, text)
+    assert verdict.score == 0.0 and verdict.reasons
+
+
+def test_mutated_proofs_never_raise_and_stay_bounded(many):
+    rng = random.Random(3)
+    alphabet = string.printable + "ñ√²"
+    slowest = 0.0
+    for proof in many[:1500]:
+        chars = list(proof.text)
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randrange(len(chars))
+            action = rng.random()
+            if action < 0.4:
+                del chars[pos]
+            elif action < 0.8:
+                chars.insert(pos, rng.choice(alphabet))
+            else:
+                chars[pos] = rng.choice("0123456789+-*/^()=x")
+        start = time.perf_counter()
+        verdict = check_proof(proof.problem, "".join(chars))
+        slowest = max(slowest, time.perf_counter() - start)
+        assert verdict.score in (0.0, 0.5, 1.0)
+    assert slowest < 0.5
+
+
+@pytest.mark.parametrize(
+    "side",
+    [
+        "((((x+1)^6)^6)^6)^6",
+        "((((999999^6)^6)^6)^6)^6",
+        "(a+b+c+d+e+f+g+h+i+j+k+l+m+n+o+p+q+r+s+t+u+v+w+y+z)^6",
+        "(a+b+c+d+e+f+g+h)*(a+b+c+d+e+f+g+h)*(a+b+c+d+e+f+g+h)*(a+b+c+d+e+f+g+h)",
+        "-" * 190 + "x",
+        "1" + "+1" * 99,
+    ],
+)
+def test_huge_expressions_are_refused_or_checked_quickly(side):
+    for problem in (P_ARITH, P_EXPAND):
+        start = time.perf_counter()
+        verdict = check_proof(problem, f"Step 1: {side} = {side}*1\nHence x = 4.")
+        assert verdict.score == 0.0
+        assert time.perf_counter() - start < 1.0
+
+
+# --- Formats of the texts and the reward ----------------------------------------------------
+
+
+def test_reference_analyses_and_generations_match_the_prompt_formats(many):
+    for proof in many[:300]:
+        analysis = reference_analysis(proof)
+        assert format_reward(analysis, "verification") == 1.0
+        assert parse_score(analysis).value == proof.score
+        generation = parse_generation(generation_text(proof))
+        assert format_reward(generation_text(proof), "generation") == 1.0
+        assert generation.self_score == proof.score
+    for record in meta_records(90, seed=1):
+        assert format_reward(record["analysis"], "verification") == 1.0
+        assert record["meta_score"] in (0.0, 0.5, 1.0)
+        if record["variant"] == "faithful":
+            assert (
+                parse_score(record["analysis"]).value
+                == check_proof(record["problem"], record["proof"]).score
+            )
+
+
+def test_texts_are_printable_ascii_for_a_character_tokenizer():
+    texts = [r["proof"] for r in verifier_records(300, seed=1)]
+    texts += [r["analysis"] for r in meta_records(60, seed=1)]
+    texts += [r["proof"] + r["problem"] for r in generator_problems(60, seed=1)]
+    assert set("".join(texts)) <= set(string.printable)
+
+
+def test_generator_problems_carry_a_correct_generation():
+    for record in generator_problems(30, seed=0):
+        assert set(record) == {"problem", "family", "proof"}
+        assert check_proof(record["problem"], record["proof"]).score == 1.0
+
+
+def test_exact_reward_scores_strings_and_chat_completions():
+    records = verifier_records(12, seed=2)
+    completions = [r["proof"] for r in records[:6]] + [
+        [{"role": "assistant", "content": f"## Solution\n{r['proof']}"}] for r in records[6:]
+    ]
+    rewards = exact_reward(completions, problem=[r["problem"] for r in records], extra=[0] * 12)
+    assert rewards == [r["score"] for r in records]
+    with pytest.raises(ValueError, match="completions"):
+        exact_reward(completions[:2], problem=[records[0]["problem"]])

@@ -20,6 +20,7 @@ STAGES = (
     ("prover.cli.train_reward_model", "reward_model"),
     ("prover.cli.train_reward_model", "step_labels"),
     ("prover.cli.train_grpo", "grpo"),
+    ("prover.cli.train_iterative", "iterative_grpo"),
     ("prover.cli.train_verifier", "verifier"),
     ("prover.cli.train_verifier", "meta_verifier"),
     ("prover.cli.train_verifier", "generator"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from prover.cli.options import backend_options
-from prover.cli.train_common import load_stage, stage_options, steps, train_and_save
+from prover.cli.train_common import load_stage, say, stage_options, steps, train_and_save
 from prover.errors import InputError
 
 KINDS = ("outcome", "process")
@@ -45,8 +45,8 @@ def reward_model(files: tuple[Path, ...], kind: str, recipe: Path | None, model:
         click.echo(f"{stats.too_long} samples longer than max_length {stage.max_length} skipped, "
                    f"{stats.truncated} cut after their last step that fits", err=True)  # fmt: skip
     final = train_and_save(trainer, out)
-    click.echo(f"trained {ARTICLE[kind]} {kind} reward model from {policy} on {stats.kept} samples "
-               f"({len(rejected)} bad records skipped); model in {final}")  # fmt: skip
+    say(trainer, f"trained {ARTICLE[kind]} {kind} reward model from {policy} on {stats.kept} "
+        f"samples ({len(rejected)} bad records skipped); model in {final}")  # fmt: skip
 
 
 @click.command("step-labels")

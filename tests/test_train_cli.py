@@ -73,3 +73,15 @@ def test_sft_from_gsm8k_records(tiny_model, tmp_path):
     assert result.exit_code == 0, result.output
     assert "skipped" in result.output and "fine-tuned" in result.output
     assert (tmp_path / "o" / "final" / "config.json").exists()
+
+
+def test_gpu_recipe_on_a_cpu_is_one_line(tiny_model, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    data = tmp_path / "s.jsonl"
+    data.write_text('{"question": "What is 1+1?", "answer": "1+1=2\\n#### 2"}\n')
+    result = CliRunner().invoke(main, ["train", "sft", str(data), "--model", str(tiny_model),
+                                       "--out", str(tmp_path / "o")])  # fmt: skip
+    assert result.exit_code == 2 and "needs a GPU" in result.output

@@ -38,7 +38,21 @@ def load_stage(recipe: Path | None, model: str | None, name: str, cls: type) -> 
     policy = model or settings.get("model")
     if not policy:
         raise InputError("no model: pass --model or set `model` in the recipe")
+    check_runnable(stage)
     return stage, policy
+
+
+def check_runnable(stage: Any) -> None:
+    """A GPU recipe on a machine without one fails here, in one line, not deep in TRL."""
+    if not getattr(stage, "bf16", False) or getattr(stage, "use_cpu", False):
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise InputError(
+            "the recipe trains in bf16, which needs a GPU; on a CPU set `use_cpu: true` and "
+            "`bf16: false` (see verifier_train/recipes/*-tiny-cpu.yaml)"
+        )
 
 
 def steps(max_steps: int | None) -> dict[str, int]:

@@ -34,8 +34,10 @@ def judge_options(role: str, required: bool):
 SHARED = [
     click.option("--templates", "template_dir", type=click.Path(file_okay=False), default=None,
                  help="Directory of prompt templates overriding the shipped ones."),
-    click.option("--judge-samples", type=click.IntRange(1), default=4, show_default=True,
-                 help="Samples per judgement (verifications per proof, meta per analysis)."),
+    click.option("--verifications", "--judge-samples", "judge_samples", type=click.IntRange(1),
+                 default=4, show_default=True,
+                 help="Samples per judgement: verifications per proof (R_proof is their mean), "
+                 "meta-verifications per analysis."),
     click.option("--judge-max-tokens", type=click.IntRange(1), default=2048, show_default=True),
     click.option("--judge-temperature", type=click.FloatRange(0), default=1.0,
                  show_default=True),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from prover.backends.base import Backend, Sampling, user_chat
@@ -67,11 +68,15 @@ class Loop:
         run: RunDir,
         templates: Templates | None = None,
         reporter: Reporter | None = None,
+        notes: Mapping[str, str] | None = None,
     ):
+        """`notes` ({problem id: text}) is appended to that problem's refinement prompts,
+        e.g. verified lemmas from the proof graph (`prover solve --reuse`)."""
         self.generator, self.verifier = generator, verifier
         self.config, self.run = config, run
         self.templates = templates or Templates.load()
         self.reporter = reporter or Reporter()
+        self.notes = dict(notes or {})
 
     # -- stages ------------------------------------------------------------------------
     def _stage(
@@ -123,7 +128,7 @@ class Loop:
         jobs = []
         for k, stats in enumerate(top):
             attempt = (stats.proof["solution"], stats.issue_analyses(self.config.max_analyses))
-            prompt = user_chat(self.templates.refinement(text, [attempt]))
+            prompt = user_chat(self.templates.refinement(text, [attempt]) + self.notes.get(pid, ""))
             info = {"problem": pid, "round": round_, "parents": [stats.id]}
             jobs.append(Job(f"{pid}/r{round_}/k{k}", prompt, per_proof, info))
         return jobs

@@ -88,6 +88,13 @@ def _check_out(out: Path, resume: bool) -> None:
     default=None,
     help="Write PNG plots (needs the plots extra) to this directory.",
 )
+@click.option(
+    "--graph",
+    "graph_db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Record the scored proofs in this proof graph (an SQLite file) when the run finishes.",
+)
 @click.pass_context
 def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
     """Verify every proof in PROOFS V times; write per-proof scores and, where human grades
@@ -126,6 +133,10 @@ def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
 
         write_plots(records, summary, opts["report"])
     reporter.log(f"scores: {out}  summary: {summary_path}")
+    if opts["graph_db"] is not None:
+        from prover.cli.graph import record_into_graph
+
+        record_into_graph(opts["graph_db"], out, reporter)
     if bad:
         click.echo(
             f"{len(bad)} bad record(s) skipped (listed above); the rest were scored", err=True

@@ -81,20 +81,45 @@ def _fingerprint(problems, opts: dict, templates: Templates) -> dict:
     help="Run directory (default: runs/solve-<name>-<time>).",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped.")
+@click.option(
+    "--graph",
+    "graph_db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Record the run in this proof graph (an SQLite file) when it finishes.",
+)
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Give refinement prompts the verified claims that --graph holds for the same (or a "
+    "very similar) problem.",
+)
 def solve(problem_file: Path, **opts) -> None:
     """Solve the problems in PROBLEM.tex: generate, verify and refine proofs, then print the
     best proof of each problem with its verification summary."""
     problems = select_problem(read_problems(problem_file), opts["problem_k"], problem_file)
     if opts["resume"] and opts["out"] is None:
         raise InputError("--resume needs --out RUN_DIR (the run to continue)")
+    if opts["reuse"] and opts["graph_db"] is None:
+        raise InputError("--reuse needs --graph PATH (the graph to take verified claims from)")
     templates = Templates.load(opts["template_dir"])
     out = opts["out"] or default_run_dir(str(problem_file), "solve")
     run = RunDir(out, _fingerprint(problems, opts, templates), resume=opts["resume"])
     generator, verifier = build_backends(opts)
     reporter = RichReporter()
     reporter.log(f"run directory: {out}")
-    loop = Loop(generator, verifier, _loop_config(opts), run, templates, reporter)
-    report = loop.solve({str(p.index): p.text for p in problems})
+    texts = {str(p.index): p.text for p in problems}
+    notes = {}
+    if opts["reuse"]:
+        from prover.cli.graph import reuse_notes
+
+        notes = reuse_notes(opts["graph_db"], texts, reporter)
+    loop = Loop(generator, verifier, _loop_config(opts), run, templates, reporter, notes)
+    report = loop.solve(texts)
+    if opts["graph_db"] is not None:
+        from prover.cli.graph import record_into_graph
+
+        record_into_graph(opts["graph_db"], out, reporter)
     click.echo(render_solutions(problems, report, opts["fmt"]))
     missing = [e["problem"] for e in report["problems"] if e["best_proof"] is None]
     if missing:

@@ -50,18 +50,23 @@ def shared_options(func):
     return functools.reduce(lambda f, o: o(f), reversed(SHARED), func)
 
 
-def make_judge(model: str | None, kind: str, base_url: str | None, opts: dict):
-    """A `Judge` over the named backend, or None when no model is given."""
-    if model is None:
-        return None
-    from prover.backends import make_backend
+def settings(opts: dict):
+    """(templates, judge config, probe config) from the shared options."""
     from prover.prompts import Templates
-    from verifier_train.v2_rewards import Judge, JudgeConfig
+    from verifier_train.v2_rewards import JudgeConfig
+    from verifier_train.v2_stages import ProbeConfig
 
-    options = {"base_url": base_url} if kind == "openai" else {}
-    backend = make_backend(kind, model, **options)
-    config = JudgeConfig(opts["judge_samples"], opts["judge_temperature"], opts["judge_max_tokens"])
-    return Judge(backend, Templates.load(opts["template_dir"]), config)
+    judge = JudgeConfig(opts["judge_samples"], opts["judge_temperature"], opts["judge_max_tokens"])
+    probes = ProbeConfig(opts["probe_every"], max_tokens=min(opts["judge_max_tokens"], 1024),
+                         temperature=opts["judge_temperature"])  # fmt: skip
+    return Templates.load(opts["template_dir"]), judge, probes
+
+
+def judge_spec(opts: dict, role: str):
+    from verifier_train.v2_stages import JudgeSpec
+
+    model = opts[role]
+    return JudgeSpec(model, opts[f"{role}_backend"], opts[f"{role}_base_url"]) if model else None
 
 
 def report_skipped(skipped: list) -> None:
@@ -71,35 +76,11 @@ def report_skipped(skipped: list) -> None:
         click.echo(f"skipped {len(skipped) - 20} more records", err=True)
 
 
-def probe_callback(problems: list[str], opts: dict, backend=None):
-    from prover.prompts import Templates
-    from verifier_train.probes import ProbeCallback, probe_pairs
-
-    pairs = probe_pairs(problems[:8])
-    sampling_tokens = min(opts["judge_max_tokens"], 1024)
-    from prover.backends.base import Sampling
-
-    sampling = Sampling(opts["judge_temperature"], max_tokens=sampling_tokens)
-    return ProbeCallback(Templates.load(opts["template_dir"]), pairs, opts["probe_every"],
-                         backend, 2, sampling)  # fmt: skip
-
-
-def run_grpo(policy: str, rows: list[dict], funcs: list, stage, out: Path, callbacks: list,
-             max_steps: int | None):  # fmt: skip
-    """GRPO over the rows whose prompts fit, with resume; saves and returns the trainer."""
-    from datasets import Dataset
-    from transformers import AutoTokenizer
-
-    from verifier_train.grpo import build_trainer, fit_prompts
-
-    tokenizer = AutoTokenizer.from_pretrained(policy)
-    kept, too_long = fit_prompts(rows, tokenizer, stage.max_prompt_length)
+def finish(built: tuple, out: Path, stage) -> object:
+    """Report prompts that did not fit, train with resume, save; returns the trainer."""
+    trainer, too_long = built
     if too_long:
         click.echo(f"skipped {too_long} prompts over {stage.max_prompt_length} tokens", err=True)
-    if not kept:
-        raise InputError(f"no prompt fits in max_prompt_length={stage.max_prompt_length}")
-    dataset = Dataset.from_list(kept)
-    trainer = build_trainer(policy, dataset, funcs, stage, out, callbacks, **steps(max_steps))
     train_and_save(trainer, out)
     return trainer
 
@@ -119,30 +100,19 @@ def verifier(files: tuple[Path, ...], recipe: Path | None, model: str | None, ou
              max_steps: int | None, meta_data: tuple[Path, ...], **opts) -> None:  # fmt: skip
     """GRPO for the verifier on graded proofs (problem, proof, expert score): reward
     R_format · (1 − |s′ − s|), times R_meta with --meta-verifier."""
-    from transformers import AutoTokenizer
-
-    from prover.prompts import Templates
-    from verifier_train import verifier as stage_data
     from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2_rewards import verifier_reward
+    from verifier_train.v2_stages import make_judge, verifier_trainer
+    from verifier_train.verifier import read_meta_data, read_verifier_data
 
     stage, policy = load_stage(recipe, model, "verifier", GRPORecipe)
-    data, skipped = stage_data.read_verifier_data(list(files))
-    metas, meta_skipped = stage_data.read_meta_data(list(meta_data)) if meta_data else ([], [])
+    data, skipped = read_verifier_data(list(files))
+    metas, meta_skipped = read_meta_data(list(meta_data)) if meta_data else ([], [])
     report_skipped(skipped + meta_skipped)
-    if not data:
-        raise InputError("no graded proofs to train the verifier on")
-    templates = Templates.load(opts["template_dir"])
-    tokenizer = AutoTokenizer.from_pretrained(policy)
-    judge = make_judge(opts["meta_verifier"], opts["meta_verifier_backend"],
-                       opts["meta_verifier_base_url"], opts)  # fmt: skip
-    rows = stage_data.verifier_rows(data, templates, tokenizer)
-    reward = verifier_reward(judge)
-    if metas:
-        meta = stage_data.meta_rows(metas, templates, tokenizer)
-        rows, reward = stage_data.joint_rows(rows, meta), stage_data.joint_reward(reward)
-    probes = probe_callback([d["problem"] for d in data], opts)
-    trainer = run_grpo(policy, rows, [reward], stage, out, [probes], max_steps)
+    templates, judge_config, probes = settings(opts)
+    meta_judge = make_judge(judge_spec(opts, "meta_verifier"), templates, judge_config)
+    built = verifier_trainer(policy, data, metas, stage, out, templates, meta_judge, probes,
+                             **steps(max_steps))  # fmt: skip
+    trainer = finish(built, out, stage)
     say(trainer, f"trained the verifier {policy} on {len(data)} proofs"
         f"{f' and {len(metas)} analyses' if metas else ''}; model in {out / 'final'}")  # fmt: skip
 
@@ -155,22 +125,16 @@ def meta_verifier(files: tuple[Path, ...], recipe: Path | None, model: str | Non
                   max_steps: int | None, **opts) -> None:  # fmt: skip
     """GRPO for the meta-verifier on graded analyses (problem, proof, analysis, meta score):
     reward R_format · (1 − |ms′ − ms|)."""
-    from transformers import AutoTokenizer
-
-    from prover.prompts import Templates
     from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2_rewards import meta_verifier_reward
-    from verifier_train.verifier import meta_rows, read_meta_data
+    from verifier_train.v2_stages import meta_verifier_trainer
+    from verifier_train.verifier import read_meta_data
 
     stage, policy = load_stage(recipe, model, "meta_verifier", GRPORecipe)
     data, skipped = read_meta_data(list(files))
     report_skipped(skipped)
-    if not data:
-        raise InputError("no graded analyses to train the meta-verifier on")
-    rows = meta_rows(
-        data, Templates.load(opts["template_dir"]), AutoTokenizer.from_pretrained(policy)
-    )
-    trainer = run_grpo(policy, rows, [meta_verifier_reward], stage, out, [], max_steps)
+    templates, _, _ = settings(opts)
+    built = meta_verifier_trainer(policy, data, stage, out, templates, **steps(max_steps))
+    trainer = finish(built, out, stage)
     say(trainer, f"trained the meta-verifier {policy} on {len(data)} analyses; "
         f"model in {out / 'final'}")  # fmt: skip
 
@@ -187,26 +151,20 @@ def generator(files: tuple[Path, ...], recipe: Path | None, model: str | None, o
               max_steps: int | None, alpha: float, beta: float, **opts) -> None:  # fmt: skip
     """GRPO for the proof generator on problems (.tex or records with `problem`), rewarded by
     a verifier model: R_format · (α·R_proof + β·R_self)."""
-    from transformers import AutoTokenizer
-
-    from prover.prompts import Templates
-    from verifier_train.generator import generator_rows, read_problems
+    from verifier_train.generator import read_problems
     from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2_rewards import generator_reward
+    from verifier_train.v2_stages import generator_trainer, make_judge
 
     stage, policy = load_stage(recipe, model, "generator", GRPORecipe)
     problems, skipped = read_problems(list(files))
     report_skipped(skipped)
     if not problems:
         raise InputError("no problems to train the generator on")
-    verifier_judge = make_judge(opts["verifier_model"], opts["verifier_model_backend"],
-                                opts["verifier_model_base_url"], opts)  # fmt: skip
-    meta_judge = make_judge(opts["meta_verifier"], opts["meta_verifier_backend"],
-                            opts["meta_verifier_base_url"], opts)  # fmt: skip
-    tokenizer = AutoTokenizer.from_pretrained(policy)
-    rows = generator_rows(problems, Templates.load(opts["template_dir"]), tokenizer)
-    reward = generator_reward(verifier_judge, meta_judge, alpha, beta)
-    probes = probe_callback(problems, opts, verifier_judge.backend)
-    trainer = run_grpo(policy, rows, [reward], stage, out, [probes], max_steps)
+    templates, judge_config, probes = settings(opts)
+    judge = make_judge(judge_spec(opts, "verifier_model"), templates, judge_config)
+    meta_judge = make_judge(judge_spec(opts, "meta_verifier"), templates, judge_config)
+    built = generator_trainer(policy, problems, stage, out, templates, judge, meta_judge, alpha,
+                              beta, probes, **steps(max_steps))  # fmt: skip
+    trainer = finish(built, out, stage)
     say(trainer, f"trained the generator {policy} on {len(problems)} problems; "
         f"model in {out / 'final'}")  # fmt: skip

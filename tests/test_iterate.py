@@ -101,3 +101,41 @@ def test_recipe_without_data_is_one_line(tmp_path):
                                        str(tmp_path / "o")])  # fmt: skip
     assert result.exit_code == 2
     assert "needs graded `verifier` proofs and `problems`" in result.output
+
+
+def test_shipped_7b_v2_recipe_reads():
+    from verifier_train.grpo import GRPORecipe
+    from verifier_train.memory import DEEPSEEK_MATH_7B, RunShape, estimate
+    from verifier_train.recipe_yaml import read_recipe, section
+
+    path = RECIPE.with_name("v2-deepseekmath-7b.yaml")
+    recipe = read_recipe(path)
+    config = section(recipe, "iterate", IterateConfig, path)
+    assert (config.label_analyses, config.label_meta, config.label_min_valid) == (8, 3, 2)
+    for name in ("verifier", "meta_verifier", "generator"):
+        stage = section(recipe, name, GRPORecipe, path)
+        assert stage.per_device_train_batch_size * 8 % stage.num_generations == 0
+    total = estimate(DEEPSEEK_MATH_7B, RunShape(4, 4096, 8, True, None, True, 0.3))["total"]
+    assert f"total {total} GiB" in path.read_text()
+
+
+def test_sample_then_label_read_each_other(tiny_model, tmp_path):
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text('{"problem": "Show that 1 = 1."}\n{"question": "Show that 2 = 2."}\n')
+    out = tmp_path / "proofs.jsonl"
+    common = ["--model", str(tiny_model), "--max-tokens", "8"]
+    first = CliRunner().invoke(main, ["sample", str(problems), "-n", "2", "--out", str(out),
+                                      *common])  # fmt: skip
+    assert first.exit_code == 0 and "sampled 4 proofs for 2 problems" in first.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["problem"] for r in rows} == {"Show that 1 = 1.", "Show that 2 = 2."}
+    again = CliRunner().invoke(main, ["sample", str(problems), "-n", "2", "--out", str(out),
+                                      *common])  # fmt: skip
+    assert "sampled 0 proofs" in again.output
+    usable = tmp_path / "usable.jsonl"  # the tiny model's proofs are often empty
+    usable.write_text("".join(json.dumps(r | {"proof": r["proof"] or "1 = 1."}) + "\n"
+                              for r in rows))  # fmt: skip
+    labelled = CliRunner().invoke(main, ["label", str(usable), "-V", "1", "-k", "1",
+                                         "--meta-verifications", "1", *common])  # fmt: skip
+    assert labelled.exit_code == 0, labelled.output
+    assert "of 4 proofs labelled" in labelled.output

@@ -63,3 +63,33 @@ def generator_rows(problems: Sequence[str], templates: Templates, tokenizer: Any
         {"prompt": trl_prompt(tokenizer, user_chat(templates.generation(p))), "problem": p}
         for p in problems
     ]
+
+
+def proof_line(job: Any, index: int, completion: Any) -> dict:
+    """A sampled proof as a record `prover label` / `prover score` read: `problem`, `proof`
+    (the solution part), plus the generation's own fields (self score, tokens, ...)."""
+    from prover.jobs import proof_record
+
+    record = proof_record(job, index, completion)
+    return record | {"proof": record["solution"]}
+
+
+def sample_proofs(make_backend: Any, problems: Sequence[str], templates: Templates, n: int,
+                  sampling: Any, out: Path) -> int:  # fmt: skip
+    """`n` proofs per problem appended to `out` as they finish; a re-run samples only what is
+    missing (the backend is built only then). Returns how many were sampled now."""
+    from collections import Counter
+
+    from prover.jobs import Job, run_jobs
+    from prover.rundir import append_jsonl, read_jsonl, repair_tail
+
+    jobs = [Job(f"p{k}", user_chat(templates.generation(p)), n, {"problem": p})
+            for k, p in enumerate(problems)]  # fmt: skip
+    repair_tail(out)
+    have = Counter(r["key"] for r in read_jsonl(out))
+    if all(have[j.key] >= j.n for j in jobs):
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    used = run_jobs(make_backend(), jobs, sampling, proof_line, lambda rs: append_jsonl(out, rs),
+                    have)  # fmt: skip
+    return used.get("samples", 0)

@@ -41,6 +41,7 @@ def _register() -> None:
     for command in (solve, verify, score, grade, eval_command, data, train):
         main.add_command(command)
     optional = (
+        ("prover.cli.sample", "sample"),
         ("prover.cli.label", "label"),
         ("prover.cli.iterate", "iterate"),
         ("prover.cli.graph", "graph"),

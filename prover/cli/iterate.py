@@ -7,7 +7,6 @@ sections. This module only wires the real stages into the driver."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,19 +118,14 @@ def _sampling(plan: Plan):
 
 def _sample(plan: Plan, generator: str, out: Path) -> None:
     """`proofs_per_problem` proofs per problem, appended as they finish; resumable."""
-    from prover.backends import make_backend
-    from prover.backends.base import user_chat
-    from prover.jobs import Job, proof_record, run_jobs
-    from prover.rundir import append_jsonl, read_jsonl, repair_tail
+    import functools
 
-    jobs = [Job(f"p{k}", user_chat(plan.templates.generation(p)), plan.config.proofs_per_problem,
-                {"problem": p}) for k, p in enumerate(plan.problems)]  # fmt: skip
-    repair_tail(out)
-    have = Counter(r["key"] for r in read_jsonl(out))
-    if all(have[j.key] >= j.n for j in jobs):
-        return
-    backend = make_backend(plan.config.backend, generator)
-    run_jobs(backend, jobs, _sampling(plan), proof_record, lambda rs: append_jsonl(out, rs), have)
+    from prover.backends import make_backend
+    from verifier_train.generator import sample_proofs
+
+    backend = functools.partial(make_backend, plan.config.backend, generator)
+    sample_proofs(backend, plan.problems, plan.templates, plan.config.proofs_per_problem,
+                  _sampling(plan), out)  # fmt: skip
 
 
 def _label(plan: Plan, verifier: str, proofs: Path, out: Path) -> list[dict]:

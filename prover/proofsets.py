@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prover.errors import InputError
-from prover.records import Invalid, read_records
+from prover.records import BadRecord, Invalid, read_records
 
 FIELDS = ("problem", "proof", "grade", "id", "level", "source", "scale")
 # Column names tried for each field, first match wins (after any --map).
@@ -66,16 +66,6 @@ class ProofItem:
         if self.grade is None or not self.scale:
             return None
         return min(1.0, max(0.0, self.grade / self.scale))
-
-
-@dataclass(frozen=True)
-class BadRecord:
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
 
 
 def parse_map(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:

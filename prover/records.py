@@ -11,6 +11,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,18 @@ from prover.errors import InputError
 from prover.texinput import read_text
 
 MAX_FILE_BYTES = 200_000_000
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record that was skipped: where it is and why (printed as `file:line: reason`)."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
 
 
 class Invalid(str):

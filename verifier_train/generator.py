@@ -22,9 +22,8 @@ from typing import Any
 from prover.backends.base import user_chat
 from prover.errors import InputError
 from prover.prompts import Templates
-from prover.records import Invalid, read_records
+from prover.records import BadRecord, Invalid, read_records
 from verifier_train.grpo import trl_prompt
-from verifier_train.verifier import Skipped
 
 PROBLEM_KEYS = ("problem", "question", "statement")
 
@@ -36,7 +35,7 @@ def _problem_of(record: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def read_problems(paths: Sequence[Path]) -> tuple[list[str], list[Skipped]]:
+def read_problems(paths: Sequence[Path]) -> tuple[list[str], list[BadRecord]]:
     """Problem statements from .tex files and record files; bad records are skipped."""
     from prover.texinput import read_problems as read_tex
 
@@ -51,7 +50,7 @@ def read_problems(paths: Sequence[Path]) -> tuple[list[str], list[Skipped]]:
             problem = None if isinstance(record, Invalid) else _problem_of(record)
             if problem is None:
                 reason = str(record) if isinstance(record, Invalid) else "no problem field"
-                skipped.append(Skipped(str(path), line, reason))
+                skipped.append(BadRecord(str(path), line, reason))
             else:
                 problems.append(problem)
     return problems, skipped

@@ -15,14 +15,13 @@ or serve the meta-verifier (pass any backend wrapped in a `v2_rewards.Judge`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prover.backends.base import user_chat
 from prover.errors import InputError
 from prover.prompts import Templates
-from prover.records import Invalid, read_records
+from prover.records import BadRecord, Invalid, read_records
 from verifier_train.grpo import trl_prompt
 from verifier_train.v2_rewards import meta_verifier_reward
 
@@ -30,26 +29,16 @@ META_FIELDS = ("problem", "proof", "analysis")
 META_SCORE_KEYS = ("meta_score", "score", "label")
 
 
-@dataclass(frozen=True)
-class Skipped:
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
-
-
-def read_verifier_data(paths: Sequence[Path]) -> tuple[list[dict], list[Skipped]]:
+def read_verifier_data(paths: Sequence[Path]) -> tuple[list[dict], list[BadRecord]]:
     """{problem, proof, score} rows from graded proof files; ungraded records are skipped."""
     from prover.proofsets import read_proofs
 
     items, bad = read_proofs(list(paths))
-    skipped = [Skipped(b.file, b.line, b.reason) for b in bad]
+    skipped = [b for b in bad]
     rows = []
     for item in items:
         if item.normalized is None:
-            skipped.append(Skipped(item.file, item.line, "no grade"))
+            skipped.append(BadRecord(item.file, item.line, "no grade"))
             continue
         rows.append({"problem": item.problem, "proof": item.proof, "score": item.normalized})
     return rows, skipped
@@ -72,7 +61,7 @@ def _meta_row(record: Any) -> dict | str:
     return {f: record[f] for f in META_FIELDS} | {"meta_score": score}
 
 
-def read_meta_data(paths: Sequence[Path]) -> tuple[list[dict], list[Skipped]]:
+def read_meta_data(paths: Sequence[Path]) -> tuple[list[dict], list[BadRecord]]:
     """{problem, proof, analysis, meta_score} rows; bad records are skipped with a reason."""
     rows, skipped = [], []
     for path in paths:
@@ -81,7 +70,7 @@ def read_meta_data(paths: Sequence[Path]) -> tuple[list[dict], list[Skipped]]:
         for line, record in read_records(path):
             row = record if isinstance(record, Invalid) else _meta_row(record)
             if isinstance(row, str):
-                skipped.append(Skipped(str(path), line, str(row)))
+                skipped.append(BadRecord(str(path), line, str(row)))
             else:
                 rows.append(row)
     return rows, skipped

@@ -34,6 +34,7 @@ def _register() -> None:
     from prover.cli.data import data
     from prover.cli.eval import eval_command
     from prover.cli.grade import grade
+    from prover.cli.registry import add_optional
     from prover.cli.score import score
     from prover.cli.solve import solve, verify
     from prover.cli.train import train
@@ -48,20 +49,7 @@ def _register() -> None:
         ("prover.cli.lean", "lean"),
     )
     for module, name in optional:
-        _add_optional(module, name)
-
-
-def _add_optional(module: str, name: str) -> None:
-    """Register `module.name` when the module exists (groups still being built are skipped)."""
-    import importlib
-
-    try:
-        command = getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return
-    main.add_command(command)
+        add_optional(main, module, name)
 
 
 _register()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from prover.cli.registry import add_optional
+
 
 @click.group()
 @click.option("--verbose", is_flag=True, help="Show datatrove's own logs and stats.")
@@ -28,8 +30,6 @@ def quiet_datatrove() -> None:
 
 def _register() -> None:
     """Each stage's command lives beside its stage; a missing one is simply not offered."""
-    import importlib
-
     for module, name in (
         ("prover.cli.data_dedup", "dedup"),
         ("prover.cli.data_decontaminate", "decontaminate"),
@@ -39,13 +39,7 @@ def _register() -> None:
         ("prover.cli.data_classify", "discover"),
         ("prover.cli.data_classify", "iterate"),
     ):
-        try:
-            command = getattr(importlib.import_module(module), name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        data.add_command(command)
+        add_optional(data, module, name)
 
 
 _register()

@@ -4,9 +4,9 @@ Each stage's command lives in its own module (`prover/cli/train_<stage>.py`)."""
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from prover.cli.registry import add_optional
 
 
 @click.group()
@@ -30,13 +30,7 @@ STAGES = (
 def _register() -> None:
     """A stage whose module is not there is simply not offered."""
     for module, name in STAGES:
-        try:
-            command = getattr(importlib.import_module(module), name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        train.add_command(command)
+        add_optional(train, module, name)
 
 
 _register()

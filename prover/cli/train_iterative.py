@@ -27,7 +27,7 @@ from prover.errors import InputError
 def iterative_grpo(data: str, recipe: Path | None, model: str | None, out: Path,
                    max_steps: int | None, reward_model: str | None, rounds: int | None,
                    limit: int | None) -> None:  # fmt: skip
-    """Iterative RL (DeepSeekMath sec. 4.1.4) on answer-graded questions: each round samples
+    """Iterative RL on answer-graded questions (DeepSeekMath, section 4.1.4): each round samples
     the policy, retrains the reward model on the fresh samples plus 10% replay, then runs
     GRPO with it from the current policy (the reference model is reset to it). The recipe has
     `grpo`, `reward_model` and `iterative` sections; a re-run resumes."""

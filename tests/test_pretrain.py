@@ -246,11 +246,13 @@ def test_command_errors_are_one_line(tiny_model: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "zero.yaml"
     recipe.write_text("pretrain:\n  mixture:\n    math: {paths: [x.jsonl], weight: 0}\n")
     data = write_jsonl(tmp_path / "d.jsonl", [{"text": "one document"}])
+    cpu = tmp_path / "cpu.yaml"
+    cpu.write_text("pretrain:\n  use_cpu: true\n  bf16: false\n  max_steps: 1\n")
     cases = {
         "weight must be a number > 0": ("--recipe", recipe),
-        "no such file": ("--data", f"math={tmp_path / 'nope.jsonl'}"),
-        "no pretraining data": (),
-        "pretrain settings: Your setup doesn't support bf16": ("--data", data),
+        "no such file": ("--recipe", cpu, "--data", f"math={tmp_path / 'nope.jsonl'}"),
+        "no pretraining data": ("--recipe", cpu),
+        "needs a GPU": ("--data", data),  # the default recipe is the 7B one, bf16
     }
     for message, args in cases.items():
         result = pretrain(*args, "--model", tiny_model, "--out", tmp_path / "o")

@@ -1,4 +1,8 @@
-"""`prover score`: verify whole proof sets and compare the verifier with human grades."""
+"""`prover score`: verify whole proof sets and compare the verifier with human grades.
+
+`score --lean` also cross-checks every scored proof in Lean with the verifier's model
+(`prover.lean.crosscheck_cli`) and counts where the formal and informal verdicts disagree.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,21 @@ from pathlib import Path
 import click
 
 from prover.agreement import summarize
+from prover.backends import Backend
 from prover.cli.options import build_verifier, model_options, sampling_from
 from prover.errors import InputError
-from prover.progress import RichReporter
+from prover.lean.crosscheck_cli import (
+    LeanSetup,
+    attach_to_scores,
+    check_proofs,
+    lean_options,
+    lean_setup,
+    mark_graph,
+    rewrite_jsonl,
+    score_summary,
+    score_targets,
+)
+from prover.progress import Reporter, RichReporter
 from prover.prompts import Templates
 from prover.proofsets import guessed_scales, parse_map, read_proofs
 from prover.rundir import RunDir, write_json
@@ -95,6 +111,7 @@ def _check_out(out: Path, resume: bool) -> None:
     default=None,
     help="Record the scored proofs in this proof graph (an SQLite file) when the run finishes.",
 )
+@lean_options
 @click.pass_context
 def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
     """Verify every proof in PROOFS V times; write per-proof scores and, where human grades
@@ -108,6 +125,7 @@ def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
         raise InputError(f"no scorable proofs in {', '.join(str(f) for f in proof_files)}")
     out = opts["out"]
     _check_out(out, opts["resume"])
+    lean = lean_setup(opts)  # before any model is loaded: no toolchain is one line, exit 2
     for name, scale in guessed_scales(items).items():
         reporter.log(
             f"{name}: no grade scale known, guessed 0-{scale:g} from its grades "
@@ -124,24 +142,61 @@ def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
     verifier = build_verifier(opts)
     out.parent.mkdir(parents=True, exist_ok=True)
     records = BatchScorer(verifier, config, run, out, templates, reporter).score(items)
+    lean_summary = _lean(lean, items, records, verifier, run, reporter, opts)
     summary = summarize(records, opts["threshold"])
     summary |= {"skipped": len(bad), "bad_records": [str(b) for b in bad]}
+    if lean_summary is not None:
+        summary["lean"] = lean_summary
     write_json(summary_path, summary)
     print_table(summary)
+    if lean_summary is not None:
+        click.echo(score_summary(lean_summary))
     if opts["report"]:
         from prover.plots import write_plots
 
         write_plots(records, summary, opts["report"])
     reporter.log(f"scores: {out}  summary: {summary_path}")
     if opts["graph_db"] is not None:
-        from prover.cli.graph import record_into_graph
-
-        record_into_graph(opts["graph_db"], out, reporter)
+        _graph(opts["graph_db"], out, items, records, verifier.model, reporter)
     if bad:
         click.echo(
             f"{len(bad)} bad record(s) skipped (listed above); the rest were scored", err=True
         )
         ctx.exit(SKIPPED_EXIT)
+
+
+def _lean(
+    lean: LeanSetup | None,
+    items: list,
+    records: list[dict],
+    verifier: Backend,
+    run: RunDir,
+    reporter: Reporter,
+    opts: dict,
+) -> dict | None:
+    """With --lean: cross-check every scored proof with the verifier's model (the one model
+    this command loads), give each record (and its line in --out) its `lean` and
+    `disagreement` fields, and return the Lean part of the summary."""
+    if lean is None:
+        return None
+    targets = score_targets(items, records)
+    found = check_proofs(lean, targets, verifier, sampling_from(opts), run, reporter)
+    lean_summary = attach_to_scores(records, found, opts["threshold"])
+    rewrite_jsonl(opts["out"], records)
+    return lean_summary
+
+
+def _graph(
+    db: Path, out: Path, items: list, records: list[dict], model: str, reporter: Reporter
+) -> None:
+    """Add the scored proofs to the graph, with their Lean status when --lean gave one."""
+    from prover.cli.graph import record_into_graph
+
+    record_into_graph(db, out, reporter)
+    lean = {r["id"]: r["lean"] for r in records if "lean" in r}
+    if lean:
+        targets = [t for t in score_targets(items, records) if t.proof in lean]
+        mark_graph(db, targets, lean, model, reporter)
 
 
 def _fmt(value) -> str:

@@ -1,4 +1,8 @@
-"""`prover solve` and `prover verify`."""
+"""`prover solve` and `prover verify`.
+
+`solve --lean` cross-checks each problem's best proof in Lean after the loop
+(`prover.lean.crosscheck_cli`); the informal loop itself does not change.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from prover.backends import Backend
 from prover.cli.options import (
     build_backends,
     build_verifier,
@@ -17,9 +22,19 @@ from prover.cli.options import (
 )
 from prover.cli.output import render_solutions, render_verification
 from prover.errors import InputError
+from prover.lean.crosscheck_cli import (
+    LeanSetup,
+    attach_to_report,
+    check_proofs,
+    lean_options,
+    lean_setup,
+    mark_graph,
+    solve_summary,
+    solve_targets,
+)
 from prover.loop import Loop, LoopConfig
 from prover.parse import split_solution
-from prover.progress import RichReporter
+from prover.progress import Reporter, RichReporter
 from prover.prompts import Templates
 from prover.rundir import RunDir
 from prover.scoring import verification_report, verify_proofs
@@ -94,6 +109,7 @@ def _fingerprint(problems, opts: dict, templates: Templates) -> dict:
     help="Give refinement prompts the verified claims that --graph holds for the same (or a "
     "very similar) problem.",
 )
+@lean_options
 def solve(problem_file: Path, **opts) -> None:
     """Solve the problems in PROBLEM.tex: generate, verify and refine proofs, then print the
     best proof of each problem with its verification summary."""
@@ -102,6 +118,7 @@ def solve(problem_file: Path, **opts) -> None:
         raise InputError("--resume needs --out RUN_DIR (the run to continue)")
     if opts["reuse"] and opts["graph_db"] is None:
         raise InputError("--reuse needs --graph PATH (the graph to take verified claims from)")
+    lean = lean_setup(opts)  # before any model is loaded: no toolchain is one line, exit 2
     templates = Templates.load(opts["template_dir"])
     out = opts["out"] or default_run_dir(str(problem_file), "solve")
     run = RunDir(out, _fingerprint(problems, opts, templates), resume=opts["resume"])
@@ -116,14 +133,40 @@ def solve(problem_file: Path, **opts) -> None:
         notes = reuse_notes(opts["graph_db"], texts, reporter)
     loop = Loop(generator, verifier, _loop_config(opts), run, templates, reporter, notes)
     report = loop.solve(texts)
+    lean_records = _lean(lean, report, texts, generator, run, reporter, opts)
     if opts["graph_db"] is not None:
         from prover.cli.graph import record_into_graph
 
         record_into_graph(opts["graph_db"], out, reporter)
+        if lean_records is not None:
+            targets = solve_targets(report, texts)
+            mark_graph(opts["graph_db"], targets, lean_records, generator.model, reporter)
     click.echo(render_solutions(problems, report, opts["fmt"]))
+    if lean_records is not None and opts["fmt"] != "json":  # JSON has it in each problem
+        click.echo(solve_summary(report, opts["fmt"]))
     missing = [e["problem"] for e in report["problems"] if e["best_proof"] is None]
     if missing:
         raise click.ClickException(_no_proof_message(run, missing))
+
+
+def _lean(
+    lean: LeanSetup | None,
+    report: dict,
+    texts: dict[str, str],
+    generator: Backend,
+    run: RunDir,
+    reporter: Reporter,
+    opts: dict,
+) -> dict[str, dict] | None:
+    """With --lean: cross-check each best proof with the generator, and put the formal
+    verdicts into the report (and `report.json`) beside the informal ones."""
+    if lean is None:
+        return None
+    targets = solve_targets(report, texts)
+    records = check_proofs(lean, targets, generator, sampling_from(opts), run, reporter)
+    attach_to_report(report, records)
+    run.write("report.json", report)
+    return records
 
 
 def _loop_config(opts: dict) -> LoopConfig:

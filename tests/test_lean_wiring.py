@@ -29,7 +29,6 @@ from prover.lean.crosscheck_cli import (
     attach_to_scores,
     check_proofs,
     disagreement,
-    mark_graph,
     score_summary,
     solve_summary,
     solve_targets,
@@ -185,7 +184,6 @@ def test_a_scripted_formal_proof_is_proved_and_kept_in_the_report_and_graph(tmp_
 
     db = tmp_path / "g.db"
     record_into_graph(db, run.path)
-    mark_graph(db, targets, records, "scripted", Reporter())
     store = open_store(db, create=False)
     try:
         stats = graph_stats(store)

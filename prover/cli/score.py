@@ -20,7 +20,6 @@ from prover.lean.crosscheck_cli import (
     check_proofs,
     lean_options,
     lean_setup,
-    mark_graph,
     rewrite_jsonl,
     score_summary,
     score_targets,
@@ -157,7 +156,9 @@ def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
         write_plots(records, summary, opts["report"])
     reporter.log(f"scores: {out}  summary: {summary_path}")
     if opts["graph_db"] is not None:
-        _graph(opts["graph_db"], out, items, records, verifier.model, reporter)
+        from prover.cli.graph import record_into_graph
+
+        record_into_graph(opts["graph_db"], out, reporter)  # with FILE.run/lean.jsonl, if any
     if bad:
         click.echo(
             f"{len(bad)} bad record(s) skipped (listed above); the rest were scored", err=True
@@ -184,19 +185,6 @@ def _lean(
     lean_summary = attach_to_scores(records, found, opts["threshold"])
     rewrite_jsonl(opts["out"], records)
     return lean_summary
-
-
-def _graph(
-    db: Path, out: Path, items: list, records: list[dict], model: str, reporter: Reporter
-) -> None:
-    """Add the scored proofs to the graph, with their Lean status when --lean gave one."""
-    from prover.cli.graph import record_into_graph
-
-    record_into_graph(db, out, reporter)
-    lean = {r["id"]: r["lean"] for r in records if "lean" in r}
-    if lean:
-        targets = [t for t in score_targets(items, records) if t.proof in lean]
-        mark_graph(db, targets, lean, model, reporter)
 
 
 def _fmt(value) -> str:

@@ -28,7 +28,6 @@ from prover.lean.crosscheck_cli import (
     check_proofs,
     lean_options,
     lean_setup,
-    mark_graph,
     solve_summary,
     solve_targets,
 )
@@ -137,10 +136,7 @@ def solve(problem_file: Path, **opts) -> None:
     if opts["graph_db"] is not None:
         from prover.cli.graph import record_into_graph
 
-        record_into_graph(opts["graph_db"], out, reporter)
-        if lean_records is not None:
-            targets = solve_targets(report, texts)
-            mark_graph(opts["graph_db"], targets, lean_records, generator.model, reporter)
+        record_into_graph(opts["graph_db"], out, reporter)  # with lean.jsonl, if any
     click.echo(render_solutions(problems, report, opts["fmt"]))
     if lean_records is not None and opts["fmt"] != "json":  # JSON has it in each problem
         click.echo(solve_summary(report, opts["fmt"]))

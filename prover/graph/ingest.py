@@ -29,7 +29,7 @@ from pathlib import Path
 from prover.errors import InputError
 from prover.graph.claims import Claim, cited_claims, dependencies, split_claims
 from prover.graph.normalize import claim_id, normalize, problem_id, proof_id
-from prover.graph.store import Alias, Batch, Edge, Node, Source, Verdict
+from prover.graph.store import LEAN_STATUSES, Alias, Batch, Edge, Node, Source, Verdict
 from prover.pool import ISSUE_SCORES
 from prover.rundir import RUN_FILE, read_jsonl
 
@@ -61,6 +61,7 @@ class RunIn:
     proofs: list[ProofIn] = field(default_factory=list)
     verifications: list[dict] = field(default_factory=list)
     meta: list[dict] = field(default_factory=list)
+    lean: list[dict] = field(default_factory=list)  # `--lean` cross-checks (lean.jsonl)
     skipped: list[str] = field(default_factory=list)  # bad records, reported by the caller
 
 
@@ -150,6 +151,8 @@ def _read_verdicts(run: RunIn, run_dir: Path) -> None:
         records = read_jsonl(run_dir / f"{kind}.jsonl")
         needed = VERDICT_FIELDS + (("verification",) if kind == "meta" else ())
         getattr(run, kind).extend(_checked(records, needed, run_dir, run.skipped))
+    lean = read_jsonl(run_dir / "lean.jsonl")
+    run.lean.extend(_checked(lean, ("proof", "status"), run_dir, run.skipped))
 
 
 def _score_source(out: Path, run_dir: Path) -> RunIn:
@@ -257,6 +260,13 @@ def _add_verdicts(
             rated = meta.get((v["proof"], v["index"]), [])
             status = "rejected" if rated and sum(rated) / len(rated) < 0.5 else "standing"
             _add_flags(batch, claims[v["proof"]], key, v["score"], status, analysis, common)
+    for r in run.lean:
+        if r["proof"] in ids and r["status"] in LEAN_STATUSES:
+            score = {"proved": 1.0, "failed": 0.0}.get(r["status"])
+            detail = {"detail": lean_detail(r)}
+            batch.verdicts.append(Verdict(ids[r["proof"]], "lean", f"{run.path}#{r['proof']}/lean",
+                                          score, r["status"], run.model or run.verifier,
+                                          detail=detail))  # fmt: skip
     for m in run.meta:
         if m["proof"] in ids:
             key = f"{run.path}#{m['proof']}/v{m['verification']}/m{m['index']}"
@@ -265,6 +275,14 @@ def _add_verdicts(
                 Verdict(ids[m["proof"]], "meta", key, m["score"], m.get("reason"), **common,
                         detail=detail)
             )  # fmt: skip
+
+
+def lean_detail(record: dict) -> str:
+    """One line about a `--lean` record (lean.jsonl): the stage it stopped at and why."""
+    errors = [m["data"] for m in record.get("messages", []) if m.get("severity") == "error"]
+    why = record.get("note") or record.get("reason") or (errors[0] if errors else "")
+    line = f"{record.get('stage', 'lean')} stage" + (f": {why}" if why else "")
+    return " ".join(line.split())[:300]
 
 
 def _add_flags(

@@ -10,7 +10,8 @@ What this module does, for both commands:
   formal proofs guided by the informal one), one `lean.jsonl` record per proof in the run
   directory as it finishes, so a resumed run does not check a proof twice;
 - `lean_status` (the graph's statuses: proved, failed, timeout, not_formalized),
-  `disagreement` with the informal verdict, the printed summaries, and `mark_graph`.
+  `disagreement` with the informal verdict, and the printed summaries (the
+  graph reads a run's lean.jsonl itself).
 
 It does NOT formalize or check anything itself (`prover.lean.formalize`, `prover.lean.pool`),
 score proofs informally, or decide whether a formal statement is faithful to the problem.
@@ -31,6 +32,7 @@ import click
 
 from prover.backends import Backend, Sampling
 from prover.errors import InputError
+from prover.graph.ingest import lean_detail
 from prover.graph.store import LEAN_STATUSES
 from prover.lean.formalize import CrossCheck, LeanTemplates, cross_check
 from prover.lean.outcomes import Proved, Timeout
@@ -183,14 +185,6 @@ def disagreement(informal_passed: bool, status: str) -> str | None:
     return None
 
 
-def detail(record: dict) -> str:
-    """One line about a Lean record, for the graph and the summaries."""
-    errors = [m["data"] for m in record.get("messages", []) if m["severity"] == "error"]
-    why = record.get("note") or record.get("reason") or (errors[0] if errors else "")
-    line = f"{record['stage']} stage" + (f": {why}" if why else "")
-    return " ".join(line.split())[:300]
-
-
 # -- solve -------------------------------------------------------------------------------
 
 
@@ -223,7 +217,7 @@ def solve_summary(report: dict, fmt: str) -> str:
             continue
         mark = "!" if entry["disagreement"] else ""
         mean = "-" if entry["mean_score"] is None else f"{entry['mean_score']:.3g}"
-        why = entry["disagreement"] or detail(entry["lean"])
+        why = entry["disagreement"] or lean_detail(entry["lean"])
         rows.append(f"| {mark} | {entry['problem']} | {mean} | {entry['lean']['status']} | {why} |")
     if fmt == "tex":
         return "\n".join("% " + row for row in ["Lean cross-check", *rows]) + "\n"
@@ -285,27 +279,3 @@ def rewrite_jsonl(path: Path, records: list[dict]) -> None:
 
 
 # -- graph -------------------------------------------------------------------------------
-
-
-def mark_graph(
-    db: Path, targets: Sequence[Target], records: dict[str, dict], model: str, reporter: Reporter
-) -> None:
-    """Record each proof's Lean status on its node in the graph at `db` (added to it first by
-    `record_into_graph`); proofs the graph does not hold are reported and skipped."""
-    from prover.graph.normalize import proof_id
-    from prover.graph.record import mark_lean
-    from prover.graph.store import open_store
-
-    store = open_store(db)
-    marked = 0
-    try:
-        for target in targets:
-            node, record = proof_id(target.problem, target.solution), records[target.proof]
-            if not store.nodes(ids=[node]):
-                reporter.log(f"graph {db}: proof {target.proof} is not in it; Lean status not kept")
-                continue
-            mark_lean(store, node, record["status"], detail(record), model)
-            marked += 1
-    finally:
-        store.close()
-    reporter.log(f"graph {db}: Lean status of {marked} proofs recorded")

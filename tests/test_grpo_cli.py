@@ -4,6 +4,7 @@ resume, held-out maj@k/pass@k, LoRA, and two ranks under `accelerate launch` (sl
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -48,6 +49,10 @@ def test_metrics_jsonl_and_resume_without_duplicates(tiny_model, tmp_path):
     assert first.exit_code == 0, first.output
     steps = [m for m in metrics(tmp_path) if "loss" in m]
     assert [m["step"] for m in steps] == [1, 2]
+    from conftest import weights_changed
+
+    assert all(math.isfinite(m["loss"]) for m in steps)
+    assert weights_changed(tiny_model, tmp_path / "out" / "final")
     for key in ("reward", "reward_std", "kl", "clip_ratio/region_mean", "completions/mean_length"):
         assert key in steps[0], key
     # Drop the last checkpoint: the re-run resumes from checkpoint-1 and re-logs step 2 once.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,16 @@ def test_sft_from_gsm8k_records(tiny_model, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "skipped" in result.output and "fine-tuned" in result.output
-    assert (tmp_path / "o" / "final" / "config.json").exists()
+    final = tmp_path / "o" / "final"
+    assert (final / "config.json").exists()
+    from conftest import logged_losses, weights_changed
+
+    assert weights_changed(tiny_model, final)
+    losses = logged_losses(tmp_path / "o")
+    assert losses and all(math.isfinite(x) for x in losses)
+    from transformers import AutoModelForCausalLM
+
+    AutoModelForCausalLM.from_pretrained(final)  # the checkpoint reloads
 
 
 def test_gpu_recipe_on_a_cpu_is_one_line(tiny_model, tmp_path):

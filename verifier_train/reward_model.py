@@ -207,6 +207,8 @@ def build_trainer(
     from datasets import Dataset
     from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding, Trainer
 
+    from verifier_train.train_metrics import MetricsJSONL
+
     recipe = recipe or RewardModelRecipe()
     tokenizer = load_tokenizer(model_path)
     rows, stats = encode_examples(kind, tokenizer, examples, recipe.max_length)
@@ -220,6 +222,7 @@ def build_trainer(
         train_dataset=Dataset.from_list(rows),
         data_collator=collator,
         processing_class=tokenizer,
+        callbacks=[MetricsJSONL(output_dir)],
     )
     return trainer, stats
 

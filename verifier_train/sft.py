@@ -114,10 +114,13 @@ def build_trainer(
     from transformers import AutoTokenizer
     from trl import SFTTrainer
 
+    from verifier_train.train_metrics import MetricsJSONL
+
     tokenizer = AutoTokenizer.from_pretrained(str(model_path))
     return SFTTrainer(
         model=str(model_path),
         args=to_sft_config(recipe or SFTRecipe(), output_dir, **overrides),
         train_dataset=to_dataset(records),
         processing_class=tokenizer,
+        callbacks=[MetricsJSONL(output_dir)],
     )

@@ -95,3 +95,19 @@ def test_gpu_recipe_on_a_cpu_is_one_line(tiny_model, tmp_path):
     result = CliRunner().invoke(main, ["train", "sft", str(data), "--model", str(tiny_model),
                                        "--out", str(tmp_path / "o")])  # fmt: skip
     assert result.exit_code == 2 and "needs a GPU" in result.output
+
+
+@pytest.mark.parametrize("stage", ["grpo", "sft", "verifier", "pretrain", "reward-model"])
+def test_a_missing_model_is_one_line_for_every_stage(stage, tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"question": "q", "answer": "1", "problem": "p", "proof": "q", "grade": 1}\n')
+    args = {"grpo": ["gym:basic_arithmetic:2"], "pretrain": ["--data", str(data)]}
+    recipe = tmp_path / "cpu.yaml"
+    section = stage.replace("-", "_")
+    recipe.write_text(f"{section}:\n  use_cpu: true\n  bf16: false\n")
+    cmd = ["train", stage, *args.get(stage, [str(data)]), "--recipe", str(recipe),
+           "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "o")]  # fmt: skip
+    result = CliRunner().invoke(main, cmd)
+    assert result.exit_code == 2, result.output
+    assert "is not a loadable" in result.output or "not found" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

@@ -39,7 +39,7 @@ def read_plan(path: Path, template_dir: str | None, rounds: int | None, max_step
     """(the plan, the starting model, the initial verifier rows) from RECIPE.yaml."""
     from dataclasses import replace
 
-    from prover.cli.train_common import check_runnable
+    from prover.cli.train_common import check_model, check_runnable
     from prover.prompts import Templates
     from verifier_train.generator import read_problems
     from verifier_train.grpo import GRPORecipe
@@ -50,6 +50,7 @@ def read_plan(path: Path, template_dir: str | None, rounds: int | None, max_step
     recipe = read_recipe(path)
     if not recipe.get("model"):
         raise InputError(f"{path}: set `model` (the verifier to start from)")
+    check_model(recipe["model"])
     config = section(recipe, "iterate", IterateConfig, path)
     config = replace(config, rounds=rounds) if rounds else config
     stages = [section(recipe, name, GRPORecipe, path) for name in ("verifier", "generator")]

@@ -39,7 +39,20 @@ def load_stage(recipe: Path | None, model: str | None, name: str, cls: type) -> 
     if not policy:
         raise InputError("no model: pass --model or set `model` in the recipe")
     check_runnable(stage)
+    check_model(policy)
     return stage, policy
+
+
+def check_model(model: str) -> None:
+    """A model that cannot be found fails here, in one line, before any data is prepared."""
+    from transformers import AutoConfig
+
+    from prover.backends.hf import load_error_message
+
+    try:
+        AutoConfig.from_pretrained(model)
+    except (OSError, ValueError) as exc:
+        raise InputError(load_error_message(model, exc)) from exc
 
 
 def check_runnable(stage: Any) -> None:

@@ -33,7 +33,7 @@ def iterative_grpo(data: str, recipe: Path | None, model: str | None, out: Path,
     `grpo`, `reward_model` and `iterative` sections; a re-run resumes."""
     from dataclasses import replace
 
-    from prover.cli.train_common import load_stage
+    from prover.cli.train_common import check_model, load_stage
     from prover.evaluation.data import load
     from verifier_train.grpo import GRPORecipe
     from verifier_train.iterative_rl import IterativeRecipe, IterativeRL
@@ -41,6 +41,8 @@ def iterative_grpo(data: str, recipe: Path | None, model: str | None, out: Path,
     from verifier_train.reward_model import RewardModelRecipe
 
     grpo_recipe, policy = load_stage(recipe, model, "grpo", GRPORecipe)
+    if reward_model:
+        check_model(reward_model)
     settings = read_recipe(recipe) if recipe else {}
     where = recipe or Path("defaults")
     rm_recipe = section(settings, "reward_model", RewardModelRecipe, where)

@@ -65,8 +65,11 @@ def settings(opts: dict):
 def judge_spec(opts: dict, role: str):
     from verifier_train.v2_stages import JudgeSpec
 
-    model = opts[role]
-    return JudgeSpec(model, opts[f"{role}_backend"], opts[f"{role}_base_url"]) if model else None
+    model, backend, url = opts[role], opts[f"{role}_backend"], opts[f"{role}_base_url"]
+    flag = role.replace("_", "-")
+    if model and backend == "openai" and not url:
+        raise InputError(f"--{flag}-backend openai needs --{flag}-base-url (the server's /v1 URL)")
+    return JudgeSpec(model, backend, url) if model else None
 
 
 def report_skipped(skipped: list) -> None:

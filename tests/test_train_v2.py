@@ -91,3 +91,19 @@ def test_no_graded_proofs_is_one_line(tiny_model, tmp_path):
     assert result.output.rstrip().splitlines()[-1] == (
         "Error: no graded proofs to train the verifier on"
     )
+
+
+def test_generator_judged_by_a_verifier_behind_an_openai_server(
+    tiny_model, transformers_server, tmp_path
+):
+    """The generator's reward from a verifier served separately (`transformers serve` here,
+    `vllm serve` or SGLang in a real run)."""
+    problems = write_jsonl(tmp_path / "problems.jsonl", [{"problem": "Show that 1 = 1."}] * 2)
+    out = tmp_path / "generator"
+    served = ["--verifier-model", str(tiny_model), "--verifier-model-backend", "openai",
+              "--verifier-model-base-url", transformers_server]  # fmt: skip
+    result = train("generator", problems, "--recipe", RECIPE, "--model", tiny_model, "--out",
+                   out, *served, *JUDGE, "--max-steps", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (out / "final" / "model.safetensors").exists()
+    assert any("probe/unreadable" in e for e in logged(out))  # the probes went to the server

@@ -95,8 +95,8 @@ def test_one_round_through_the_cli(tiny_model, tmp_path):
     assert len((tmp_path / "run/round-0/proofs.jsonl").read_text().splitlines()) == 2
 
 
-def test_recipe_without_data_is_one_line(tmp_path):
-    (tmp_path / "r.yaml").write_text("model: x\n")
+def test_recipe_without_data_is_one_line(tiny_model, tmp_path):
+    (tmp_path / "r.yaml").write_text(f"model: {tiny_model}\n")
     result = CliRunner().invoke(main, ["iterate", str(tmp_path / "r.yaml"), "--out",
                                        str(tmp_path / "o")])  # fmt: skip
     assert result.exit_code == 2
@@ -105,7 +105,6 @@ def test_recipe_without_data_is_one_line(tmp_path):
 
 def test_shipped_7b_v2_recipe_reads():
     from verifier_train.grpo import GRPORecipe
-    from verifier_train.memory import DEEPSEEK_MATH_7B, RunShape, estimate
     from verifier_train.recipe_yaml import read_recipe, section
 
     path = RECIPE.with_name("v2-deepseekmath-7b.yaml")
@@ -115,8 +114,6 @@ def test_shipped_7b_v2_recipe_reads():
     for name in ("verifier", "meta_verifier", "generator"):
         stage = section(recipe, name, GRPORecipe, path)
         assert stage.per_device_train_batch_size * 8 % stage.num_generations == 0
-    total = estimate(DEEPSEEK_MATH_7B, RunShape(4, 4096, 8, True, None, True, 0.3))["total"]
-    assert f"total {total} GiB" in path.read_text()
 
 
 def test_sample_then_label_read_each_other(tiny_model, tmp_path):

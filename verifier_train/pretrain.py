@@ -11,19 +11,8 @@ returns a `PretrainTrainer`, a `trl.SFTTrainer` that takes the packed blocks as 
 itself (transformers has no such built-in: `warmup_stable_decay` decays smoothly), so the
 `lr_scheduler_type` in the saved training args is not used.
 
-Memory for the 7B recipe (`memory_estimate_gib`), per GPU, in GiB:
-- weights, gradients and AdamW states: 6.91B params x 16 bytes (fp32 weights 4, as TRL loads
-  the model in float32 by default, fp32 grads 4, Adam m and v 8; bf16 is autocast) = 103 GiB,
-  divided by the number of shards: it needs ZeRO-3 or FSDP (8 GPUs: 12.9 GiB each);
-- activation checkpoints: one bf16 hidden state per layer and token, 30 x 4096 x 2 bytes x
-  8,192 tokens (micro-batch 2 x 4096) = 1.9 GiB;
-- the one layer recomputed in the backward: about (10 h + 4 I) x 2 bytes per token (the bf16
-  tensors a LLaMA layer keeps with fused attention, which stores no seq x seq scores; h 4096,
-  I 11008) = 1.3 GiB;
-- logits: 8,192 tokens x 102,400 vocab x 10 bytes (bf16 logits, their fp32 copy for the loss
-  and the fp32 log-softmax kept for the backward) = 7.8 GiB.
-Total on 8 GPUs: about 24 GiB each before allocator and communication buffers, so 80 GB GPUs
-fit it with room; on one GPU (no sharding) it does not fit.
+Memory for the 7B recipe: `verifier_train.memory` (the same accounting for every stage;
+about 24 GiB per GPU on 8 GPUs at micro-batch 2, 114 GiB unsharded: see the recipe).
 
 This module does NOT: read files (see `pretrain_data`), load YAML, launch processes (use
 accelerate/torchrun with the configs in verifier_train/accelerate/), or pre-tokenize the corpus
@@ -41,7 +30,6 @@ from typing import Any
 from prover.errors import InputError
 from verifier_train.pretrain_data import MixtureStats, Source, parse_mixture, pretrain_dataset
 
-GIB = 2**30
 FIRST_DROP, SECOND_DROP = 0.316, 0.1  # the paper's lr factors after 80% and 90% of training
 NOT_TRAINING_ARGS = ("mixture", "shuffle_buffer")
 
@@ -92,38 +80,6 @@ def multistep_lr_factor(step: int, total_steps: int, warmup_steps: int) -> float
     if 10 * step < 8 * total_steps:  # integers: no rounding at the boundaries
         return 1.0
     return FIRST_DROP if 10 * step < 9 * total_steps else SECOND_DROP
-
-
-@dataclass(frozen=True)
-class ModelShape:
-    """A LLaMA-style decoder (untied embeddings); defaults: deepseek-coder-7b-base-v1.5."""
-
-    layers: int = 30
-    hidden: int = 4096
-    intermediate: int = 11008
-    vocab: int = 102_400
-
-    @property
-    def params(self) -> int:
-        attention, mlp, norms = 4 * self.hidden**2, 3 * self.hidden * self.intermediate, 2
-        per_layer = attention + mlp + norms * self.hidden
-        return self.layers * per_layer + 2 * self.vocab * self.hidden + self.hidden
-
-
-def memory_estimate_gib(
-    shape: ModelShape = ModelShape(), micro_batch: int = 2, seq_len: int = 4096, shards: int = 1
-) -> dict[str, float]:
-    """GiB per GPU for training `shape` with AdamW, bf16 autocast and activation
-    checkpointing, its states split over `shards` GPUs (the assumptions: module docstring)."""
-    tokens = micro_batch * seq_len
-    parts = {
-        "states": shape.params * 16 / shards,
-        "checkpoints": shape.layers * tokens * shape.hidden * 2,
-        "layer": tokens * (10 * shape.hidden + 4 * shape.intermediate) * 2,
-        "logits": tokens * shape.vocab * 10,
-    }
-    gib = {name: size / GIB for name, size in parts.items()}
-    return gib | {"total": sum(gib.values())}
 
 
 def to_pretrain_config(recipe: PretrainRecipe, output_dir: Path | str, **overrides: Any):

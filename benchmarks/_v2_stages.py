@@ -1,0 +1,324 @@
+"""The stages of the DeepSeekMath-V2 learning check, each a function of a `Job` that a worker
+process runs: the copy warm-up, the verifier (SFT, GRPO, measurements, probes), auto-labelling,
+the generator's SFT, and one generator GRPO run (verifier reward or exact reward).
+
+Each returns plain picklable results (paths, scores, timings) for the report. The training is
+the project's: `verifier_train.v2_stages.verifier_trainer` / `generator_trainer` /
+`grpo_trainer`, `v2_rewards.Judge` and `generator_reward`, `toyworld.exact_reward`,
+`probes.ProbeCallback`, `autolabel.AutoLabeler`. This module does not print the report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import _v2_data as data
+import _v2_train as train
+from _tiny_char import build_char_model
+
+from prover.backends.base import Sampling
+from prover.backends.hf import HFBackend
+from verifier_train.grpo import GRPORecipe
+from verifier_train.toyworld import generator_problems
+
+TRAIN_SEED, HELDOUT_SEED = 0, 10**6  # data seeds; held-out problems are also deduplicated
+COPY_ROWS = 20000
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every stage needs: the world, the sizes (`Settings` of the script), the seed, a
+    scratch directory and the tokenizer's whole-token phrases."""
+
+    world: data.World
+    settings: Any
+    seed: int
+    tmp: Path
+    words: tuple[str, ...]
+
+
+@dataclass
+class Probe:
+    """One probe run: when, and the false-positive rate of each probe set (None: nothing
+    readable)."""
+
+    phase: str
+    step: int
+    toy: float | None
+    generic: float | None
+
+
+@dataclass
+class VerifierRun:
+    path: Path
+    heldout: list[dict]
+    train_labels: Counter
+    sft: train.VerifierScores
+    grpo: train.VerifierScores
+    probes: list[Probe]
+    sft_s: float
+    grpo_s: float
+    clock: train.Clock
+    rewards: tuple[float | None, float | None]  # mean GRPO reward, first and last steps
+
+
+@dataclass(frozen=True)
+class Labels:
+    proofs: int
+    labelled: int
+    correct: int  # labels equal to the exact label
+    by_label: dict[str, tuple[int, int]]  # label -> (labelled, correct)
+    seconds: float
+
+
+@dataclass
+class GeneratorStart:
+    path: Path
+    problems: list[str]
+    heldout: list[str]
+    sft_s: float
+    validity: train.Validity
+    measure_s: float
+
+
+@dataclass
+class GeneratorRun:
+    name: str
+    validity: train.Validity
+    judged: float | None  # the judge's mean score of the sampled proofs after training
+    seconds: float
+    clock: train.Clock = field(default_factory=train.Clock)
+    rewards: tuple[float | None, float | None] = (None, None)
+    judged_start: float | None = None  # the same for the SFT start (exact-reward worker only)
+
+
+def grpo_recipe(s: Any, seed: int, steps: int, lr: float, tokens: int) -> GRPORecipe:
+    """DeepSeekMath's GRPO objective (beta 0.04, loss "grpo") at tiny sizes, on the CPU."""
+    return GRPORecipe(
+        num_generations=s.generations,
+        learning_rate=lr,
+        max_completion_length=tokens,
+        per_device_train_batch_size=s.grpo_batch,
+        gradient_accumulation_steps=1,
+        max_steps=steps,
+        seed=seed,
+        use_cpu=True,
+        max_prompt_length=256,
+    )
+
+
+def reward_ends(out: Path, key: str = "reward", width: int = 3):
+    """Mean logged GRPO reward over the first and the last `width` steps."""
+    from prover.rundir import read_jsonl
+
+    values = [r[key] for r in read_jsonl(out / "metrics.jsonl") if r.get(key) is not None]
+    if not values:
+        return None, None
+    width = min(width, len(values))
+    return sum(values[:width]) / width, sum(values[-width:]) / width
+
+
+# --- 0. The copy warm-up --------------------------------------------------------------------
+
+
+def copy_stage(job: Job) -> tuple[Path, float]:
+    """(the warmed-up base model shared by verifier and generator, seconds)."""
+    s = job.settings
+    base = build_char_model(job.tmp / "init", job.words, seed=job.seed)
+    start = time.perf_counter()
+    rows = data.copy_rows(COPY_ROWS, job.seed)
+    path = train.sft(base, rows, s.copy_steps, s.sft_batch, s.sft_lr, job.seed, job.tmp / "copy")
+    return path, time.perf_counter() - start
+
+
+# --- 1. The verifier ------------------------------------------------------------------------
+
+
+def probe_callbacks(job: Job, problems: list[str], every: int):
+    """(toy-world, generic) probe callbacks probing the model being trained."""
+    from verifier_train.probes import ProbeCallback
+    from verifier_train.v2_stages import ProbeConfig, probe_callback
+
+    s, templates = job.settings, data.load_templates()
+    sampling = Sampling(1.0, 1.0, s.verification_tokens)
+    pairs = data.toy_probes(job.world)
+    toy = ProbeCallback(templates, pairs, every, None, s.probe_samples, sampling)
+    config = ProbeConfig(every, s.probe_samples, s.verification_tokens)
+    return toy, probe_callback(problems, templates, config)
+
+
+def probe_history(phase: str, toy, generic) -> list[Probe]:
+    """The probe runs of one training phase, both probe sets side by side by step."""
+    rates = {h["step"]: h["probe/false_positive_rate"] for h in generic.history}
+    return [
+        Probe(phase, h["step"], h["probe/false_positive_rate"], rates.get(h["step"]))
+        for h in toy.history
+    ]
+
+
+def verifier_stage(job: Job, base: Path) -> tuple[VerifierRun, Labels]:
+    """SFT (verification + meta-verification) from `base`, then verifier GRPO, measured
+    after each; then auto-labelling with the result."""
+    s, templates = job.settings, data.load_templates()
+    rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world)
+    metas = data.meta_data(s.meta_records, TRAIN_SEED + 1, job.world)
+    heldout = data.verifier_data(3 * s.heldout_proofs, HELDOUT_SEED, job.world)
+    heldout = data.unseen(heldout, rows)[: s.heldout_proofs]
+    probes = probe_callbacks(job, [r["problem"] for r in rows], max(1, s.verifier_sft_steps // 4))
+    start = time.perf_counter()
+    sft_rows = data.verifier_sft_rows(rows, metas, templates)
+    sft_path = train.sft(base, sft_rows, s.verifier_sft_steps, s.sft_batch, s.sft_lr,
+                         job.seed, job.tmp / "verifier-sft", probes)  # fmt: skip
+    sft_s = time.perf_counter() - start
+    sft_scores = measure_verifier(train.load(sft_path), heldout, s)
+    print(f"  verifier SFT: {sft_s:.0f} s, held-out accuracy {sft_scores.accuracy:.1%}", flush=True)
+    trainer, clock, grpo_s, grpo_probes = verifier_grpo(job, sft_path, rows, metas)
+    trainer.model.eval()
+    backend = HFBackend.from_loaded(trainer.model, trainer.processing_class, train.EVAL_BATCH)
+    grpo_scores = measure_verifier(backend, heldout, s)
+    trainer.save_model(str(job.tmp / "verifier"))
+    print(f"  verifier GRPO: {grpo_s:.0f} s, held-out accuracy {grpo_scores.accuracy:.1%}",
+          flush=True)  # fmt: skip
+    run = VerifierRun(job.tmp / "verifier", heldout, Counter(r["score"] for r in rows),
+                      sft_scores, grpo_scores, probe_history("SFT", *probes) + grpo_probes,
+                      sft_s, grpo_s, clock, reward_ends(job.tmp / "verifier-grpo"))  # fmt: skip
+    return run, label_stage(job, run.path, heldout)
+
+
+def measure_verifier(backend, heldout: list[dict], s: Any) -> train.VerifierScores:
+    return train.verifier_scores(backend, data.load_templates(), heldout, s.verification_tokens)
+
+
+def verifier_grpo(job: Job, sft_path: Path, rows: list[dict], metas: list[dict]):
+    """`v2_stages.verifier_trainer` (joint with the meta rows) from the SFT model, probed:
+    (trainer, clock, seconds, probe history)."""
+    from verifier_train.v2_stages import ProbeConfig, verifier_trainer
+
+    s = job.settings
+    recipe = grpo_recipe(s, job.seed, s.verifier_grpo_steps, s.verifier_grpo_lr,
+                         s.verification_tokens)  # fmt: skip
+    graded = [{k: r[k] for k in ("problem", "proof", "score")} for r in rows]
+    judged = [{k: m[k] for k in ("problem", "proof", "analysis", "meta_score")} for m in metas]
+    config = ProbeConfig(s.probe_every, s.probe_samples, s.verification_tokens)
+    trainer, _ = verifier_trainer(str(sft_path), graded, judged, recipe,
+                                  job.tmp / "verifier-grpo", data.load_templates(), None,
+                                  config, **train.GRPO_QUIET)  # fmt: skip
+    generic = train.probe_callbacks_of(trainer)[0]
+    toy, _ = probe_callbacks(job, [r["problem"] for r in rows], s.probe_every)
+    trainer.add_callback(toy)
+    clock = train.instrument(trainer, train.Clock())
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    return trainer, clock, seconds, probe_history("GRPO", toy, generic)
+
+
+# --- 2. Auto-labelling ----------------------------------------------------------------------
+
+
+def label_stage(job: Job, verifier: Path, heldout: list[dict]) -> Labels:
+    """`AutoLabeler` over held-out proofs, the trained model as verifier and meta-verifier."""
+    from prover.proofsets import ProofItem
+    from prover.rundir import RunDir
+    from verifier_train.autolabel import LABELLED, AutoLabeler, LabelConfig
+
+    s = job.settings
+    items = [
+        ProofItem(f"p{i}", r["problem"], r["proof"], "heldout", i, r["score"], 1.0)
+        for i, r in enumerate(heldout[: s.label_proofs])
+    ]
+    sampling = Sampling(1.0, 1.0, s.verification_tokens, seed=job.seed)
+    config = LabelConfig(s.label_n, s.label_m, s.label_k, sampling)
+    run = RunDir(job.tmp / "label-run", {"check": "v2_learning_check"})
+    start = time.perf_counter()
+    labeler = AutoLabeler(train.load(verifier), config, run, job.tmp / "labels.jsonl",
+                          data.load_templates())  # fmt: skip
+    records = labeler.label(items)
+    seconds = time.perf_counter() - start
+    labelled = [r for r in records if r["status"] == LABELLED]
+    by_label: dict[str, tuple[int, int]] = {}
+    for value in ("0", "0.5", "1"):
+        mine = [r for r in labelled if f"{r['label']:g}" == value]
+        by_label[value] = (len(mine), sum(r["label"] == r["human"] for r in mine))
+    correct = sum(r["label"] == r["human"] for r in labelled)
+    print(f"  auto-labelling: {seconds:.0f} s", flush=True)
+    return Labels(len(records), len(labelled), correct, by_label, seconds)
+
+
+# --- 3. The generator -----------------------------------------------------------------------
+
+
+def generator_sft(job: Job, base: Path) -> GeneratorStart:
+    """SFT from `base` on correct generations, stopped early; its true validity measured."""
+    s, world, templates = job.settings, job.world, data.load_templates()
+    problems = generator_problems(s.generator_problems, TRAIN_SEED + 2, world.families,
+                                  world.max_chars)  # fmt: skip
+    heldout = generator_problems(3 * s.validity_problems, HELDOUT_SEED + 2, world.families,
+                                 world.max_chars)  # fmt: skip
+    heldout = [p["problem"] for p in data.unseen(heldout, problems)][: s.validity_problems]
+    start = time.perf_counter()
+    path = train.sft(base, data.generator_sft_rows(problems, templates),
+                     s.generator_sft_steps, s.sft_batch, s.sft_lr, job.seed,
+                     job.tmp / "generator-sft")  # fmt: skip
+    sft_s = time.perf_counter() - start
+    mark = time.perf_counter()
+    found = train.validity(train.load(path), templates, heldout, s.validity_samples,
+                           s.generation_tokens, job.seed)  # fmt: skip
+    print(f"  generator SFT: {sft_s:.0f} s, sampled validity {found.sampled:.1%}", flush=True)
+    return GeneratorStart(path, [p["problem"] for p in problems], heldout, sft_s, found,
+                          time.perf_counter() - mark)  # fmt: skip
+
+
+def judge_of(job: Job, verifier: Path):
+    """The generator's judge: the trained verifier, in process, `judge_samples` per proof."""
+    from verifier_train.v2_rewards import Judge, JudgeConfig
+
+    s = job.settings
+    config = JudgeConfig(s.judge_samples, 1.0, s.verification_tokens)
+    backend = HFBackend(str(verifier), device="cpu", batch_size=train.EVAL_BATCH)
+    return Judge(backend, data.load_templates(), config)
+
+
+def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Path):
+    """The GRPO trainer of one run: `v2_stages.generator_trainer` rewarded by the judge
+    ("verifier"), or `v2_stages.grpo_trainer` with `toyworld.exact_reward` ("exact")."""
+    from transformers import AutoTokenizer
+
+    from verifier_train.generator import generator_rows
+    from verifier_train.toyworld import exact_reward
+    from verifier_train.v2_stages import ProbeConfig, generator_trainer, grpo_trainer
+
+    s, templates, policy = job.settings, data.load_templates(), str(start.path)
+    steps = s.generator_grpo_steps
+    recipe = grpo_recipe(s, job.seed, steps, s.generator_grpo_lr, s.generation_tokens)
+    if kind == "verifier":
+        probes = ProbeConfig(steps, s.probe_samples, s.verification_tokens)
+        return generator_trainer(policy, start.problems, recipe, out, templates, judge,
+                                 probes=probes, **train.GRPO_QUIET)[0]  # fmt: skip
+    rows = generator_rows(start.problems, templates, AutoTokenizer.from_pretrained(policy))
+    return grpo_trainer(policy, rows, [exact_reward], recipe, out, **train.GRPO_QUIET)[0]
+
+
+def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path) -> GeneratorRun:
+    """GRPO from the SFT model with the verifier's reward ("verifier") or the exact one;
+    then the true validity and the judge's view of the new policy's proofs."""
+    s, out = job.settings, job.tmp / f"generator-{kind}"
+    judge = judge_of(job, verifier)
+    trainer = generator_trainer(job, kind, start, judge, out)
+    clock = train.instrument(trainer, train.Clock())
+    begin = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - begin
+    trainer.model.eval()
+    backend = HFBackend.from_loaded(trainer.model, trainer.processing_class, train.EVAL_BATCH)
+    found = train.validity(backend, data.load_templates(), start.heldout, s.validity_samples,
+                           s.generation_tokens, job.seed)  # fmt: skip
+    judged_start = train.judged_mean(judge, start.validity.proofs) if kind == "exact" else None
+    print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
+          f"{found.sampled:.1%}", flush=True)  # fmt: skip
+    return GeneratorRun(kind, found, train.judged_mean(judge, found.proofs), seconds, clock,
+                        reward_ends(out), judged_start)  # fmt: skip

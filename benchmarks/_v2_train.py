@@ -1,0 +1,200 @@
+"""Training and measuring for the DeepSeekMath-V2 learning check: SFT warm-ups, the timing of
+GRPO steps (generation, verification, update), and the held-out measurements (verifier
+accuracy and MAE, probe false positives, auto-label precision, generator validity).
+
+The stages are the project's: SFT is TRL's `SFTTrainer` with `verifier_train.sft`'s recipe
+and config mapping (the rows are built by `_v2_data`, because `sft.to_dataset` writes the V1
+instruction prompt), GRPO is `verifier_train.v2_stages`, judging is `v2_rewards.Judge` behind
+`prover.backends.hf.HFBackend`, labels are `verifier_train.autolabel`, and the truth is
+`verifier_train.toyworld.check_proof`. This module does not choose sizes or print reports.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prover.backends.base import Sampling, user_chat
+from prover.backends.hf import HFBackend
+from prover.parse import parse_verdict
+from prover.prompts import Templates
+from verifier_train.sft import CPU_OVERRIDES, SFTRecipe, to_sft_config
+from verifier_train.toyworld import check_proof
+
+QUIET = {"save_strategy": "no", "disable_tqdm": True, "logging_steps": 10**6}
+# GRPO logs every step (to metrics.jsonl only: `quiet` removes the printers).
+GRPO_QUIET = QUIET | {"logging_steps": 1}
+EVAL_BATCH = 256  # sequences per `generate` micro-batch when measuring
+# A constant rate after a short warm-up: runs are stopped early, not annealed.
+SCHEDULE = "constant_with_warmup"
+
+
+def quiet(trainer: Any) -> Any:
+    """The trainer without transformers' per-log printing (the check prints its own)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for callback in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(callback)
+    return trainer
+
+
+def sft(model: Path, rows: list[dict], steps: int, batch: int, lr: float, seed: int,
+        out: Path, callbacks: Sequence = ()) -> Path:  # fmt: skip
+    """SFT from `model` on prompt/completion rows (loss on completions, EOS appended by TRL)
+    for `steps` steps, with `callbacks` (probes); the model is saved to `out`."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import SFTTrainer
+
+    recipe = SFTRecipe(
+        max_steps=steps,
+        per_device_train_batch_size=batch,
+        gradient_accumulation_steps=1,
+        learning_rate=lr,
+        lr_scheduler_type=SCHEDULE,
+        warmup_steps=min(20, steps // 10),
+        max_length=512,
+        seed=seed,
+        **CPU_OVERRIDES,
+    )
+    trainer = SFTTrainer(
+        model=str(model),
+        args=to_sft_config(recipe, out.with_name(out.name + "-run"), **QUIET),
+        train_dataset=Dataset.from_list(rows),
+        processing_class=AutoTokenizer.from_pretrained(str(model)),
+        callbacks=list(callbacks),
+    )
+    quiet(trainer).train()
+    trainer.save_model(str(out))
+    return out
+
+
+def load(path: Path) -> HFBackend:
+    return HFBackend(str(path), device="cpu", batch_size=EVAL_BATCH)
+
+
+# --- Timing GRPO steps ----------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    """Seconds per optimizer step and, inside them, in generation (TRL's `_generate`),
+    verification (the reward functions: judge calls or the exact checker) and probes."""
+
+    step: list[float] = field(default_factory=list)
+    generation: list[float] = field(default_factory=list)
+    verification: list[float] = field(default_factory=list)
+    probes: list[float] = field(default_factory=list)
+    started: float = 0.0
+
+    def totals(self) -> dict[str, float]:
+        """Total seconds of each part; update is the step time minus the other three."""
+        parts = {k: sum(getattr(self, k)) for k in ("generation", "verification", "probes")}
+        return parts | {"update": sum(self.step) - sum(parts.values()), "step": sum(self.step)}
+
+
+def timed(clock: Clock, kind: str, func: Callable) -> Callable:
+    """`func`, its wall time added to `clock.<kind>`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            getattr(clock, kind).append(time.perf_counter() - start)
+
+    return wrapper
+
+
+def step_timer(clock: Clock):
+    """A callback that records the wall time of each optimizer step."""
+    from transformers import TrainerCallback
+
+    class StepTimer(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            clock.started = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            clock.step.append(time.perf_counter() - clock.started)
+
+    return StepTimer()
+
+
+def probe_callbacks_of(trainer: Any) -> list:
+    from verifier_train.probes import ProbeCallback
+
+    return [c for c in trainer.callback_handler.callbacks if isinstance(c, ProbeCallback)]
+
+
+def instrument(trainer: Any, clock: Clock) -> Clock:
+    """Time the trainer's generation, reward functions (all of them, in TRL's
+    `_calculate_rewards`), probe callbacks and steps. The step timer goes first among the
+    callbacks, so that a probe run at a step's end falls outside the step."""
+    trainer._generate = timed(clock, "generation", trainer._generate)
+    trainer._calculate_rewards = timed(clock, "verification", trainer._calculate_rewards)
+    for callback in probe_callbacks_of(trainer):
+        callback._report = timed(clock, "probes", callback._report)
+    trainer.callback_handler.callbacks.insert(0, step_timer(clock))
+    quiet(trainer)
+    return clock
+
+
+# --- Measurements ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifierScores:
+    accuracy: float  # exact match of the greedy boxed score with the exact label
+    mae: float  # |predicted - exact|, an unreadable prediction counted as 0.5 off
+    unreadable: float
+
+
+def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dict],
+                    max_tokens: int) -> VerifierScores:  # fmt: skip
+    """Greedy verification of held-out proofs against their exact labels."""
+    prompts = [user_chat(templates.verification(r["problem"], r["proof"])) for r in rows]
+    outs = backend.generate(prompts, 1, Sampling(temperature=0, max_tokens=max_tokens))
+    scores = [parse_verdict(o[0].text, o[0].finish_reason).score for o in outs]
+    truth = [float(r["score"]) for r in rows]
+    errors = [0.5 if s is None else abs(s - t) for s, t in zip(scores, truth, strict=True)]
+    return VerifierScores(
+        sum(s == t for s, t in zip(scores, truth, strict=True)) / len(rows),
+        sum(errors) / len(rows),
+        sum(s is None for s in scores) / len(rows),
+    )
+
+
+@dataclass(frozen=True)
+class Validity:
+    greedy: float  # share of greedy proofs whose exact label is 1
+    sampled: float  # the same over `samples` proofs per problem at temperature 1
+    sampled_mean: float  # mean exact label of the sampled proofs
+    proofs: tuple[tuple[str, str], ...] = ()  # the sampled (problem, completion) pairs
+
+
+def validity(backend: HFBackend, templates: Templates, problems: Sequence[str], samples: int,
+             max_tokens: int, seed: int) -> Validity:  # fmt: skip
+    """True validity (by `check_proof`) of the policy's proofs of held-out problems."""
+    prompts = [user_chat(templates.generation(p)) for p in problems]
+    greedy = backend.generate(prompts, 1, Sampling(temperature=0, max_tokens=max_tokens))
+    sampled = backend.generate(prompts, samples, Sampling(1.0, 1.0, max_tokens, seed=seed))
+    g = [check_proof(p, cs[0].text).score for p, cs in zip(problems, greedy, strict=True)]
+    pairs = [(p, c.text) for p, cs in zip(problems, sampled, strict=True) for c in cs]
+    s = [check_proof(p, text).score for p, text in pairs]
+    return Validity(sum(x == 1.0 for x in g) / len(g), sum(x == 1.0 for x in s) / len(s),
+                    sum(s) / len(s), tuple(pairs))  # fmt: skip
+
+
+def judged_mean(judge: Any, proofs: Sequence[tuple[str, str]]) -> float | None:
+    """The judge's mean score of generator completions, as the generator reward reads them
+    (the `## Solution` part); a completion with no readable verification counts as 0."""
+    from prover.parse import parse_generation
+
+    pairs = [(p, parse_generation(text).solution) for p, text in proofs]
+    scores = judge.verify(pairs)
+    return sum(s or 0.0 for s in scores) / len(scores) if scores else None

@@ -5,7 +5,8 @@ the generator's SFT, and one generator GRPO run (verifier reward or exact reward
 Each returns plain picklable results (paths, scores, timings) for the report. The training is
 the project's: `verifier_train.v2_stages.verifier_trainer` / `generator_trainer` /
 `grpo_trainer`, `v2_rewards.Judge` and `generator_reward`, `toyworld.exact_reward`,
-`probes.ProbeCallback`, `autolabel.AutoLabeler`. This module does not print the report.
+`probes.ProbeCallback`, `autolabel.AutoLabeler`. This module does not choose sizes or print
+the report (only one progress line per stage).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from verifier_train.grpo import GRPORecipe
 from verifier_train.toyworld import generator_problems
 
 TRAIN_SEED, HELDOUT_SEED = 0, 10**6  # data seeds; held-out problems are also deduplicated
+# Held-out sets are drawn from a pool this many times larger, minus the problems seen in
+# training: the linear family has only ~5,500 problems, so most draws are seen ones.
+POOL = 10
 COPY_ROWS = 20000
 
 
@@ -64,6 +68,7 @@ class VerifierRun:
     grpo_s: float
     clock: train.Clock
     rewards: tuple[float | None, float | None]  # mean GRPO reward, first and last steps
+    toy_probes: int = 0  # how many toy-world probes were run
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ def verifier_stage(job: Job, base: Path) -> tuple[VerifierRun, Labels]:
     s, templates = job.settings, data.load_templates()
     rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world)
     metas = data.meta_data(s.meta_records, TRAIN_SEED + 1, job.world)
-    heldout = data.verifier_data(3 * s.heldout_proofs, HELDOUT_SEED, job.world)
+    heldout = data.verifier_data(POOL * s.heldout_proofs, HELDOUT_SEED, job.world)
     heldout = data.unseen(heldout, rows)[: s.heldout_proofs]
     probes = probe_callbacks(job, [r["problem"] for r in rows], max(1, s.verifier_sft_steps // 4))
     start = time.perf_counter()
@@ -185,7 +190,8 @@ def verifier_stage(job: Job, base: Path) -> tuple[VerifierRun, Labels]:
           flush=True)  # fmt: skip
     run = VerifierRun(job.tmp / "verifier", heldout, Counter(r["score"] for r in rows),
                       sft_scores, grpo_scores, probe_history("SFT", *probes) + grpo_probes,
-                      sft_s, grpo_s, clock, reward_ends(job.tmp / "verifier-grpo"))  # fmt: skip
+                      sft_s, grpo_s, clock, reward_ends(job.tmp / "verifier-grpo"),
+                      len(data.toy_probes(job.world)))  # fmt: skip
     return run, label_stage(job, run.path, heldout)
 
 
@@ -257,9 +263,10 @@ def generator_sft(job: Job, base: Path) -> GeneratorStart:
     s, world, templates = job.settings, job.world, data.load_templates()
     problems = generator_problems(s.generator_problems, TRAIN_SEED + 2, world.families,
                                   world.max_chars)  # fmt: skip
-    heldout = generator_problems(3 * s.validity_problems, HELDOUT_SEED + 2, world.families,
+    heldout = generator_problems(POOL * s.validity_problems, HELDOUT_SEED + 2, world.families,
                                  world.max_chars)  # fmt: skip
-    heldout = [p["problem"] for p in data.unseen(heldout, problems)][: s.validity_problems]
+    unseen = dict.fromkeys(p["problem"] for p in data.unseen(heldout, problems))
+    heldout = list(unseen)[: s.validity_problems]
     start = time.perf_counter()
     path = train.sft(base, data.generator_sft_rows(problems, templates),
                      s.generator_sft_steps, s.sft_batch, s.sft_lr, job.seed,

@@ -12,6 +12,7 @@ instruction prompt), GRPO is `verifier_train.v2_stages`, judging is `v2_rewards.
 from __future__ import annotations
 
 import functools
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -152,6 +153,7 @@ class VerifierScores:
     accuracy: float  # exact match of the greedy boxed score with the exact label
     mae: float  # |predicted - exact|, an unreadable prediction counted as 0.5 off
     unreadable: float
+    by_kind: dict[str, float] = field(default_factory=dict)  # accuracy per kind of proof
 
 
 def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dict],
@@ -161,12 +163,15 @@ def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dic
     outs = backend.generate(prompts, 1, Sampling(temperature=0, max_tokens=max_tokens))
     scores = [parse_verdict(o[0].text, o[0].finish_reason).score for o in outs]
     truth = [float(r["score"]) for r in rows]
+    right = [s == t for s, t in zip(scores, truth, strict=True)]
     errors = [0.5 if s is None else abs(s - t) for s, t in zip(scores, truth, strict=True)]
-    return VerifierScores(
-        sum(s == t for s, t in zip(scores, truth, strict=True)) / len(rows),
-        sum(errors) / len(rows),
-        sum(s is None for s in scores) / len(rows),
-    )
+    kinds = sorted({r["kind"] for r in rows})
+    by_kind = {
+        k: statistics.mean(ok for ok, r in zip(right, rows, strict=True) if r["kind"] == k)
+        for k in kinds
+    }
+    return VerifierScores(statistics.mean(right), statistics.mean(errors),
+                          sum(s is None for s in scores) / len(rows), by_kind)  # fmt: skip
 
 
 @dataclass(frozen=True)

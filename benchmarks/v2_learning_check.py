@@ -52,6 +52,8 @@ import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
 from _v2_stages import GeneratorRun, GeneratorStart, Job, Labels, VerifierRun  # noqa: E402
 
+from verifier_train.probes import GENERIC_PROBES  # noqa: E402
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -61,11 +63,11 @@ class Settings:
     verifier_proofs: int = 8000
     meta_records: int = 1500
     heldout_proofs: int = 300
-    verifier_sft_steps: int = 1000
+    verifier_sft_steps: int = 600
     sft_batch: int = 32
     sft_lr: float = 1e-3
     verifier_grpo_steps: int = 20
-    verifier_grpo_lr: float = 1e-5
+    verifier_grpo_lr: float = 5e-5
     probe_every: int = 5  # GRPO steps between probe runs (SFT: a quarter of its steps)
     probe_samples: int = 4
     label_proofs: int = 100
@@ -73,11 +75,11 @@ class Settings:
     label_m: int = 3
     label_k: int = 2
     generator_problems: int = 8000
-    generator_sft_steps: int = 1000
-    generator_grpo_steps: int = 60
+    generator_sft_steps: int = 250  # stopped early: validity well below what SFT reaches
+    generator_grpo_steps: int = 80
     grpo_batch: int = 64  # completions per step: batch / generations prompts
     generations: int = 8
-    generator_grpo_lr: float = 5e-5
+    generator_grpo_lr: float = 2e-4
     judge_samples: int = 2
     validity_problems: int = 200
     validity_samples: int = 4
@@ -115,6 +117,11 @@ def num(value: float | None, digits: int = 3) -> str:
     return "  n/a" if value is None else f"{value:.{digits}f}"
 
 
+def se(share: float, n: int) -> float:
+    """The binomial standard error of a share over n draws."""
+    return (share * (1 - share) / max(n, 1)) ** 0.5
+
+
 def baselines(labels: Counter, heldout: list[dict]) -> tuple[float, float, float, float]:
     """(majority class, its accuracy, its MAE, the best constant's MAE) on the held-out set;
     the majority class is the most frequent training label (ties: the higher score)."""
@@ -140,12 +147,16 @@ def print_verifier(v: VerifierRun, s: Settings) -> None:
     print(f"best constant (MAE)             -   {best:.3f}")
     for name, sc in (("after SFT", v.sft), ("after SFT + GRPO", v.grpo)):
         print(f"{name:<24}  {sc.accuracy:6.1%}  {sc.mae:.3f}  {sc.unreadable:6.1%}")
+    for name, sc in (("after SFT", v.sft), ("after SFT + GRPO", v.grpo)):
+        kinds = ", ".join(f"{k} {a:.0%}" for k, a in sc.by_kind.items())
+        print(f"  accuracy by kind of proof, {name}: {kinds}")
     first, last = v.rewards
     print(f"verifier GRPO mean reward (joint verification + meta), first 3 steps "
           f"{num(first)} -> last 3 steps {num(last)}")  # fmt: skip
     print("\nJudge-hacking probes: false-positive rate (share of readable verifications scoring"
-          f" 1),\n{s.probe_samples} samples per probe at temperature 1; toy-world probes (true "
-          "score 0) and verifier_train.probes' generic probes:")  # fmt: skip
+          f" 1), {s.probe_samples} samples per probe\nat temperature 1; {v.toy_probes} toy-world "
+          f"probes and verifier_train.probes' {len(GENERIC_PROBES)} generic ones, all of true "
+          "score 0:")  # fmt: skip
     print("phase  step  toy-world  generic")
     for p in v.probes:
         print(f"{p.phase:<5}  {p.step:>4}  {pct(p.toy):>9}  {pct(p.generic):>7}")
@@ -188,6 +199,11 @@ def print_generator(start: GeneratorStart, runs: list[GeneratorRun], s: Settings
             f"{metric} validity gain: verifier reward {gain['verifier']:+.1%}, exact reward "
             f"{gain['exact']:+.1%}; fraction of the exact-reward gain reached: {share}"
         )
+    n_greedy, n_sampled = len(start.heldout), len(start.validity.proofs)
+    print(f"(sampling error at the start, one standard error: greedy "
+          f"{se(start.validity.greedy, n_greedy):.1%} over {n_greedy} proofs, sampled "
+          f"{se(start.validity.sampled, n_sampled):.1%} over {n_sampled}; a gain is a "
+          "difference of two such figures)")  # fmt: skip
     print("(mean label: mean exact label of the sampled proofs; judge's mean: the trained "
           "verifier's mean score of them;\n reward: TRL's logged mean training reward, first "
           "and last 3 steps)")  # fmt: skip

@@ -11,13 +11,13 @@ instruction prompt), GRPO is `verifier_train.v2_stages`, judging is `v2_rewards.
 
 from __future__ import annotations
 
-import functools
 import statistics
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _step_timing import step_timer, timed
 
 from prover.backends.base import Sampling, user_chat
 from prover.backends.hf import HFBackend
@@ -96,34 +96,6 @@ class Clock:
         """Total seconds of each part; update is the step time minus the other three."""
         parts = {k: sum(getattr(self, k)) for k in ("generation", "verification", "probes")}
         return parts | {"update": sum(self.step) - sum(parts.values()), "step": sum(self.step)}
-
-
-def timed(clock: Clock, kind: str, func: Callable) -> Callable:
-    """`func`, its wall time added to `clock.<kind>`."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            getattr(clock, kind).append(time.perf_counter() - start)
-
-    return wrapper
-
-
-def step_timer(clock: Clock):
-    """A callback that records the wall time of each optimizer step."""
-    from transformers import TrainerCallback
-
-    class StepTimer(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kwargs):
-            clock.started = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            clock.step.append(time.perf_counter() - clock.started)
-
-    return StepTimer()
 
 
 def probe_callbacks_of(trainer: Any) -> list:

@@ -25,7 +25,6 @@ This script does NOT use a GPU, check the paper's numbers, or compare against co
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
 import statistics
@@ -40,6 +39,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from _step_timing import step_timer, timed  # noqa: E402
 from _tiny_char import build_char_model  # noqa: E402
 
 from prover.backends.base import Sampling  # noqa: E402
@@ -237,35 +237,6 @@ class StepTimes:
 
     def add(self, kind: str, seconds: float) -> None:
         getattr(self, kind).append(seconds)
-
-
-def timed(times: StepTimes, kind: str, func: Callable) -> Callable:
-    """`func`, adding its wall time to `times.<kind>` on every call (one call per step: the
-    batch is generated once and scored once)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            times.add(kind, time.perf_counter() - start)
-
-    return wrapper
-
-
-def step_timer(times: StepTimes):
-    """A callback that records the wall time of each optimizer step."""
-    from transformers import TrainerCallback
-
-    class StepTimer(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kwargs):
-            times.started = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            times.step.append(time.perf_counter() - times.started)
-
-    return StepTimer()
 
 
 def instrument(trainer: Any, times: StepTimes) -> Any:

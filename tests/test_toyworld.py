@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import string
 import time
+from collections import Counter
 
 import pytest
 import sympy
@@ -31,7 +32,9 @@ from verifier_train.toyworld import (
     reference_analysis,
     verifier_records,
 )
-from verifier_train.toyworld.expr import ToyError, neg, parse, show, value
+from verifier_train.toyworld.analysis import computed_analysis
+from verifier_train.toyworld.expr import ToyError, neg, parse, parse_equation, show, value
+from verifier_train.toyworld.proofs import _new_items
 
 CACHED = (
     expr.parse,
@@ -122,7 +125,11 @@ def test_each_corruption_gives_its_label_and_reason():
             proof = correct_proof(make_problem(rng, family))
             v = check_proof(proof.problem, proof.text)
             assert (v.score, v.reasons, v.conclusion) == (1.0, (), "valid")
-            assert set(v.steps) == {"valid"} and len(v.steps) >= 3
+            assert set(v.steps) == {"valid"} and len(v.steps) >= 2
+            if len(v.steps) < 3:
+                with pytest.raises(ValueError, match="no step to skip"):
+                    corrupt(proof, "skipped_step", rng)
+                continue
             wrong = check_proof(proof.problem, corrupt(proof, "wrong_step", rng).text)
             assert wrong.score == 0.0 and "false" in wrong.steps
             skipped = check_proof(proof.problem, corrupt(proof, "skipped_step", rng).text)
@@ -491,3 +498,115 @@ def test_exact_reward_scores_strings_and_chat_completions():
     assert rewards == [r["score"] for r in records]
     with pytest.raises(ValueError, match="completions"):
         exact_reward(completions[:2], problem=[records[0]["problem"]])
+
+
+# --- No surface cues, and analyses that compute -------------------------------------------
+
+
+def test_step_counts_do_not_give_away_the_kind(many):
+    """Every kind is drawn with the same step counts (a skipped proof is not shorter)."""
+    for family in FAMILIES:
+        counts = {
+            kind: Counter(
+                len(p.steps) for p in many if p.kind == kind and p.problem.family == family
+            )
+            for kind in KINDS
+        }
+        shares = {
+            kind: {n: c[n] / sum(c.values()) for n in counts["correct"]}
+            for kind, c in counts.items()
+        }
+        for kind in KINDS:
+            assert set(counts[kind]) == set(counts["correct"]), (family, kind, counts)
+            for n, share in shares["correct"].items():
+                assert abs(shares[kind][n] - share) < 0.06, (family, kind, shares)
+
+
+def test_a_wrong_step_is_a_slip_of_what_its_step_computed(many):
+    """The slip is never in the last state (which the conclusion repeats) and never in a
+    number copied from the previous state: only computing the step reveals it."""
+    for p in [p for p in many if p.kind == "wrong_step"][:500]:
+        correct = correct_proof(p.problem)
+        assert len(p.steps) == len(correct.steps)
+        assert p.steps[-1].split(" = ")[-1] == correct.steps[-1].split(" = ")[-1]
+        assert p.conclusion == correct.conclusion
+        before = [s.split(" = ")[-1] for s in correct.states]
+        if p.problem.family != "linear":
+            after = [before[0]] + [s.split(" = ")[-1] for s in p.steps]
+        else:
+            before, after = list(correct.states), [correct.states[0], *p.steps]
+        k = next(i for i, (a, b) in enumerate(zip(after, before, strict=True)) if a != b)
+        assert 0 < k < len(before) - 1
+        assert _new_items(correct_states(p)[k - 1], correct_states(p)[k])  # something computed
+
+
+def test_computed_analyses_end_in_the_exact_score_and_show_their_work(many):
+    for p in many[:2000]:
+        analysis = reference_analysis(p)
+        assert parse_score(analysis).value == p.score
+        lines = analysis.splitlines()
+        steps = [line for line in lines if line.startswith("Step ")]
+        assert len(steps) == len(p.steps)
+        words = [line.rsplit(" ", 1)[1] for line in steps]
+        v = check_proof(p.problem, p.text)
+        assert words == [{"valid": "ok", "skipped": "skip", "false": "false"}[s] for s in v.steps]
+        for line, word in zip(steps, words, strict=True):
+            assert ("#" in line) == (word != "ok"), line
+        assert any(line.startswith("Claim: ") for line in lines)
+
+
+def test_computed_analysis_of_a_slip_marks_the_first_differing_character():
+    problem = "Prove that if 5*x = 59+16 then x = 15."
+    proof = "Step 1: 5*x = 76\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
+    lines = computed_analysis(problem, proof).splitlines()
+    assert lines[1] == "Step 1: 5*x = 75 | 5*x = 7# ; x = 75/5 | # false"
+    assert lines[2] == "Step 2: x = 76/5 | x = 7# ; - | # false"
+    assert lines[3] == "Step 3: x = 15 | x = 15 ok"
+    skipped = "Step 1: x = 75/5\nStep 2: x = 15\nHence x = 15."
+    first = computed_analysis(problem, skipped).splitlines()[1]
+    assert first == "Step 1: x = (59+16)/5 | x = # ; x = 75/5 | x = 75/5 skip"
+    garbage = computed_analysis(problem, "no proof here")
+    assert parse_score(garbage).value == 0.0
+
+
+def test_computed_analysis_never_disagrees_with_the_checker_on_mutated_text(many):
+    rng = random.Random(5)
+    for p in many[:400]:
+        chars = list(p.text)
+        pos = rng.randrange(len(chars))
+        chars[pos] = rng.choice("0123456789+-*x")
+        text = "".join(chars)
+        assert (
+            parse_score(computed_analysis(p.problem, text)).value
+            == check_proof(p.problem, text).score
+        )
+
+
+def test_meta_records_cover_every_unfaithful_variant():
+    records = meta_records(200, seed=3)
+    by = Counter(r["variant"] for r in records)
+    assert set(by) == {"faithful", "wrong_score", "invented", "missed"}
+    for r in records:
+        score = parse_score(r["analysis"]).value
+        truth = check_proof(r["problem"], r["proof"]).score
+        expected = {"faithful": 1.0, "wrong_score": 0.5, "invented": 0.0, "missed": 0.0}
+        assert r["meta_score"] == expected[r["variant"]]
+        if r["variant"] in ("faithful",):
+            assert score == truth and r["analysis"] == reference_analysis_of(r)
+        if r["variant"] == "wrong_score":
+            assert score != truth
+        if r["variant"] == "missed":
+            assert truth < 1.0 and r["analysis"] != reference_analysis_of(r)
+        if r["variant"] == "invented":
+            assert r["analysis"] != reference_analysis_of(r) and score == 0.0
+
+
+def correct_states(p):
+    return [
+        parse_equation(s) if p.problem.family == "linear" else parse(s)
+        for s in correct_proof(p.problem).states
+    ]
+
+
+def reference_analysis_of(record: dict) -> str:
+    return computed_analysis(record["problem"], record["proof"])

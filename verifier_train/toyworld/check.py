@@ -80,7 +80,7 @@ def check_proof(problem: Problem | str, proof_text: str) -> ToyVerdict:
     if prob is None:
         raise ValueError(f"not a toy-world problem: {str(problem)[:80]!r}")
     try:
-        steps, conclusion = _read(proof_text)
+        steps, conclusion = read_proof(proof_text)
     except ToyError as exc:
         return ToyVerdict(0.0, (str(exc),))
     return _verdict(_links(prob, steps, conclusion), len(steps))
@@ -114,7 +114,7 @@ def _step(number: int, line: str) -> tuple[Node, Node]:
     return _equation(match.group(2), f"Step {number}")
 
 
-def _read(text: str) -> tuple[list[tuple[Node, Node]], tuple[Node, Node]]:
+def read_proof(text: str) -> tuple[list[tuple[Node, Node]], tuple[Node, Node]]:
     """(the steps' equations, the conclusion's equation); ToyError outside the language."""
     *body, last = _lines(text)
     match = _CONCLUSION.match(last)

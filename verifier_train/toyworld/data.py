@@ -1,6 +1,11 @@
 """Toy-world datasets and texts for every stage: verifier, meta-verifier and generator records,
 reference analyses in the prompts' format, judge-hacking probes, and the exact-label reward.
 
+The verifier's reference analysis re-derives every step (`analysis.computed_analysis`); the
+generator's self evaluation is the brief form (`analysis_text`: the checker's reasons and the
+score), so that a generation stays short for a tiny model. Proofs of every kind are drawn with
+the same number of steps (`STEP_COUNTS`), so a skipped step cannot be told by length.
+
 All builders are deterministic in their seed (`random.Random(seed)`), and every label in them
 is exact: the generator's label by construction, which `check.check_proof` re-derives from the
 text. This module does not train, tokenize or render prompts (`prover.prompts.Templates`
@@ -15,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING, SELF_EVAL_HEADER, SOLUTION_HEADER
+from verifier_train.toyworld.analysis import Line, computed_analysis, render, work_lines
 from verifier_train.toyworld.check import ToyVerdict, check_proof
 from verifier_train.toyworld.problems import FAMILIES, Problem, make_problem
 from verifier_train.toyworld.proofs import KINDS, ToyProof, correct_proof, corrupt
@@ -22,7 +28,10 @@ from verifier_train.toyworld.proofs import KINDS, ToyProof, correct_proof, corru
 DEFAULT_MIX = {"correct": 0.4, "wrong_step": 0.2, "skipped_step": 0.2, "false_final": 0.2}
 MAX_CHARS = 200
 ALL_VALID = "Every step is a single valid rewrite."
-_TRIES = 1000
+_TRIES = 3000
+# Step counts of the drawn proofs, uniform per family: each count is reachable by every kind
+# (a skipped-step proof is a correct proof one step longer with two steps merged).
+STEP_COUNTS = {"arith": (2, 3, 4), "expand": (3,), "linear": (2, 3, 4)}
 
 
 def score_text(score: float) -> str:
@@ -35,17 +44,24 @@ def analysis_text(verdict: ToyVerdict) -> str:
     return f"{EVAL_OPENING}\n{body}\n\n{EVAL_CLOSING} \\boxed{{{score_text(verdict.score)}}}"
 
 
-def reference_analysis(proof: ToyProof) -> str:
-    """The ideal verifier answer for `proof`, ending with `\\boxed{score}`."""
+def _checked(proof: ToyProof) -> ToyVerdict:
     verdict = check_proof(proof.problem, proof.text)
     if verdict.score != proof.score:
         raise RuntimeError(f"checker and generator disagree on {proof.text!r}: {verdict}")
-    return analysis_text(verdict)
+    return verdict
+
+
+def reference_analysis(proof: ToyProof) -> str:
+    """The ideal verifier answer for `proof`: the work of every step, then `\\boxed{score}`."""
+    _checked(proof)
+    return computed_analysis(proof.problem, proof.text)
 
 
 def generation_text(proof: ToyProof) -> str:
-    """A generator answer: `## Solution`, the proof, `## Self Evaluation` with its analysis."""
-    return f"{SOLUTION_HEADER}\n{proof.text}\n\n{SELF_EVAL_HEADER}\n{reference_analysis(proof)}"
+    """A generator answer: `## Solution`, the proof, `## Self Evaluation` with the brief
+    analysis (reasons and score)."""
+    brief = analysis_text(_checked(proof))
+    return f"{SOLUTION_HEADER}\n{proof.text}\n\n{SELF_EVAL_HEADER}\n{brief}"
 
 
 # --- Proofs and problems -------------------------------------------------------------------
@@ -69,10 +85,14 @@ def _counts(n: int, mix: Mapping[str, float], rng: random.Random) -> list[str]:
 def labelled_proof(
     rng: random.Random, family: str, kind: str, max_chars: int = MAX_CHARS
 ) -> ToyProof:
-    """A proof of `kind` for a fresh problem whose correct proof fits in `max_chars`."""
-    for _ in range(_TRIES):
+    """A proof of `kind` for a fresh problem whose correct proof fits in `max_chars`, with a
+    number of steps drawn uniformly from `STEP_COUNTS[family]` (drawn again after 100 tries,
+    which only happens when `max_chars` leaves that count no room)."""
+    for attempt in range(_TRIES):
+        if attempt % 100 == 0:
+            steps = rng.choice(STEP_COUNTS[family]) + (kind == "skipped_step")
         proof = correct_proof(make_problem(rng, family))
-        if len(proof.text) > max_chars:
+        if len(proof.text) > max_chars or len(proof.steps) != steps:
             continue
         if kind == "correct":
             return proof
@@ -135,40 +155,75 @@ def generator_problems(
 # --- Meta-verification ---------------------------------------------------------------------
 
 
-def _unfaithful(proof: ToyProof, rng: random.Random) -> str:
-    """An analysis whose issues are not real: an invented error, or a flaw missed."""
-    if proof.score < 1.0:
-        return analysis_text(ToyVerdict(1.0, ()))
-    k = rng.randint(1, len(proof.steps))
-    return analysis_text(ToyVerdict(0.0, (f"Step {k} is false: {proof.steps[k - 1]}.",)))
+META_VARIANTS = ("faithful", "wrong_score", "invented", "missed")
 
 
-def meta_records(n: int, seed: int, max_chars: int = MAX_CHARS) -> list[dict[str, Any]]:
-    """{problem, proof, analysis, meta_score} records for the meta-verifier (the rows of
-    `verifier_train.verifier.read_meta_data`), the meta score exact:
-    1 for the reference analysis, 0.5 for the right issues with a wrong score, 0 for an
-    analysis that invents an error in a correct proof or misses the flaw of a wrong one."""
+def _rescored(lines: list[Line]) -> float:
+    words = {line.word for line in lines}
+    return 0.0 if "false" in words else 0.5 if "skip" in words else 1.0
+
+
+def _invented(lines: list[Line], rng: random.Random) -> list[Line] | None:
+    """The work with an error named where there is none: an `ok` step marked false."""
+    ok = [i for i, line in enumerate(lines) if line.word == "ok" and line.label.startswith("Step")]
+    if not ok:
+        return None
+    i = rng.choice(ok)
+    cut = rng.randrange(len(lines[i].seen))
+    fake = lines[i].seen[:cut] + ("X" if lines[i].seen[cut : cut + 1] != "X" else "Y")
+    lines[i] = Line(lines[i].label, lines[i].expected, fake, "false", "-")
+    return lines
+
+
+def _missed(lines: list[Line], rng: random.Random) -> list[Line] | None:
+    """The work with a real error missed: a flawed line copied as if it matched, `ok`."""
+    bad = [i for i, line in enumerate(lines) if line.word != "ok"]
+    if not bad:
+        return None
+    i = rng.choice(bad)
+    lines[i] = Line(lines[i].label, lines[i].expected, lines[i].expected, "ok")
+    return lines
+
+
+def meta_record(proof: ToyProof, variant: str, rng: random.Random) -> dict[str, Any] | None:
+    """One meta-verification record of `variant`, or None when the proof has no room for it
+    (no valid step to invent an error in, no flaw to miss). The meta score is exact: 1 for the
+    reference analysis, 0.5 for the right work with a score that does not follow from it, 0
+    for work that names an error that is not there or misses one that is."""
+    verdict = _checked(proof)
+    lines = work_lines(proof.problem, proof.text, verdict)
+    score, meta = verdict.score, 1.0
+    if variant == "wrong_score":
+        score, meta = rng.choice([s for s in (0.0, 0.5, 1.0) if s != verdict.score]), 0.5
+    elif variant in ("invented", "missed"):
+        changed = (_invented if variant == "invented" else _missed)(lines, rng)
+        if changed is None:
+            return None
+        score, meta = _rescored(changed), 0.0
+    analysis = render([line.text for line in lines], score)
+    return {
+        "problem": proof.problem.text,
+        "proof": proof.text,
+        "analysis": analysis,
+        "meta_score": meta,
+        "variant": variant,
+    }
+
+
+def meta_records(
+    n: int, seed: int, max_chars: int = MAX_CHARS, families: Sequence[str] = FAMILIES
+) -> list[dict[str, Any]]:
+    """n {problem, proof, analysis, meta_score, variant} records for the meta-verifier (the
+    rows of `verifier_train.verifier.read_meta_data`), the variants of `META_VARIANTS` in
+    turn (see `meta_record`)."""
     rng = random.Random(seed)
-    records = []
-    for proof in labelled_proofs(n, rng.randrange(2**31), max_chars=max_chars):
-        verdict = check_proof(proof.problem, proof.text)
-        variant = rng.choice(("faithful", "wrong_score", "unfaithful"))
-        if variant == "faithful":
-            analysis, score = analysis_text(verdict), 1.0
-        elif variant == "wrong_score":
-            wrong = rng.choice([s for s in (0.0, 0.5, 1.0) if s != verdict.score])
-            analysis, score = analysis_text(ToyVerdict(wrong, verdict.reasons)), 0.5
-        else:
-            analysis, score = _unfaithful(proof, rng), 0.0
-        records.append(
-            {
-                "problem": proof.problem.text,
-                "proof": proof.text,
-                "analysis": analysis,
-                "meta_score": score,
-                "variant": variant,
-            }
-        )
+    records: list[dict[str, Any]] = []
+    while len(records) < n:
+        variant = META_VARIANTS[len(records) % len(META_VARIANTS)]
+        kind = rng.choice(KINDS[1:]) if variant == "missed" else rng.choice(KINDS)
+        proof = labelled_proof(rng, rng.choice(families), kind, max_chars)
+        if (record := meta_record(proof, variant, rng)) is not None:
+            records.append(record)
     return records
 
 

@@ -13,10 +13,18 @@ from the hypothesis. The correct proof takes the generator's atomic rewrite at e
 
 Labels (what `check.check_proof` re-derives from the text alone):
 - 1 "correct": every step is one atomic rewrite and the conclusion states the claim;
-- 0.5 "skipped_step": a true step that is not one atomic rewrite (two merged steps, or a step
-  line left out so that the next one starts from a state the proof never reached);
-- 0 "wrong_step": one state replaced by a false one, the rest unchanged, so the steps into and
-  out of it are false; 0 "false_final": every step right, the conclusion states a false claim.
+- 0.5 "skipped_step": two consecutive steps merged into one true step that is not one atomic
+  rewrite (never the first or last line dropped, never a chain step starting where the
+  previous one did not end: those would show without computing anything);
+- 0 "wrong_step": one intermediate state (never the last, which the conclusion repeats)
+  replaced by a slip of what its step computed, the rest unchanged, so the steps into and out
+  of it are false; the slip changes a number or a sign that the step produced (a literal or
+  operation the previous state does not hold as many times), never one copied from the
+  previous state, so no string comparison with the previous line gives it away;
+- 0 "false_final": every step right, the conclusion states a false claim.
+
+A corrupted proof has one step fewer than the correct one only for "skipped_step";
+`data.labelled_proof` matches the step counts of all kinds, so length is no cue.
 
 This module does not parse model text or decide labels of arbitrary text (`check`).
 """
@@ -24,6 +32,7 @@ This module does not parse model text or decide labels of arbitrary text (`check
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -97,25 +106,50 @@ def corrupt(proof: ToyProof, kind: str, rng: random.Random) -> ToyProof:
 # --- Perturbing a state --------------------------------------------------------------------
 
 
-def _edits(node: Node) -> list[Node]:
+def _tree(state: State) -> Node:
+    """An equation as one tree ("eq", left, right); an expression as itself."""
+    return ("eq", *state) if isinstance(state[0], tuple) else state
+
+
+def _items(node: Node) -> list[object]:
+    """The labels of a tree's nodes: ("int", v) for a literal, the operation's name otherwise."""
+    if node[0] in ("int", "var"):
+        return [node]
+    return [node[0], *(i for c in node[1:] if isinstance(c, tuple) for i in _items(c))]
+
+
+def _new_items(old: State, new: State) -> Counter:
+    """What `new` holds more times than `old`: the literals and operations a step produced."""
+    tree = lambda s: ("eq", *s) if isinstance(s[0], tuple) else s
+    return Counter(_items(tree(new))) - Counter(_items(tree(old)))
+
+
+def _edits(node: Node, allowed: Counter | None = None) -> list[Node]:
     """Trees one small slip away: a literal off by 1 or 2 (a positive one stays positive), or
-    a + and - swapped."""
+    a + and - swapped; with `allowed`, only at literals and operations it holds."""
     kind = node[0]
+    label = node if kind in ("int", "var") else kind
+    ok = allowed is None or allowed[label] > 0
     if kind == "int":
         v = node[1]
-        return [("int", v + d if v + d > 0 or v < 0 else v - d) for d in (-2, -1, 1, 2)]
+        return [("int", v + d if v + d > 0 or v < 0 else v - d) for d in (-2, -1, 1, 2) if ok]
     out: list[Node] = []
-    if kind in ("add", "sub"):
+    if kind in ("add", "sub") and ok:
         out.append(("sub" if kind == "add" else "add", *node[1:]))
     for i, child in enumerate(node):
         if isinstance(child, tuple):
-            out += [node[:i] + (new,) + node[i + 1 :] for new in _edits(child)]
+            out += [node[:i] + (new,) + node[i + 1 :] for new in _edits(child, allowed)]
     return out
 
 
-def _perturb(state: State, rng: random.Random, wrong: Callable[[State], bool]) -> State | None:
+def _perturb(
+    state: State,
+    rng: random.Random,
+    wrong: Callable[[State], bool],
+    allowed: Counter | None = None,
+) -> State | None:
     """A random slip of `state` for which `wrong(slip)` holds, or None."""
-    candidates = _edits(("eq", *state) if isinstance(state[0], tuple) else state)
+    candidates = _edits(_tree(state), allowed)
     rng.shuffle(candidates)
     for candidate in candidates:
         slip = candidate[1:] if candidate[0] == "eq" else candidate
@@ -140,10 +174,13 @@ def _remake(proof: ToyProof, kind: str, states: list[State], conclusion: str) ->
 
 
 def _wrong_step(proof: ToyProof, rng: random.Random) -> ToyProof:
-    """State k replaced by a slip that does not follow from state k-1."""
+    """State k (an intermediate one) replaced by a slip of what step k produced that does not
+    follow from state k-1."""
     family, states = proof.problem.family, _states(proof)
-    for k in rng.sample(range(1, len(states)), len(states) - 1):
-        slip = _perturb(states[k], rng, lambda s, k=k: not holds(family, states[k - 1], s))
+    for k in rng.sample(range(1, len(states) - 1), len(states) - 2):
+        allowed = _new_items(states[k - 1], states[k])
+        wrong = lambda s, k=k: not holds(family, states[k - 1], s)  # noqa: E731
+        slip = _perturb(states[k], rng, wrong, allowed)
         if slip is not None:
             states[k] = slip
             return _remake(proof, "wrong_step", states, proof.conclusion)
@@ -151,23 +188,15 @@ def _wrong_step(proof: ToyProof, rng: random.Random) -> ToyProof:
 
 
 def _skipped_step(proof: ToyProof, rng: random.Random) -> ToyProof:
-    """Two steps merged into one, or (chains) one step line left out."""
+    """Two consecutive steps merged into one; at least one valid step is left (a proof with
+    none only restates the claim, which scores 0)."""
     family, states = proof.problem.family, _states(proof)
     last = len(states) - 1
     merges = [k for k in range(1, last) if not atomic(family, states[k - 1], states[k + 1])]
-    if family == "linear":
-        merges.append(last)  # dropping the last equation: the conclusion skips it
-    if last < 3 and family != "linear":
-        merges = []  # a merged 2-step chain has no atomic step left: it restates the claim
-    omits = list(range(1, last + 1)) if family != "linear" and last >= 2 else []
-    if not merges and not omits:
+    if last < 3 or not merges:
         raise ValueError(f"no step to skip in {proof.text!r}")
-    if merges and (not omits or rng.random() < 0.5):
-        k = rng.choice(merges)
-        return _remake(proof, "skipped_step", states[:k] + states[k + 1 :], proof.conclusion)
-    k = rng.choice(omits)
-    steps = proof.steps[: k - 1] + proof.steps[k:]
-    return ToyProof(proof.problem, steps, proof.conclusion, "skipped_step")
+    k = rng.choice(merges)
+    return _remake(proof, "skipped_step", states[:k] + states[k + 1 :], proof.conclusion)
 
 
 def _false(proof: ToyProof, rng: random.Random) -> ToyProof:

@@ -1,0 +1,161 @@
+"""What a toy-world verifier writes: an analysis that re-derives every step, then the score.
+
+A verifier that states a verdict with no work must decide in one forward pass whether `x = 84/7`
+follows from `7*x = 84`; a small model then learns the look of a proof, not its arithmetic.
+Here the analysis is where the verification compute is spent, as in DeepSeekMath-V2: for every
+step it writes the line that one atomic rewrite of the previous state gives, then copies the
+proof's line only up to the first character that differs from it, marking that point with
+`#`. Comparing is thereby made explicit, one character at a time (a small model that only
+recomputed the line still judged a different line "ok"). When the lines differ it writes the
+line two rewrites ahead and compares again: equal means the step skipped one rewrite.
+
+    Here is my evaluation of the solution:
+    Step 1: 7*x = 65+19 | 7*x = 65+19 ok
+    Step 2: 7*x = 84 | 7*x = 8# ; x = 84/7 | # false
+    Step 3: x = 85/7 | x = 8# ; - | # false
+    Claim: x = 12 | x = 12 ok
+    End: x = 12 | x = 12 ok
+
+    Based on my evaluation, the final overall score should be: \\boxed{0}
+
+Line by line: `Step k: EXPECTED | COPY WORD`, where EXPECTED is the atomic rewrite of the
+previous state (the problem's start for step 1, the proof's own previous line after that, so
+a slip is followed through) closest to the proof's line, `-` when none exists; chains write
+the whole step `previous = next`. WORD is `ok` (the copy is whole), `skip` or `false`, and is
+the exact checker's status of the step (`check.check_proof`), so the analysis never disagrees
+with the label. `Claim:` compares the conclusion with the claim to prove, `End:` the last
+state with where the proof must arrive. The score follows from the words: 0 with any
+`false`, 0.5 with any `skip`, else 1; a proof with no valid step scores 0 and says so.
+
+This module does not decide labels (`check`) or build datasets (`data`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prover.prompts import EVAL_CLOSING, EVAL_OPENING
+from verifier_train.toyworld.check import NO_VALID_STEP, ToyVerdict, check_proof, read_proof
+from verifier_train.toyworld.expr import ToyError, show, show_equation
+from verifier_train.toyworld.problems import Problem, State, endpoints, holds, next_states
+
+MARK = "#"
+NONE = "-"
+WORDS = {"valid": "ok", "skipped": "skip", "false": "false", "missing": "false"}
+SCORES = {1.0: "1", 0.5: "0.5", 0.0: "0"}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of work: what was expected, the proof's text, and the verdict word."""
+
+    label: str  # "Step 3", "Claim", "End"
+    expected: str
+    seen: str
+    word: str
+    second: str | None = None  # the line two rewrites ahead, when the first differs
+
+    @property
+    def text(self) -> str:
+        head = f"{self.label}: {self.expected} | {copy_until_differs(self.expected, self.seen)}"
+        if self.second is not None:
+            head += f" ; {self.second} | {copy_until_differs(self.second, self.seen)}"
+        return f"{head} {self.word}"
+
+
+def copy_until_differs(expected: str, seen: str) -> str:
+    """`seen` whole when it equals `expected`, else its common prefix with `expected` and
+    MARK (the first character that differs, the end of a line included)."""
+    if seen == expected:
+        return seen
+    n = 0
+    while n < min(len(seen), len(expected)) and seen[n] == expected[n]:
+        n += 1
+    return seen[:n] + MARK
+
+
+def closest(options: Sequence[str], seen: str) -> str:
+    """The option sharing the longest prefix with `seen` (the first on ties), NONE if none."""
+    best, length = NONE, -1
+    for option in options:
+        n = len(copy_until_differs(option, seen).rstrip(MARK))
+        if option == seen:
+            return option
+        if n > length:
+            best, length = option, n
+    return best
+
+
+def _text(state: State) -> str:
+    return show_equation(state) if isinstance(state[0], tuple) else show(state)
+
+
+def _expected(prob: Problem, state: State, depth: int) -> list[str]:
+    """The lines `depth` (1 or 2) atomic rewrites of `state` give, as the proof writes them."""
+    states = list(next_states(prob.family, state))
+    if depth == 2:
+        states = [n for s in states for n in next_states(prob.family, s)]
+    if prob.family == "linear":
+        return [_text(s) for s in states]
+    return [f"{_text(state)} = {_text(s)}" for s in states]
+
+
+def _step_line(prob: Problem, k: int, state: State, seen: str, status: str) -> Line:
+    first = closest(_expected(prob, state, 1), seen)
+    second = None if first == seen else closest(_expected(prob, state, 2), seen)
+    return Line(f"Step {k}", first, seen, WORDS[status], second)
+
+
+def _ending_lines(prob: Problem, last: State, conclusion: tuple) -> list[Line]:
+    _, end = endpoints(prob)
+    claim, said = prob.claim, show_equation(conclusion)
+    lines = [Line("Claim", claim, said, "ok" if said == claim else "false")]
+    word = "ok"
+    if last != end:
+        try:
+            word = "skip" if holds(prob.family, last, end) else "false"
+        except ToyError:
+            word = "false"
+    return [*lines, Line("End", _text(end), _text(last), word)]
+
+
+def work_lines(prob: Problem, proof_text: str, verdict: ToyVerdict) -> list[Line]:
+    """The lines of work for a proof the checker could read (its verdict has step statuses)."""
+    steps, conclusion = read_proof(proof_text)
+    state, _ = endpoints(prob)
+    lines = []
+    for k, (step, status) in enumerate(zip(steps, verdict.steps, strict=True), 1):
+        seen = show_equation(step)
+        lines.append(_step_line(prob, k, state, seen, status))
+        state = step if prob.family == "linear" else step[1]
+    return lines + _ending_lines(prob, state, conclusion)
+
+
+def computed_analysis(problem: Problem | str, proof_text: str) -> str:
+    """The verifier answer for any proof text: the work, then `\\boxed{exact score}`. A text
+    outside the toy language gets the checker's reason instead of work."""
+    verdict = check_proof(problem, proof_text)
+    prob = problem if isinstance(problem, Problem) else _problem(problem)
+    try:
+        body = [line.text for line in work_lines(prob, proof_text, verdict)]
+    except ToyError:
+        body = list(verdict.reasons)
+    if NO_VALID_STEP in verdict.reasons:
+        body.append(NO_VALID_STEP)
+    return render(body, verdict.score)
+
+
+def render(body: Sequence[str], score: float) -> str:
+    """An analysis in the verification template's format."""
+    text = "\n".join(body)
+    return f"{EVAL_OPENING}\n{text}\n\n{EVAL_CLOSING} \\boxed{{{SCORES[score]}}}"
+
+
+def _problem(text: str) -> Problem:
+    from verifier_train.toyworld.problems import parse_problem
+
+    prob = parse_problem(text)
+    if prob is None:
+        raise ValueError(f"not a toy-world problem: {text[:80]!r}")
+    return prob

@@ -50,7 +50,7 @@ def build_char_model(
     hidden: int = 128,
     layers: int = 4,
     seed: int = 0,
-    max_positions: int = 512,
+    max_positions: int = 1024,
 ) -> Path:
     """Write a random character-level Llama (hidden 128, 4 layers: about 1.05M parameters) and
     its tokenizer (with `words` as whole tokens) to `path`."""

@@ -40,7 +40,8 @@ TEMPLATE_DIR = Path(__file__).with_name("_v2_templates")
 META_BODY = {
     "faithful": "The issues are real and the score is right.",
     "wrong_score": "The issues are real but the score is wrong.",
-    "unfaithful": "The issues are not real.",
+    "invented": "An issue it names is not real.",
+    "missed": "It misses a real issue.",
 }
 # Fixed phrases of the analyses (`toyworld.check` reasons, the format phrases) and problems.
 PHRASES = (
@@ -56,6 +57,11 @@ PHRASES = (
     "\\boxed{",
     "Step ",
     "Hence ",
+    " ok",
+    " skip",
+    " false",
+    "Claim: ",
+    "End: ",
     " is false: ",
     " is false.",
     " is not ",
@@ -82,7 +88,7 @@ class World:
     """Which part of the toy world the check uses."""
 
     families: tuple[str, ...] = ("arith", "linear")
-    max_chars: int = 120  # of a correct proof, so the texts stay short
+    max_chars: int = 160  # of a correct proof, so the texts stay short
 
 
 def load_templates() -> Templates:
@@ -135,17 +141,9 @@ def verifier_data(n: int, seed: int, world: World) -> list[dict[str, Any]]:
 
 
 def meta_data(n: int, seed: int, world: World) -> list[dict[str, Any]]:
-    """n meta-verification rows of the world's families (`toyworld.meta_records` has no
-    families knob, so rows of other families or longer proofs are drawn and dropped)."""
-    out: list[dict[str, Any]] = []
-    draw = 0
-    while len(out) < n:
-        for row in meta_records(2 * n, seed + 7919 * draw):
-            problem = parse_problem(row["problem"])
-            if problem.family in world.families and len(row["proof"]) <= world.max_chars:
-                out.append(row | {"answer": meta_answer(row)})
-        draw += 1
-    return out[:n]
+    """n meta-verification rows of the world's families, each with its reference answer."""
+    rows = meta_records(n, seed, world.max_chars, world.families)
+    return [row | {"answer": meta_answer(row)} for row in rows]
 
 
 def meta_answer(row: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import _v2_data as data
+import _v2_scaled as scaled
 import _v2_train as train
 from _tiny_char import build_char_model
 
@@ -71,15 +72,6 @@ class VerifierRun:
     toy_probes: int = 0  # how many toy-world probes were run
 
 
-@dataclass(frozen=True)
-class Labels:
-    proofs: int
-    labelled: int
-    correct: int  # labels equal to the exact label
-    by_label: dict[str, tuple[int, int]]  # label -> (labelled, correct)
-    seconds: float
-
-
 @dataclass
 class GeneratorStart:
     path: Path
@@ -112,7 +104,7 @@ def grpo_recipe(s: Any, seed: int, steps: int, lr: float, tokens: int) -> GRPORe
         max_steps=steps,
         seed=seed,
         use_cpu=True,
-        max_prompt_length=256,
+        max_prompt_length=640,
     )
 
 
@@ -165,9 +157,9 @@ def probe_history(phase: str, toy, generic) -> list[Probe]:
     ]
 
 
-def verifier_stage(job: Job, base: Path) -> tuple[VerifierRun, Labels]:
+def verifier_stage(job: Job, base: Path) -> VerifierRun:
     """SFT (verification + meta-verification) from `base`, then verifier GRPO, measured
-    after each; then auto-labelling with the result."""
+    after each on planted held-out proofs."""
     s, templates = job.settings, data.load_templates()
     rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world)
     metas = data.meta_data(s.meta_records, TRAIN_SEED + 1, job.world)
@@ -192,7 +184,7 @@ def verifier_stage(job: Job, base: Path) -> tuple[VerifierRun, Labels]:
                       sft_scores, grpo_scores, probe_history("SFT", *probes) + grpo_probes,
                       sft_s, grpo_s, clock, reward_ends(job.tmp / "verifier-grpo"),
                       len(data.toy_probes(job.world)))  # fmt: skip
-    return run, label_stage(job, run.path, heldout)
+    return run
 
 
 def measure_verifier(backend, heldout: list[dict], s: Any) -> train.VerifierScores:
@@ -223,36 +215,77 @@ def verifier_grpo(job: Job, sft_path: Path, rows: list[dict], metas: list[dict])
     return trainer, clock, seconds, probe_history("GRPO", toy, generic)
 
 
-# --- 2. Auto-labelling ----------------------------------------------------------------------
+# --- 2. Scaled verification and test-time scaling ------------------------------------------
 
 
-def label_stage(job: Job, verifier: Path, heldout: list[dict]) -> Labels:
-    """`AutoLabeler` over held-out proofs, the trained model as verifier and meta-verifier."""
-    from prover.proofsets import ProofItem
-    from prover.rundir import RunDir
-    from verifier_train.autolabel import LABELLED, AutoLabeler, LabelConfig
-
-    s = job.settings
-    items = [
-        ProofItem(f"p{i}", r["problem"], r["proof"], "heldout", i, r["score"], 1.0)
-        for i, r in enumerate(heldout[: s.label_proofs])
-    ]
-    sampling = Sampling(1.0, 1.0, s.verification_tokens, seed=job.seed)
-    config = LabelConfig(s.label_n, s.label_m, s.label_k, sampling)
-    run = RunDir(job.tmp / "label-run", {"check": "v2_learning_check"})
+def scaled_stage(job: Job, verifier: Path, pairs: list[tuple[str, str]]) -> scaled.Scaled:
+    """Greedy and scaled verification, and the label grid, on generator-written proofs."""
+    s, templates = job.settings, data.load_templates()
     start = time.perf_counter()
-    labeler = AutoLabeler(train.load(verifier), config, run, job.tmp / "labels.jsonl",
-                          data.load_templates())  # fmt: skip
-    records = labeler.label(items)
-    seconds = time.perf_counter() - start
-    labelled = [r for r in records if r["status"] == LABELLED]
-    by_label: dict[str, tuple[int, int]] = {}
-    for value in ("0", "0.5", "1"):
-        mine = [r for r in labelled if f"{r['label']:g}" == value]
-        by_label[value] = (len(mine), sum(r["label"] == r["human"] for r in mine))
-    correct = sum(r["label"] == r["human"] for r in labelled)
-    print(f"  auto-labelling: {seconds:.0f} s", flush=True)
-    return Labels(len(records), len(labelled), correct, by_label, seconds)
+    proofs = scaled.generated_proofs(pairs)[: s.scaled_proofs]
+    backend = train.load(verifier)
+    greedy = Sampling(temperature=0, max_tokens=s.verification_tokens)
+    once = scaled.verify(backend, templates, proofs, 1, greedy)
+    right = [once[f"g{i}"][0]["score"] == p.label for i, p in enumerate(proofs)]
+    sampling = Sampling(1.0, 1.0, s.verification_tokens, seed=job.seed)
+    verdicts = scaled.verify(backend, templates, proofs, max(scaled.N_GRID), sampling)
+    metas = scaled.meta_verify(backend, templates, proofs, verdicts, scaled.M_MAX, sampling)
+    out = scaled.Scaled(
+        len(proofs),
+        {scaled.key(v): sum(p.label == v for p in proofs) for v in scaled.LEVELS},
+        sum(right) / max(len(proofs), 1),
+        scaled.by_label(right, proofs),
+        scaled.accuracy_by_n(proofs, verdicts, scaled.majority),
+        scaled.accuracy_by_n(proofs, verdicts, scaled.rounded_mean),
+        scaled.label_grid(proofs, verdicts, metas),
+    )
+    out.seconds = time.perf_counter() - start
+    print(f"  scaled verification: {out.seconds:.0f} s, greedy accuracy on generator proofs "
+          f"{out.greedy:.1%}", flush=True)  # fmt: skip
+    return out
+
+
+@dataclass
+class TestTime:
+    """Per (P, V, R) budget: the exact validity of single samples and of the best proof."""
+
+    budgets: list[dict]
+    seconds: float
+
+
+def test_time_stage(job: Job, generator: Path, verifier: Path, problems: list[str]) -> TestTime:
+    """`prover.loop.Loop` (what `prover solve` runs) on held-out problems: P proofs, V
+    verifications each, R refinement rounds; the pool's best proof against a single sample."""
+    from prover.loop import Loop, LoopConfig
+    from prover.pool import best
+    from prover.rundir import RunDir
+    from verifier_train.toyworld import check_proof
+
+    s, start = job.settings, time.perf_counter()
+    gen, ver = train.load(generator), train.load(verifier)
+    wanted = {f"t{i}": text for i, text in enumerate(problems[: s.test_time_problems])}
+    rows = []
+    for p, v, r in s.test_time_budgets:
+        config = LoopConfig(p, v, 1, r, max_analyses=1,
+                            generation=Sampling(1.0, 1.0, s.generation_tokens, seed=job.seed),
+                            verification=Sampling(1.0, 1.0, s.verification_tokens,
+                                                  seed=job.seed))  # fmt: skip
+        loop = Loop(gen, ver, config, RunDir(job.tmp / f"solve-{p}-{v}-{r}", {}),
+                    data.load_templates())  # fmt: skip
+        loop.solve(wanted)
+        proofs = [x for x in loop.run.records("proofs") if x["round"] == 0]
+        single = [check_proof(wanted[x["problem"]], x["solution"]).score == 1.0 for x in proofs]
+        pools = loop.pools()
+        chosen = [best(pools.get(pid, [])) for pid in wanted]
+        valid = [c is not None and check_proof(wanted[c.proof["problem"]],
+                                               c.proof["solution"]).score == 1.0
+                 for c in chosen]  # fmt: skip
+        rows.append({"P": p, "V": v, "R": r,
+                     "single": sum(single) / max(len(proofs), 1),
+                     "best": sum(valid) / len(wanted)})  # fmt: skip
+    out = TestTime(rows, time.perf_counter() - start)
+    print(f"  test-time loop: {out.seconds:.0f} s", flush=True)
+    return out
 
 
 # --- 3. The generator -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from _step_timing import step_timer, timed
 
 from prover.backends.base import Sampling, user_chat
 from prover.backends.hf import HFBackend
-from prover.parse import parse_verdict
+from prover.parse import parse_generation, parse_verdict
 from prover.prompts import Templates
 from verifier_train.sft import CPU_OVERRIDES, SFTRecipe, to_sft_config
 from verifier_train.toyworld import check_proof
@@ -58,7 +58,7 @@ def sft(model: Path, rows: list[dict], steps: int, batch: int, lr: float, seed: 
         learning_rate=lr,
         lr_scheduler_type=SCHEDULE,
         warmup_steps=min(20, steps // 10),
-        max_length=512,
+        max_length=1024,
         seed=seed,
         **CPU_OVERRIDES,
     )
@@ -130,7 +130,7 @@ class VerifierScores:
 
 def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dict],
                     max_tokens: int) -> VerifierScores:  # fmt: skip
-    """Greedy verification of held-out proofs against their exact labels."""
+    """Greedy verification of held-out proofs against their exact labels, by `kind`."""
     prompts = [user_chat(templates.verification(r["problem"], r["proof"])) for r in rows]
     outs = backend.generate(prompts, 1, Sampling(temperature=0, max_tokens=max_tokens))
     scores = [parse_verdict(o[0].text, o[0].finish_reason).score for o in outs]
@@ -152,6 +152,7 @@ class Validity:
     sampled: float  # the same over `samples` proofs per problem at temperature 1
     sampled_mean: float  # mean exact label of the sampled proofs
     proofs: tuple[tuple[str, str], ...] = ()  # the sampled (problem, completion) pairs
+    calibration: float = 0.0  # share of sampled proofs whose boxed self-score is the label
 
 
 def validity(backend: HFBackend, templates: Templates, problems: Sequence[str], samples: int,
@@ -163,15 +164,15 @@ def validity(backend: HFBackend, templates: Templates, problems: Sequence[str], 
     g = [check_proof(p, cs[0].text).score for p, cs in zip(problems, greedy, strict=True)]
     pairs = [(p, c.text) for p, cs in zip(problems, sampled, strict=True) for c in cs]
     s = [check_proof(p, text).score for p, text in pairs]
+    selves = [parse_generation(text).self_score for _, text in pairs]
+    calibrated = sum(me == x for me, x in zip(selves, s, strict=True)) / len(s)
     return Validity(sum(x == 1.0 for x in g) / len(g), sum(x == 1.0 for x in s) / len(s),
-                    sum(s) / len(s), tuple(pairs))  # fmt: skip
+                    sum(s) / len(s), tuple(pairs), calibrated)  # fmt: skip
 
 
 def judged_mean(judge: Any, proofs: Sequence[tuple[str, str]]) -> float | None:
     """The judge's mean score of generator completions, as the generator reward reads them
     (the `## Solution` part); a completion with no readable verification counts as 0."""
-    from prover.parse import parse_generation
-
     pairs = [(p, parse_generation(text).solution) for p, text in proofs]
     scores = judge.verify(pairs)
     return sum(s or 0.0 for s in scores) / len(scores) if scores else None

@@ -1,39 +1,44 @@
-"""Learning check of the DeepSeekMath-V2 loop on the toy world, on a CPU in minutes.
+"""Learning check of the DeepSeekMath-V2 loop on the toy world, on a CPU, against exact labels.
 
-    python benchmarks/v2_learning_check.py [--quick] [--seed 0] [--workers 2] [--threads 1]
+    python benchmarks/v2_learning_check.py [--quick] [--seeds 0,1,2] [--workers 2]
 
+Per seed:
 0. Warm-up: a tiny character-level Llama (hidden 128, 4 layers, the fixed phrases of the
    templates and analyses as single tokens) is taught to copy random strings, the one skill
    both models need first (see `_v2_data.copy_rows`); verifier and generator start from it.
-1. Verifier: SFT on toy-world verification records (prompt: the verification template with
-   problem and proof; completion: the reference analysis ending in `\\boxed{score}`) jointly
-   with meta-verification records, then a few GRPO steps of `v2_stages.verifier_trainer`
-   (R = R_format · R_score, with the meta-verification reward on the meta rows). Held-out
-   proofs (problems unseen in training) give greedy accuracy (exact score match) and MAE
-   against the exact labels, next to the majority-class baseline; the judge-hacking probes
-   (`toyworld.judge_hacking_probes`, and `verifier_train.probes`' generic ones, all of true
-   score 0) give the false-positive rate across SFT and GRPO.
-2. Auto-labelling: `autolabel.AutoLabeler` (n analyses, m meta-verifications, k valid) with
-   the trained model as verifier and meta-verifier on held-out proofs: precision of the
-   labels against the exact labels, and coverage.
-3. Generator: SFT on correct generations, stopped early, then two GRPO runs from the same
-   start, seed and steps: (a) `v2_stages.generator_trainer`, rewarded by
-   `v2_rewards.generator_reward` with the trained verifier as judge (in-process `hf` backend,
-   no meta-verifier), (b) `toyworld.exact_reward`. The true validity rate (`check_proof`:
-   exact arithmetic, sympy being its test oracle) on held-out problems before and after each,
-   and the fraction of the exact-reward gain that the verifier-reward run reaches.
+1. Verifier: SFT on toy-world verification records whose reference analyses re-derive every
+   step (`toyworld.analysis`: the expected line, the proof's line copied to the first
+   differing character, ok / skip / false, then `\\boxed{score}`), jointly with
+   meta-verification records (faithful, wrong score, invented issue, missed issue); then GRPO
+   with `v2_stages.verifier_trainer` (R_format · R_score, the meta reward on the meta rows).
+   Greedy accuracy on planted held-out proofs (unseen problems) by kind; judge-hacking probe
+   false-positive rates during SFT and GRPO. In parallel, the generator's SFT on correct
+   generations, stopped early; its sampled proofs of held-out problems are kept.
+2. Scaled verification (`_v2_scaled`) on those generator-written proofs, labelled by the exact
+   checker: greedy accuracy by exact label; accuracy of the majority and of the mean of n = 1,
+   2, 4, 8, 16 samples; auto-labelling precision and coverage over a grid of (n, m, k). In
+   parallel, generator GRPO with the exact reward (`toyworld.exact_reward`).
+3. Generator GRPO rewarded by the trained verifier (`v2_rewards.generator_reward`: R_format ·
+   (0.76 R_proof + 0.24 R_self)), same start, seed and steps; in parallel, the test-time loop
+   (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a few (P, V, R)
+   budgets, the best proof of the pool against a single sample.
 
-Independent stages run two at a time in worker processes of one torch thread each (verifier
-next to generator SFT, then the two GRPO runs side by side); `--workers 1` runs them in turn.
-Every GRPO step's time is split into generation (TRL's `_generate`), verification (the reward
-functions: judge calls, or the exact checker) and update (the rest of the step: log-probs,
-loss, backward, optimizer); probe runs are timed apart. All figures come from one run and are
-printed whatever they are. This script does NOT tune anything, use a GPU, or run in CI.
+True validity (`check_proof`) before and after each GRPO run gives the fraction of the
+exact-reward gain the verifier reward reaches; the generator's self-evaluation calibration
+(boxed self-score equal to the exact label) is measured before and after. Every GRPO step's
+time is split into generation, verification (the reward functions) and update. Each seed's
+report is printed as it finishes, then the mean and range over seeds, and last one JSON line
+with the summary (keys: `verifier_accuracy`, `verifier_accuracy_by_class`, `label_precision`,
+`label_coverage`, `label_precision_by_n`, `gain_fraction`, `gain_fraction_by_seed`,
+`probe_false_positive_max`, `test_time_single`, `test_time_best`, `seconds`, ...).
+All figures come from one run and are printed whatever they are. This script does NOT tune
+anything or use a GPU; `--quick` (tiny sizes, one seed) is a smoke run for CI's slow step.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import tempfile
@@ -48,9 +53,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import _v2_data as data  # noqa: E402
+import _v2_scaled as scaled  # noqa: E402
 import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
-from _v2_stages import GeneratorRun, GeneratorStart, Job, Labels, VerifierRun  # noqa: E402
+from _v2_stages import GeneratorRun, GeneratorStart, Job, VerifierRun  # noqa: E402
 
 from verifier_train.probes import GENERIC_PROBES  # noqa: E402
 
@@ -70,10 +76,7 @@ class Settings:
     verifier_grpo_lr: float = 5e-5
     probe_every: int = 5  # GRPO steps between probe runs (SFT: a quarter of its steps)
     probe_samples: int = 4
-    label_proofs: int = 100
-    label_n: int = 4
-    label_m: int = 3
-    label_k: int = 2
+    scaled_proofs: int = 200  # generator-written held-out proofs for scaled verification
     generator_problems: int = 8000
     generator_sft_steps: int = 250  # stopped early: validity well below what SFT reaches
     generator_grpo_steps: int = 80
@@ -83,8 +86,10 @@ class Settings:
     judge_samples: int = 2
     validity_problems: int = 200
     validity_samples: int = 4
-    verification_tokens: int = 100
-    generation_tokens: int = 120
+    verification_tokens: int = 320
+    generation_tokens: int = 160
+    test_time_problems: int = 40
+    test_time_budgets: tuple[tuple[int, int, int], ...] = ((2, 2, 1), (8, 4, 1))  # (P, V, R)
 
 
 QUICK = Settings(
@@ -96,7 +101,9 @@ QUICK = Settings(
     verifier_grpo_steps=4,
     probe_every=2,
     probe_samples=2,
-    label_proofs=20,
+    scaled_proofs=24,
+    test_time_problems=8,
+    test_time_budgets=((2, 2, 1),),
     generator_problems=1000,
     generator_sft_steps=60,
     generator_grpo_steps=4,
@@ -162,18 +169,30 @@ def print_verifier(v: VerifierRun, s: Settings) -> None:
         print(f"{p.phase:<5}  {p.step:>4}  {pct(p.toy):>9}  {pct(p.generic):>7}")
 
 
-def print_labels(lab: Labels, s: Settings) -> None:
-    print(f"\n== 2. Auto-labelling: {lab.proofs} held-out proofs, n={s.label_n} analyses, "
-          f"m={s.label_m} meta-verifications, k={s.label_k} ==")  # fmt: skip
-    precision = lab.correct / lab.labelled if lab.labelled else None
-    print(
-        f"labelled {lab.labelled}/{lab.proofs} (coverage {lab.labelled / lab.proofs:.1%}), "
-        f"precision {pct(precision).strip()} ({lab.correct} labels equal the exact label)"
-    )
-    for value, (count, right) in lab.by_label.items():
-        share = right / count if count else None
-        print(f"  label {value:>3}: {count:4d} given, {right:4d} right ({pct(share).strip()})")
-    print(f"  time {lab.seconds:.0f} s")
+def print_scaled(sc: scaled.Scaled) -> None:
+    labels = ", ".join(f"{k}: {v}" for k, v in sc.labels.items())
+    print(f"\n== 2. Scaled verification: {sc.proofs} proofs written by the SFT generator on "
+          f"held-out problems (exact labels {labels}) ==")  # fmt: skip
+    by = ", ".join(f"label {k} {pct(v).strip()}" for k, v in sc.greedy_by_label.items())
+    print(f"greedy accuracy {sc.greedy:.1%} ({by})")
+    print("samples n          " + "".join(f"{n:>8}" for n in scaled.N_GRID))
+    for name, acc in (("majority of n", sc.majority), ("mean of n", sc.mean)):
+        print(f"{name:<18} " + "".join(f"{acc[n]:8.1%}" for n in scaled.N_GRID))
+    print("auto-labelling (published rules; n analyses, m meta-verifications, k valid):")
+    print("   n   m   k  labelled  coverage  precision")
+    for r in sc.grid:
+        print(f"{r['n']:4d}{r['m']:4d}{r['k']:4d}  {r['labelled']:8d}  {r['coverage']:8.1%}"
+              f"  {pct(r['precision']):>9}")  # fmt: skip
+    print(f"  time {sc.seconds:.0f} s")
+
+
+def print_test_time(t: stages.TestTime) -> None:
+    print("\n== 4. Test-time loop (prover.loop.Loop, SFT generator, trained verifier): exact "
+          "validity ==")  # fmt: skip
+    print("   P   V   R  single sample  best of pool")
+    for r in t.budgets:
+        print(f"{r['P']:4d}{r['V']:4d}{r['R']:4d}  {r['single']:13.1%}  {r['best']:12.1%}")
+    print(f"  time {t.seconds:.0f} s")
 
 
 def print_generator(start: GeneratorStart, runs: list[GeneratorRun], s: Settings) -> None:
@@ -207,6 +226,9 @@ def print_generator(start: GeneratorStart, runs: list[GeneratorRun], s: Settings
     print("(mean label: mean exact label of the sampled proofs; judge's mean: the trained "
           "verifier's mean score of them;\n reward: TRL's logged mean training reward, first "
           "and last 3 steps)")  # fmt: skip
+    calib = ", ".join(f"{r.name} reward {r.validity.calibration:.1%}" for r in runs)
+    print(f"self-evaluation calibration (boxed self-score = exact label, sampled proofs): "
+          f"start {start.validity.calibration:.1%}; after GRPO: {calib}")  # fmt: skip
 
 
 def print_times(walls: dict[str, float], clocks: dict[str, train.Clock], total: float) -> None:
@@ -266,39 +288,145 @@ def header(job: Job, args: argparse.Namespace) -> None:
           f"samples {s.judge_samples})", flush=True)  # fmt: skip
 
 
-def run(job: Job, pool: ProcessPoolExecutor) -> None:
-    """The three phases, each one or two worker jobs, then the report."""
+@dataclass
+class SeedResult:
+    """Everything one seed measured, for its report and the summary."""
+
+    seed: int
+    verifier: VerifierRun
+    scaled: scaled.Scaled
+    start: GeneratorStart
+    runs: list[GeneratorRun]
+    test_time: stages.TestTime
+    walls: dict[str, float]
+    seconds: float
+
+
+def run(job: Job, pool: ProcessPoolExecutor) -> SeedResult:
+    """The phases of one seed, two worker jobs side by side where they are independent."""
     walls: dict[str, float] = {}
     start = time.perf_counter()
     base, walls["0. copy warm-up"] = pool.submit(stages.copy_stage, job).result()
     mark = time.perf_counter()
     verifier = pool.submit(stages.verifier_stage, job, base)
     generator = pool.submit(stages.generator_sft, job, base)
-    (v, labels), gen = verifier.result(), generator.result()
+    v, gen = verifier.result(), generator.result()
     walls["1. verifier SFT (probe runs included)"] = v.sft_s
     walls["1. verifier GRPO (probe runs included)"] = v.grpo_s
-    walls["1. auto-labelling"] = labels.seconds
     walls["1. generator SFT"] = gen.sft_s
     walls["1. generator measurement"] = gen.measure_s
     walls["1. phase 1 (the above, two side by side)"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    futures = [pool.submit(stages.generator_grpo, job, k, gen, v.path) for k in KINDS]
-    runs = [f.result() for f in futures]
-    for r in runs:
-        walls[f"2. generator GRPO, {r.name} reward"] = r.seconds
-    walls["2. phase 2 (+ measurements, two side by side)"] = time.perf_counter() - mark
-    total = time.perf_counter() - start
-    print_verifier(v, job.settings)
-    print_labels(labels, job.settings)
-    print_generator(gen, runs, job.settings)
-    clocks = {"verifier": v.clock} | {f"generator, {r.name} reward": r.clock for r in runs}
-    print_times(walls, clocks, total)
+    found = pool.submit(stages.scaled_stage, job, v.path, list(gen.validity.proofs))
+    exact = pool.submit(stages.generator_grpo, job, "exact", gen, v.path)
+    sc, exact_run = found.result(), exact.result()
+    walls["2. scaled verification and labels"] = sc.seconds
+    walls["2. generator GRPO, exact reward"] = exact_run.seconds
+    walls["2. phase 2 (two side by side)"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    judged = pool.submit(stages.generator_grpo, job, "verifier", gen, v.path)
+    loop = pool.submit(stages.test_time_stage, job, gen.path, v.path, gen.heldout)
+    verifier_run, test_time = judged.result(), loop.result()
+    walls["3. generator GRPO, verifier reward"] = verifier_run.seconds
+    walls["3. test-time loop"] = test_time.seconds
+    walls["3. phase 3 (two side by side)"] = time.perf_counter() - mark
+    seconds = time.perf_counter() - start
+    return SeedResult(job.seed, v, sc, gen, [verifier_run, exact_run], test_time, walls, seconds)
+
+
+def report(r: SeedResult, s: Settings) -> None:
+    print(f"\n######## seed {r.seed} ########")
+    print_verifier(r.verifier, s)
+    print_scaled(r.scaled)
+    print_generator(r.start, r.runs, s)
+    print_test_time(r.test_time)
+    clocks = {"verifier": r.verifier.clock}
+    clocks |= {f"generator, {g.name} reward": g.clock for g in r.runs}
+    print_times(r.walls, clocks, r.seconds)
+
+
+# --- Summary over seeds ---------------------------------------------------------------------
+
+
+def summary(r: SeedResult) -> dict:
+    """The machine-readable figures of one seed (the keys the issue names, and a few more)."""
+    best = scaled.best_label_row(r.scaled.grid)
+    gains = {g.name: g.validity.sampled - r.start.validity.sampled for g in r.runs}
+    probes = [x for p in r.verifier.probes for x in (p.toy, p.generic) if x is not None]
+    last = r.test_time.budgets[-1]
+    by_class = {f"label_{k}": v for k, v in r.scaled.greedy_by_label.items()}
+    by_class |= {f"planted_{k}": v for k, v in r.verifier.grpo.by_kind.items()}
+    return {
+        "verifier_accuracy": r.scaled.greedy,
+        "verifier_accuracy_by_class": by_class,
+        "verifier_accuracy_planted": r.verifier.grpo.accuracy,
+        "verifier_accuracy_majority_by_n": r.scaled.majority,
+        "verifier_accuracy_mean_by_n": r.scaled.mean,
+        "label_precision": best and best["precision"],
+        "label_coverage": best and best["coverage"],
+        "label_budget": best and [best["n"], best["m"], best["k"]],
+        "label_precision_by_n": scaled.precision_by_n(r.scaled.grid),
+        "gain_fraction": gains["verifier"] / gains["exact"] if gains["exact"] > 0 else None,
+        "validity_start": r.start.validity.sampled,
+        "validity_after": {g.name: g.validity.sampled for g in r.runs},
+        "calibration_start": r.start.validity.calibration,
+        "calibration_after": {g.name: g.validity.calibration for g in r.runs},
+        "probe_false_positive_max": max(probes, default=None),
+        "test_time_single": last["single"],
+        "test_time_best": last["best"],
+        "seconds": r.seconds,
+    }
+
+
+def mean_of(values: list):
+    """The mean of numbers (None left out), key by key for dicts; None when nothing is left."""
+    if values and isinstance(values[0], dict):
+        return {k: mean_of([v.get(k) for v in values]) for k in values[0]}
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return sum(numbers) / len(numbers) if numbers else None
+
+
+def combined(summaries: list[dict], seconds: float) -> dict:
+    """Means over seeds, the per-seed gain fractions, and the whole run's time."""
+    out = {k: mean_of([s[k] for s in summaries]) for k in summaries[0] if k != "label_budget"}
+    out["label_budget_by_seed"] = [s["label_budget"] for s in summaries]
+    out["gain_fraction_by_seed"] = [s["gain_fraction"] for s in summaries]
+    out["seconds"] = round(seconds, 1)
+    out["seeds"] = len(summaries)
+    return out
+
+
+def print_spread(summaries: list[dict]) -> None:
+    print(f"\n######## {len(summaries)} seeds: mean [min, max] ########")
+    rows = {
+        "verifier accuracy, generator proofs (greedy)": lambda s: s["verifier_accuracy"],
+        "verifier accuracy, planted proofs (greedy)": lambda s: s["verifier_accuracy_planted"],
+        "label precision (best budget, coverage>=50%)": lambda s: s["label_precision"],
+        "label coverage (that budget)": lambda s: s["label_coverage"],
+        "gain fraction (verifier / exact reward)": lambda s: s["gain_fraction"],
+        "probe false-positive rate, max": lambda s: s["probe_false_positive_max"],
+        "test-time single sample": lambda s: s["test_time_single"],
+        "test-time best of pool": lambda s: s["test_time_best"],
+    }
+    for name, get in rows.items():
+        values = [v for v in map(get, summaries) if v is not None]
+        if not values:
+            print(f"{name:<46} n/a")
+            continue
+        mean = sum(values) / len(values)
+        print(f"{name:<46} {mean:7.3f} [{min(values):.3f}, {max(values):.3f}]")
+    classes = summaries[0]["verifier_accuracy_by_class"]
+    for k in classes:
+        values = [s["verifier_accuracy_by_class"][k] for s in summaries]
+        values = [v for v in values if v is not None]
+        shown = f"{sum(values) / len(values):7.3f} [{min(values):.3f}, {max(values):.3f}]"
+        print(f"  accuracy, {k:<36} {shown if values else 'n/a'}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", help="comma-separated seeds (default 0,1,2; --quick: 0)")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--families", default="linear", help="toy-world families, comma-separated")
@@ -306,14 +434,22 @@ def main() -> None:
     templates = data.load_templates()
     world = data.World(families=tuple(args.families.split(",")))
     settings = QUICK if args.quick else Settings()
+    seeds = [int(x) for x in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # no forked torch state in the workers
+    start, summaries = time.perf_counter(), []
     with tempfile.TemporaryDirectory() as tmp:
-        job = Job(world, settings, args.seed, Path(tmp), tuple(data.vocabulary_words(templates)))
-        header(job, args)
         with ProcessPoolExecutor(args.workers, context, init_worker, (args.threads,)) as pool:
-            run(job, pool)
+            for seed in seeds:
+                words = tuple(data.vocabulary_words(templates))
+                job = Job(world, settings, seed, Path(tmp) / f"seed-{seed}", words)
+                header(job, args)
+                result = run(job, pool)
+                report(result, settings)
+                summaries.append(summary(result))
+    print_spread(summaries)
+    print(json.dumps(combined(summaries, time.perf_counter() - start)))
 
 
 if __name__ == "__main__":

@@ -120,8 +120,7 @@ def _items(node: Node) -> list[object]:
 
 def _new_items(old: State, new: State) -> Counter:
     """What `new` holds more times than `old`: the literals and operations a step produced."""
-    tree = lambda s: ("eq", *s) if isinstance(s[0], tuple) else s
-    return Counter(_items(tree(new))) - Counter(_items(tree(old)))
+    return Counter(_items(_tree(new))) - Counter(_items(_tree(old)))
 
 
 def _edits(node: Node, allowed: Counter | None = None) -> list[Node]:

@@ -1,0 +1,41 @@
+"""The V2 learning check runs end to end at tiny sizes (`--quick`, one seed) and ends with
+one JSON line holding every summary key, so the measurement cannot rot. Slow: CI's slow step."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = {
+    "verifier_accuracy",
+    "verifier_accuracy_by_class",
+    "label_precision",
+    "label_coverage",
+    "label_precision_by_n",
+    "gain_fraction",
+    "gain_fraction_by_seed",
+    "probe_false_positive_max",
+    "test_time_single",
+    "test_time_best",
+    "seconds",
+}
+
+
+@pytest.mark.slow
+def test_quick_learning_check_prints_its_summary_last():
+    script = ROOT / "benchmarks" / "v2_learning_check.py"
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(script), "--quick"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    assert KEYS <= set(last), KEYS - set(last)
+    assert last["seeds"] == 1 and len(last["gain_fraction_by_seed"]) == 1
+    assert set(last["verifier_accuracy_by_class"]) >= {"label_1", "label_0.5", "label_0"}
+    assert 0.0 <= last["verifier_accuracy"] <= 1.0

@@ -5,11 +5,13 @@ run.
 
     python benchmarks/grading_throughput.py [--pairs 2000] [--seed 0]
 
-The baseline parses gold exactly as the grader does (in `$...$` when it has no delimiters);
-a second baseline line with bare golds is printed for reference. The grader's worker
-processes are started fresh and warmed on other pairs before each timing, and the
-baseline's sympy and Math-Verify caches are cleared before its timing. This benchmark does not
-measure pathological inputs: those are bounded by the timeout, see tests/test_grading.py.
+The grader runs as `prover grade` does (`pred_kind="auto"`: each pred is first checked for
+being a bare answer; these preds are outputs). The baseline parses gold exactly as the grader
+does (in `$...$` when it has no delimiters); a second baseline line with bare golds is printed
+for reference. The grader's worker processes are started fresh and warmed on other pairs
+before each timing, and the baseline's sympy and Math-Verify caches are cleared before its
+timing. This benchmark does not measure pathological inputs: those are bounded by the
+timeout, see tests/test_grading.py.
 """
 
 from __future__ import annotations
@@ -122,14 +124,14 @@ def plain_rate(pairs: list[Pair], warm: list[Pair], delimit: bool) -> float:
 def grader_rate(pairs: list[Pair], warm: list[Pair], workers: int) -> float:
     """grade_many pairs/s on fresh workers, started and warmed on other pairs first."""
     shutdown_workers()
-    grade_many(warm, workers=workers)
-    return timed_rate(lambda: grade_many(pairs, workers=workers), len(pairs))
+    grade_many(warm, workers=workers, pred_kind="auto")
+    return timed_rate(lambda: grade_many(pairs, workers=workers, pred_kind="auto"), len(pairs))
 
 
 def same_verdicts(pairs: list[Pair]) -> str:
     """How often the grader's Math-Verify verdict is the baseline's (None counts as False),
     and how often the bare-gold baseline differs from the delimited one."""
-    ours = [bool(g.math_verify) for g in grade_many(pairs, workers=2)]
+    ours = [bool(g.math_verify) for g in grade_many(pairs, workers=2, pred_kind="auto")]
     delimited, bare = plain(pairs, True), plain(pairs, False)
     same = sum(a == b for a, b in zip(ours, delimited, strict=True))
     differ = sum(a != b for a, b in zip(delimited, bare, strict=True))

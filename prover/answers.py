@@ -1,6 +1,9 @@
 """The DeepSeekMath evaluation rules, without sympy: answer extraction, normalisation, and
 equality of numbers, tuples, intervals, matrices, equations and sets of answers.
 
+It also decides whether a prediction is a bare answer rather than a model's output
+(`reads_as_answer`; the module docstring of `prover.grading` states the rule).
+
 The one sympy-backed step (symbolic equality as the last resort) is passed in as a function,
 so the caller decides how to bound its time (`prover.grading` runs it in worker processes).
 This module does not call Math-Verify, and does not copy DeepSeekMath bug for bug: exact
@@ -68,13 +71,64 @@ def _clean(raw: str) -> str | None:
     return answer or None
 
 
+# --- Bare answers -------------------------------------------------------------------------
+
+# What makes a text an output to extract from: math delimiters, a box, an "answer" phrase
+# (also "Answer:"), a code fence. An escaped `\$` is a dollar sign, not a delimiter.
+_CUES = re.compile(r"(?<!\\)\$|(?<!\\)\\[(\[]|\\boxed|\\fbox|answer|```", re.IGNORECASE)
+_TEXT_GROUP = re.compile(r"\\(?:text[a-z]*|math[a-z]+|mbox|operatorname|begin|end)\s*\{[^{}]*\}")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+_LETTERS = re.compile(r"[A-Za-z]{2,}")
+_SHORT_PROSE = frozenset(
+    "an and are as at be but by can do for get has if in is it its let no not of on or our "
+    "so the then thus to was we yes you".split()
+)
+_MATH_WORDS = frozenset(
+    "sqrt square cubic percent radians infinity undefined none arcsin arccos arctan sinh cosh "
+    "tanh".split()
+)
+
+
+def reads_as_answer(text: str) -> bool:
+    """Whether `text` is a bare answer: it has no extraction cue (`$`, `\\(`, `\\[`,
+    `\\boxed`, `\\fbox`, "answer", a code fence), it is one line (or one LaTeX environment,
+    such as a matrix over several lines), and it has no prose: one token, or words that are
+    all variables, function names or units (outside `\\text{...}`)."""
+    text = text.strip()
+    if not text or _CUES.search(text):
+        return False
+    if "\n" in text and not text.startswith("\\begin{"):
+        return False
+    if not any(char.isspace() for char in text):
+        return True
+    words = _LETTERS.findall(_COMMAND.sub(" ", _TEXT_GROUP.sub(" ", text)))
+    return not any(_is_prose(word.lower()) for word in words)
+
+
+def _is_prose(word: str) -> bool:
+    """A short English word, or a longer word that is no unit or mathematical name."""
+    if word in _SHORT_PROSE:
+        return True
+    return len(word) >= 4 and word not in _MATH_WORDS and not _UNIT.fullmatch(word)
+
+
+def bare_answer(text: str) -> str | None:
+    """A bare answer as the DeepSeekMath rules grade it: the text itself on one line, without
+    surrounding `$` or sentence punctuation, and the content of a box that is all of it."""
+    answer = _clean(" ".join(text.split("\n")))
+    if answer is not None and BOX.match(answer) and answer.endswith("}"):
+        return last_boxed(answer)
+    return answer
+
+
 # --- Normalisation and numbers ------------------------------------------------------------
 
-_UNITS = (
+UNITS = (
     r"(?:square\s+)?(?:units?|cm|mm|km|m|meters?|inch(?:es)?|feet|foot|ft|miles?|yards?|"
     r"degrees?|dollars?|cents?|hours?|minutes?|seconds?|days?|weeks?|years?|mph|kg|grams?|"
     r"pounds?|liters?)"
-)
+)  # the unit words a number may end with
+_UNIT = re.compile(UNITS)
 _SUBSTITUTIONS = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
@@ -87,7 +141,7 @@ _SUBSTITUTIONS = tuple(
         (r"\\\$|\$", ""),
         (r"\\%", "%"),
         (r"(?<=\S)\s*\\(?:text|mbox)\{[^{}]*\}(?:\^\{?[23]\}?)?$", ""),  # a trailing unit
-        (rf"(?<=\d)\s+{_UNITS}(?:\^\{{?[23]\}}?)?$", ""),
+        (rf"(?<=\d)\s+{UNITS}(?:\^\{{?[23]\}}?)?$", ""),
         (r"^[a-zA-Z]\s*\\in\s*", ""),
         (r"(?<![\\a-zA-Z])inf(?:inity)?(?![a-zA-Z])", r"\\infty"),
         (r"\\frac(\d)(\d)", r"\\frac{\1}{\2}"),

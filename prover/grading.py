@@ -4,11 +4,28 @@
 
 - Math-Verify keeps its asymmetric order, `verify(parse(gold), parse(pred))`. A bare gold
   answer (no `$`, `\\(`, `\\[` or `\\boxed`) is wrapped in `$...$` first: bare, `1/2004!`
-  parses as `1` and `n=2,3,4` as `2.3`. The prediction is parsed as it is.
+  parses as `1` and `n=2,3,4` as `2.3`. A prediction that is an output is parsed as it is.
 - The DeepSeekMath rules (`prover.answers`): the answer-extraction priority of its harness,
   numeric tolerance 1e-3 with the percentage variants x, x/100, x*100, element-wise tuples,
   intervals and matrices, order-free matching of several answers, light LaTeX normalisation,
   and sympy equality as the last resort (run here, time-bounded).
+
+Bare answers. `pred_kind` says what PRED is. `"output"` (the default, and what the reward
+functions and `prover eval` pass) is a model's whole text: Math-Verify parses it as it is and
+the DeepSeekMath rules extract the answer by their priority. `"answer"` is a bare answer, graded
+whole by both: Math-Verify reads it as it reads gold, in `$...$` (its parser finds nothing in a
+bare `\\dfrac12`, `(x+1)^2` or `\\{1,2,3\\}`), except a lone number, possibly followed by a
+unit or percent word (`7,425,000`, `1 000`, `1000,99`, `28 percent`), which it reads as it is
+(its number extraction knows separators and decimal commas; in `$...$`, `1 000` is `1*0`); the
+DeepSeekMath rules compare the whole of it (`answers.bare_answer`). `"auto"` (what `prover
+grade` uses unless told) decides per pair with `answers.reads_as_answer`: PRED is a bare answer
+when it has no extraction cue (an unescaped `$`, `\\(`, `\\[`, `\\boxed`, `\\fbox`, the word
+"answer", a code fence), is one line (or one LaTeX environment, such as a matrix over several
+lines) and has no prose: it is one token, or its words (outside `\\text{...}`) are all
+variables, function names and units, with no short English word such as "so", "is" or "the".
+The rule comes from real outputs: model outputs (Math-Verify's regression outputs,
+DeepSeekMath's "The final answer is $X$. I hope it is correct.", boxed solutions, "so the
+answer is 5") carry a cue or prose, and stay outputs; what carries neither is an answer.
 
 Time bound. Math-Verify's own timeouts use `signal.alarm`, which fails off the main thread.
 Here every sympy call (all of Math-Verify, and the sympy fallback of the DeepSeekMath rules)
@@ -30,6 +47,8 @@ This module does not:
   1e-3"; the tolerance applies only when a side is written as a decimal. The percentage
   variants are kept, so `5` against `500` is equal under these rules (and not under
   Math-Verify);
+- look past that rule in `"auto"` mode: an answer inside a sentence (`5 apples`) is an
+  output, graded by its last number, and a one-token output (`Therefore`) is graded whole;
 - turn failures into verdicts: an exception that escapes a worker (a bug) is raised here as
   `GradingError`; `None` only ever means "Math-Verify could not decide" and says why.
 """
@@ -54,13 +73,16 @@ from dataclasses import dataclass
 from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Literal, get_args
 
-from prover.answers import extract_answer, rules_equal
+from prover.answers import UNITS, bare_answer, extract_answer, reads_as_answer, rules_equal
 
 TIMEOUT = 5.0
 CHUNK = 32  # pairs sent to a worker at once; results stream back one by one
 START_TIMEOUT = 120.0  # seconds a new worker may take to import Math-Verify
 CPU_SLACK = 10  # CPU seconds beyond its own budget before an orphaned worker is stopped
+PredKind = Literal["auto", "answer", "output"]  # what PRED holds; see the module docstring
+PRED_KINDS: tuple[str, ...] = get_args(PredKind)
 
 
 class GradingError(RuntimeError):
@@ -75,8 +97,9 @@ class Grade:
     pred: str
     math_verify: bool | None  # None: Math-Verify could not decide (parse failure or timeout)
     deepseek: bool  # the DeepSeekMath evaluation rules
-    answer: str | None  # the answer the DeepSeekMath rules extracted from pred
+    answer: str | None  # the answer the DeepSeekMath rules graded: extracted, or pred itself
     reason: str | None = None  # why math_verify is None, e.g. "timeout"
+    as_answer: bool = False  # pred was graded as a bare answer, not as an output
 
     @property
     def agree(self) -> bool:
@@ -96,14 +119,27 @@ def delimit_gold(gold: str) -> str:
     return gold if _DELIMITED.search(gold) else f"${gold}$"
 
 
-def _math_verify(gold: str, pred: str) -> tuple[bool | None, str | None]:
+_LONE_NUMBER = re.compile(
+    rf"[+-]?(?:(?:\d{{1,3}}(?:[ ,]\d{{3}})+|\d+)(?:\.\d+|,\d\d|,\d{{4,}})?|\.\d+)"
+    rf"(?:\s*(?:%|percent|pct|{UNITS}))?"
+)
+
+
+def math_verify_text(answer: str) -> str:
+    """A bare answer as Math-Verify reads it: a lone number (with separators, a decimal comma,
+    a unit or percent word) as it is, anything else as gold is read (`delimit_gold`)."""
+    answer = answer.strip()
+    return answer if _LONE_NUMBER.fullmatch(answer) else delimit_gold(answer)
+
+
+def _math_verify(gold: str, pred: str, as_answer: bool = False) -> tuple[bool | None, str | None]:
     """(verdict, reason) from Math-Verify with its signal timeouts off (worker processes only)."""
     from math_verify import parse, verify
 
     parsed_gold = parse(delimit_gold(gold), parsing_timeout=None)
     if not parsed_gold:
         return None, "gold not parsed"
-    parsed_pred = parse(pred, parsing_timeout=None)
+    parsed_pred = parse(math_verify_text(pred) if as_answer else pred, parsing_timeout=None)
     if not parsed_pred:
         return None, "no answer parsed from pred"
     return verify(parsed_gold, parsed_pred, timeout_seconds=None), None
@@ -161,13 +197,18 @@ def _arm_cpu_limit(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+def graded_answer(pred: str, as_answer: bool) -> str | None:
+    """The answer the DeepSeekMath rules grade: pred itself, or the one extracted from it."""
+    return bare_answer(pred) if as_answer else extract_answer(pred)
+
+
 def _job_messages(kind: str, payload: tuple, limit: float) -> Iterator[object]:
     """The messages a worker sends back for one job, in order, one per verdict."""
     if kind == "grade":
-        for gold, pred in payload:
+        for gold, pred, as_answer in payload:
             _arm_cpu_limit(2 * limit)
-            yield _nested_guard(_math_verify, (None, "too deeply nested"), gold, pred)
-            answer = extract_answer(pred)
+            yield _nested_guard(_math_verify, (None, "too deeply nested"), gold, pred, as_answer)
+            answer = graded_answer(pred, as_answer)
             yield answer, _nested_guard(rules_equal, False, gold, answer, _symbolic_equal)
     elif kind == "math_verify":
         _arm_cpu_limit(limit)
@@ -405,19 +446,31 @@ def _bounded_symbolic(gold: str, pred: str, deadline: float) -> bool:
             return False
 
 
-def grade(gold: str, pred: str, timeout: float = TIMEOUT) -> Grade:
-    """Both verdicts for one pair; each verdict waits at most `timeout` seconds."""
-    return grade_many([(gold, pred)], timeout=timeout)[0]
+def grade(gold: str, pred: str, timeout: float = TIMEOUT, pred_kind: PredKind = "output") -> Grade:
+    """Both verdicts for one pair; each verdict waits at most `timeout` seconds. `pred_kind`:
+    whether pred is a model's "output", a bare "answer", or "auto" (decided from pred)."""
+    return grade_many([(gold, pred)], timeout=timeout, pred_kind=pred_kind)[0]
+
+
+def pred_is_answer(pred: str, pred_kind: PredKind) -> bool:
+    """Whether pred is graded as a bare answer under `pred_kind` (see the module docstring)."""
+    if pred_kind not in PRED_KINDS:
+        raise ValueError(f"pred_kind must be one of {', '.join(PRED_KINDS)}, got {pred_kind!r}")
+    return pred_kind == "answer" or (pred_kind == "auto" and reads_as_answer(pred))
 
 
 def grade_many(
-    pairs: Sequence[tuple[str, str]], workers: int = 1, timeout: float = TIMEOUT
+    pairs: Sequence[tuple[str, str]],
+    workers: int = 1,
+    timeout: float = TIMEOUT,
+    pred_kind: PredKind = "output",
 ) -> list[Grade]:
-    """Grades of all pairs, in input order, `workers` worker processes in parallel."""
+    """Grades of all pairs, in input order, `workers` worker processes in parallel. Each pred
+    is a model's "output" (the default), a bare "answer", or "auto": decided pair by pair."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     _check_timeout(timeout)
-    pairs = [(gold, pred) for gold, pred in pairs]
+    pairs = [(gold, pred, pred_is_answer(pred, pred_kind)) for gold, pred in pairs]
     chunks = [pairs[i : i + CHUNK] for i in range(0, len(pairs), CHUNK)]
     if workers == 1 or len(chunks) <= 1:
         done = [_grade_chunk(chunk, timeout) for chunk in chunks]
@@ -431,7 +484,10 @@ def grade_many(
     return [grade for chunk in done for grade in chunk]
 
 
-def _grade_chunk(pairs: list[tuple[str, str]], timeout: float) -> list[Grade]:
+_Pair = tuple[str, str, bool]  # gold, pred, whether pred is graded as a bare answer
+
+
+def _grade_chunk(pairs: list[_Pair], timeout: float) -> list[Grade]:
     """Pairs graded in order; a pair whose Math-Verify call is lost gets its DeepSeekMath
     verdict here, and the rest go to a fresh worker."""
     grades: list[Grade] = []
@@ -439,33 +495,31 @@ def _grade_chunk(pairs: list[tuple[str, str]], timeout: float) -> list[Grade]:
         done, lost = _grade_run(pairs[len(grades) :], timeout)
         grades += done
         if lost is not None:
-            (gold, pred), reason = lost
-            answer = extract_answer(pred)
+            (gold, pred, as_answer), reason = lost
+            answer = graded_answer(pred, as_answer)
             verdict = deepseek_equal(gold, answer, timeout)
-            grades.append(Grade(gold, pred, None, verdict, answer, reason))
+            grades.append(Grade(gold, pred, None, verdict, answer, reason, as_answer))
     return grades
 
 
-def _grade_run(
-    pairs: list[tuple[str, str]], timeout: float
-) -> tuple[list[Grade], tuple[tuple[str, str], str] | None]:
+def _grade_run(pairs: list[_Pair], timeout: float) -> tuple[list[Grade], tuple[_Pair, str] | None]:
     """Grades pairs on one worker until done or until one is lost: (grades, lost pair and why).
     A lost DeepSeekMath check counts as not equal, and the run stops there too."""
     grades: list[Grade] = []
     with _pool().lease() as worker:
         worker.send("grade", tuple(pairs), timeout)
-        for gold, pred in pairs:
+        for gold, pred, as_answer in pairs:
             try:
                 verdict, reason = worker.receive(timeout)
             except _Lost as lost:
                 worker.restart()
-                return grades, ((gold, pred), lost.reason)
+                return grades, ((gold, pred, as_answer), lost.reason)
             try:
                 answer, same = worker.receive(timeout)
             except _Lost:
                 worker.restart()
-                answer, same = extract_answer(pred), False
-                grades.append(Grade(gold, pred, verdict, same, answer, reason))
+                answer, same = graded_answer(pred, as_answer), False
+                grades.append(Grade(gold, pred, verdict, same, answer, reason, as_answer))
                 return grades, None
-            grades.append(Grade(gold, pred, verdict, same, answer, reason))
+            grades.append(Grade(gold, pred, verdict, same, answer, reason, as_answer))
     return grades, None

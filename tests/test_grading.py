@@ -344,7 +344,8 @@ def test_cli_pairs_file(tmp_path):
         f"{tsv}:9: skipped: 4 fields, the header has 3",
     ]
     assert stderr[3] == (
-        "graded 3 pairs (3 skipped): math-verify 1 true, 1 false, 1 unknown; "
+        "graded 3 pairs (3 skipped, 0 graded as bare answers): math-verify 1 true, 1 false, "
+        "1 unknown; "
         "deepseek 2 true, 1 false; graders agree on 1/3 (33.3%)"
     )
 
@@ -389,7 +390,7 @@ def test_cli_pairs_row_csv_rejects_is_skipped(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert result.stdout == f"2\t{boxed('2')}\ttrue\ttrue\n"
     assert result.stderr.startswith(f"{tsv}:2: skipped: unreadable row (field larger than")
-    assert "graded 1 pairs (1 skipped)" in result.stderr
+    assert "graded 1 pairs (1 skipped, 0 graded as bare answers)" in result.stderr
 
 
 def test_matrix_row_breaks_followed_by_spaces():

@@ -42,7 +42,8 @@ def answer_reward(
         raise ValueError(f"{len(completions)} completions but {len(answer)} answers")
     texts = [completion_text(c) for c in completions]
     scorable = [i for i, (t, g) in enumerate(zip(texts, answer, strict=True)) if t.strip() and g]
-    grades = grade_many([(str(answer[i]), texts[i]) for i in scorable], workers, timeout)
+    pairs = [(str(answer[i]), texts[i]) for i in scorable]
+    grades = grade_many(pairs, workers, timeout, pred_kind="output")  # completions: outputs
     rewards: list[float | None] = [None] * len(texts)
     for i, grade in zip(scorable, grades, strict=True):
         rewards[i] = 1.0 if grade.deepseek else 0.0

@@ -1,11 +1,14 @@
 """`prover grade`: grade final answers with Math-Verify and the DeepSeekMath rules.
 
-`prover grade GOLD PRED` prints both verdicts and the extracted answer.
+`prover grade GOLD PRED` prints both verdicts and the answer graded.
 `prover grade --pairs FILE.tsv` grades every row of a tab-separated file (header columns
 `gold` and `pred`, quoted as the csv module quotes) in one process and writes one line per
 pair: gold, pred, the Math-Verify verdict, the DeepSeekMath verdict (`true`, `false`,
-`unknown`), then a summary line on stderr. This command does not extract answers from the
-gold column (gold is the reference answer itself) and does not run model-written programs.
+`unknown`), then a summary line on stderr. `--pred-kind` says whether PRED is a bare answer
+or a model's output; by default each PRED is classified by `prover.grading`'s rule (a PRED
+with no `$`, box or "answer is" that reads as one expression is the answer itself). This
+command does not extract answers from the gold column (gold is the reference answer itself)
+and does not run model-written programs.
 """
 
 from __future__ import annotations
@@ -59,6 +62,13 @@ def verdict(value: bool | None) -> str:
     help="Write the verdict lines here instead of stdout (with --pairs).",
 )
 @click.option(
+    "--pred-kind",
+    type=click.Choice(grading.PRED_KINDS),
+    default="auto",
+    show_default=True,
+    help="What PRED holds: a bare answer, a model's output, or auto (decided per PRED).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=grading.TIMEOUT,
@@ -71,20 +81,22 @@ def grade(
     pairs_file: Path | None,
     workers: int,
     out: Path | None,
+    pred_kind: grading.PredKind,
     timeout: float,
 ) -> None:
-    """Grade PRED (a model output or an answer) against the GOLD answer, or every pair of
+    """Grade PRED (a model output or a bare answer) against the GOLD answer, or every pair of
     --pairs FILE.tsv, with Math-Verify and with the DeepSeekMath evaluation rules."""
     if pairs_file is None:
         if gold is None or pred is None:
             raise click.UsageError("give GOLD and PRED, or --pairs FILE.tsv")
-        click.echo(render_grade(grading.grade(gold, pred, timeout=timeout)))
+        result = grading.grade(gold, pred, timeout=timeout, pred_kind=pred_kind)
+        click.echo(render_grade(result))
         return
     if gold is not None:
         raise click.UsageError("give either GOLD PRED or --pairs FILE.tsv, not both")
     pairs, skipped = read_pairs(pairs_file)
     with open_sink(out) as sink:
-        grades = list(grade_to(sink, pairs, workers, timeout))
+        grades = list(grade_to(sink, pairs, workers, timeout, pred_kind))
     click.echo(summary(grades, skipped), err=True)
 
 
@@ -175,12 +187,18 @@ def open_sink(path: Path | None) -> Iterator[TextIO]:
 
 
 def grade_to(
-    sink: TextIO, pairs: Sequence[tuple[str, str]], workers: int, timeout: float
+    sink: TextIO,
+    pairs: Sequence[tuple[str, str]],
+    workers: int,
+    timeout: float,
+    pred_kind: grading.PredKind = "auto",
 ) -> Iterator[grading.Grade]:
     """Grades pairs in batches, writing one TSV line per pair as each batch finishes."""
     writer = csv.writer(sink, delimiter="\t", lineterminator="\n")
     for start in range(0, len(pairs), BATCH):
-        batch = grading.grade_many(pairs[start : start + BATCH], workers=workers, timeout=timeout)
+        batch = grading.grade_many(
+            pairs[start : start + BATCH], workers=workers, timeout=timeout, pred_kind=pred_kind
+        )
         for result in batch:
             row = [result.gold, result.pred, verdict(result.math_verify), verdict(result.deepseek)]
             writer.writerow(row)
@@ -189,14 +207,17 @@ def grade_to(
 
 
 def summary(grades: Sequence[grading.Grade], skipped: int) -> str:
-    """One line: counts of each verdict and how often the graders agree."""
+    """One line: counts of each verdict, of preds graded as bare answers, and how often the
+    graders agree."""
     total = len(grades)
     mv = Counter(verdict(g.math_verify) for g in grades)
     ds = Counter(verdict(g.deepseek) for g in grades)
     agree = sum(g.agree for g in grades)
     share = f"{agree / total:.1%}" if total else "n/a"
+    bare = sum(g.as_answer for g in grades)
     return (
-        f"graded {total} pairs ({skipped} skipped): math-verify {mv['true']} true, "
+        f"graded {total} pairs ({skipped} skipped, {bare} graded as bare answers): "
+        f"math-verify {mv['true']} true, "
         f"{mv['false']} false, {mv['unknown']} unknown; deepseek {ds['true']} true, "
         f"{ds['false']} false; graders agree on {agree}/{total} ({share})"
     )

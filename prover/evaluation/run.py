@@ -90,7 +90,9 @@ def grade_records(records: list[Record], items: dict[str, Item], config: EvalCon
     pairs = [(r["gold"], r["text"]) for r in records]
     programs = [r for r in records if r.get("program")]
     pairs += [(r["gold"], r["program"]["output"]) for r in programs]
-    grades = grade_many(pairs, workers=config.workers, timeout=config.grade_timeout)
+    grades = grade_many(
+        pairs, workers=config.workers, timeout=config.grade_timeout, pred_kind="output"
+    )
     for record, g in zip(records, grades[: len(records)], strict=True):
         record |= {
             "answer": g.answer,

@@ -1,7 +1,8 @@
 """A tiny random Llama with a byte-level BPE tokenizer, built offline in about a second.
 
 For tests, benchmarks and smoke runs of the whole pipeline on a CPU; it writes nonsense.
-This module does not download anything.
+`python -m prover.tiny DIR` writes one to DIR (an empty or new folder), so every command
+that takes `--model` can run without the model hub. This module does not download anything.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def build_tiny_model(
         vocab_size=512,
         special_tokens=["<pad>", "<s>", "</s>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(corpus, trainer)
     fast = PreTrainedTokenizerFast(
@@ -55,3 +57,29 @@ def build_tiny_model(
     model.generation_config.eos_token_id = [2, *range(100, 100 + stop_ids)]
     model.save_pretrained(path)
     return path
+
+
+def command():
+    """The click command of `python -m prover.tiny DIR` (click imported only for it)."""
+    import click
+
+    from prover.cli import UserError
+
+    @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+    def tiny(folder: Path) -> None:
+        """Write a tiny random Llama and its tokenizer to DIR (a new or empty folder), for
+        smoke runs of any command that takes --model: it loads in a second, writes nonsense."""
+        from prover.cli.options import quiet_transformers
+
+        if folder.exists() and any(folder.iterdir()):
+            raise UserError(f"{folder} is not empty; give a new or empty folder", exit_code=2)
+        quiet_transformers()
+        build_tiny_model(folder)
+        click.echo(f"tiny model -> {folder} (random weights: it writes nonsense)")
+
+    return tiny
+
+
+if __name__ == "__main__":
+    command()(prog_name="python -m prover.tiny")

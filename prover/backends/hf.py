@@ -1,5 +1,8 @@
 """In-process transformers backend: left-padded batched `generate` on CPU or GPU.
 
+Before loading, the model is found (`hub.resolve_model`: a local folder, the cache, or a
+reachable hub) and its dtype chosen to fit the free memory (`memory.load_dtype`).
+
 Prompts are expanded n times, sorted by length and cut into micro-batches of `batch_size`
 sequences, so one call serves a whole loop stage. It does not do continuous batching or
 prefix caching (use the `vllm` backend for throughput on GPUs).
@@ -59,6 +62,7 @@ class HFBackend:
         backend = cls.__new__(cls)
         backend.model, backend.batch_size, backend.lm = lm.name_or_path, batch_size, lm
         backend.device = str(next(lm.parameters()).device)
+        backend.dtype = str(next(lm.parameters()).dtype).removeprefix("torch.")
         backend.tokenizer = copy.copy(tokenizer)
         backend.tokenizer.padding_side = "left"
         if backend.tokenizer.pad_token_id is None:
@@ -71,11 +75,14 @@ class HFBackend:
         from safetensors import SafetensorError
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from prover.backends.hub import resolve_model
+        from prover.backends.memory import load_dtype
+
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        if dtype == "auto":
-            dtype = "bfloat16" if self.device.startswith("cuda") else "float32"
+        model = resolve_model(model)  # a missing folder or an unreachable hub: seconds, one line
+        self.dtype = dtype = load_dtype(model, device, dtype, trust_remote_code)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(
                 model, trust_remote_code=trust_remote_code

@@ -28,7 +28,10 @@ class VLLMBackend:
         dtype: str = "auto",
         seed: int = 0,
     ):
+        from prover.backends.hub import resolve_model
+
         vllm = require("vllm", "vllm")
+        model = resolve_model(model)  # a missing folder or an unreachable hub: one line
         self.model = model
         self._vllm = vllm
         try:

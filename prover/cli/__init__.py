@@ -47,6 +47,7 @@ def _register() -> None:
         ("prover.cli.iterate", "iterate"),
         ("prover.cli.graph", "graph"),
         ("prover.cli.lean", "lean"),
+        ("prover.cli.toy", "toy"),
     )
     for module, name in optional:
         add_optional(main, module, name)

@@ -16,6 +16,11 @@ import click
 from prover.errors import require
 
 FILE = click.Path(path_type=Path, dir_okay=False)
+BUCKET_HELP = (
+    "Hash buckets for word n-grams. The model takes (words + bucket) x dim x 4 bytes on disk: "
+    "2 GB for the paper's 2000000 at dim 256. Default: sized from the training text, the "
+    "model about 8x its size (the paper's 2000000 from about 256 MB of text)."
+)
 
 
 def _require_data() -> None:
@@ -35,9 +40,8 @@ def _require_data() -> None:
 @click.option(
     "--bucket",
     type=click.IntRange(1),
-    default=2_000_000,
-    show_default=True,
-    help="Hash buckets for n-grams; the model holds bucket x dim floats.",
+    default=None,
+    help=BUCKET_HELP,
 )
 @click.option("--threads", type=click.IntRange(1), default=4, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -51,7 +55,8 @@ def _require_data() -> None:
 @click.option("--max-negatives", type=click.IntRange(1), help="Sample this many negatives.")
 def train_classifier(pos: Path, neg: Path, out: Path, **settings) -> None:
     """Train the math classifier on seed positives and random negatives (JSONL, `text`);
-    print its held-out precision and recall; save OUT and OUT.metrics.json."""
+    print its held-out precision and recall; save OUT and the metrics beside it, with
+    .metrics.json for OUT's suffix (math.bin -> math.metrics.json)."""
     _require_data()
     from verifier_train.data.classifier import ClassifierConfig, metrics_path, train_files
 
@@ -64,7 +69,8 @@ def train_classifier(pos: Path, neg: Path, out: Path, **settings) -> None:
         f"held-out precision {metrics.precision:.3f} recall {metrics.recall:.3f} "
         f"f1 {metrics.f1:.3f} (threshold {metrics.threshold})"
     )
-    click.echo(f"model -> {out}, metrics -> {metrics_path(out)}")
+    size = out.stat().st_size / 1e6
+    click.echo(f"model -> {out} ({size:.1f} MB), metrics -> {metrics_path(out)}")
 
 
 @click.command()
@@ -132,9 +138,8 @@ def discover(scored: Path, review: Path, seeds: Path, threshold: float, **settin
 @click.option(
     "--bucket",
     type=click.IntRange(1),
-    default=2_000_000,
-    show_default=True,
-    help="fastText hash buckets (the model holds bucket x 256 floats).",
+    default=None,
+    help=BUCKET_HELP + " Each round writes a model.",
 )
 @click.option(
     "--min-rate",

@@ -69,10 +69,12 @@ def dedup(
     from IN.jsonl, keeping the first of each, and write the rest to OUT.jsonl."""
     for module in ("datatrove", "orjson", "rensa"):
         require(module, "data")
+    from prover.cli.data import executor_output
     from verifier_train.data.dedup import NearDedupConfig, dedup_file
 
     config = NearDedupConfig(shingle, hashes, bands, rows, threshold, seed)
-    counts = dedup_file(src, dst, config, workdir, removed, max_chars)
+    with executor_output(workdir / "prover-dedup" / "datatrove.log" if workdir else None):
+        counts = dedup_file(src, dst, config, workdir, removed, max_chars)
     click.echo(f"{'stage':<11} {'in':>9} {'out':>9} {'removed':>9}  reasons")
     for stage in counts:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(stage.removed.items()))

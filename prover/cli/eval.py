@@ -42,7 +42,7 @@ def _report_skipped(dataset: Dataset) -> None:
 
 
 def _percent(value) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
+    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def metric_columns(overall: dict) -> list[str]:

@@ -35,8 +35,10 @@ def _files(recipe: dict, key: str, base: Path) -> list[Path]:
     return [p if p.is_absolute() else base / p for p in map(Path, paths)]
 
 
-def read_plan(path: Path, template_dir: str | None, rounds: int | None, max_steps: int | None):
-    """(the plan, the starting model, the initial verifier rows) from RECIPE.yaml."""
+def read_plan(path: Path, template_dir: str | None, rounds: int | None, max_steps: int | None,
+              model: str | None = None):  # fmt: skip
+    """(the plan, the starting model, the initial verifier rows) from RECIPE.yaml; `model`
+    overrides the recipe's."""
     from dataclasses import replace
 
     from prover.cli.train_common import check_model, check_runnable
@@ -48,9 +50,11 @@ def read_plan(path: Path, template_dir: str | None, rounds: int | None, max_step
     from verifier_train.verifier import read_meta_data, read_verifier_data
 
     recipe = read_recipe(path)
+    if model:
+        recipe["model"] = model
     if not recipe.get("model"):
-        raise InputError(f"{path}: set `model` (the verifier to start from)")
-    check_model(recipe["model"])
+        raise InputError(f"no model: pass --model DIR or set `model` in {path}")
+    check_model(recipe["model"], "--model" if model else "model:")
     config = section(recipe, "iterate", IterateConfig, path)
     config = replace(config, rounds=rounds) if rounds else config
     stages = [section(recipe, name, GRPORecipe, path) for name in ("verifier", "generator")]
@@ -155,6 +159,8 @@ def _label(plan: Plan, verifier: str, proofs: Path, out: Path) -> list[dict]:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Run folder: one round-N/ folder per round and state.json (a re-run "
               "resumes).")  # fmt: skip
+@click.option("--model", default=None,
+              help="The model to start from (overrides the recipe's `model`).")  # fmt: skip
 @click.option("--rounds", type=click.IntRange(1), default=None, help="Override iterate.rounds.")
 @click.option(
     "--max-steps",
@@ -169,8 +175,8 @@ def _label(plan: Plan, verifier: str, proofs: Path, out: Path) -> list[dict]:
     default=None,
     help="Directory of prompt templates overriding the shipped ones.",
 )
-def iterate(recipe: Path, out: Path, rounds: int | None, max_steps: int | None,
-            template_dir: str | None) -> None:  # fmt: skip
+def iterate(recipe: Path, out: Path, model: str | None, rounds: int | None,
+            max_steps: int | None, template_dir: str | None) -> None:  # fmt: skip
     """Run the DeepSeekMath-V2 loop: train the verifier on labelled proofs, initialise the
     generator from it and train it with verifier rewards, sample new proofs, auto-label them,
     add them to the verifier data, and repeat."""
@@ -178,7 +184,7 @@ def iterate(recipe: Path, out: Path, rounds: int | None, max_steps: int | None,
     from verifier_train.iterate import Iterate
 
     quiet_transformers()
-    plan, model, data = read_plan(recipe, template_dir, rounds, max_steps)
+    plan, start, data = read_plan(recipe, template_dir, rounds, max_steps, model)
     driver = Iterate(out, plan.config, make_stages(plan))
-    done = driver.run(model, data, on_round=lambda r: click.echo(f"round {r['round']} done"))
+    done = driver.run(start, data, on_round=lambda r: click.echo(f"round {r['round']} done"))
     click.echo(f"{len(done)} rounds in {out}; last verifier {done[-1]['done']['verifier']}")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from prover.backends import BACKENDS, DEFAULT_MODEL, Backend, Sampling, make_backend
+from prover.backends.memory import DTYPES
 
 # Options of every command that runs a model (the same names everywhere).
 BACKEND_OPTIONS = [
@@ -64,6 +65,15 @@ BACKEND_OPTIONS = [
         default="auto",
         show_default=True,
         help="Device for --backend hf (auto, cpu, cuda, cuda:1).",
+    ),
+    click.option(
+        "--dtype",
+        type=click.Choice(DTYPES),
+        default="auto",
+        show_default=True,
+        help="Weights' dtype for --backend hf and vllm. auto: bfloat16 on a GPU; on a CPU "
+        "float32 when it fits in free memory, else bfloat16. A model that does not fit stops "
+        "before it loads.",
     ),
     click.option(
         "--batch-size",
@@ -174,10 +184,12 @@ def build_verifier(opts: dict) -> Backend:
 
 def _backend(kind: str, model: str, base_url: str | None, opts: dict) -> Backend:
     if kind == "hf":
-        return make_backend("hf", model, device=opts["device"], batch_size=opts["batch_size"])
+        return make_backend(
+            "hf", model, device=opts["device"], dtype=opts["dtype"], batch_size=opts["batch_size"]
+        )
     if kind == "openai":
         return make_backend("openai", model, base_url=base_url, api_key_env=opts["api_key_env"])
-    return make_backend(kind, model)
+    return make_backend(kind, model, dtype=opts["dtype"])
 
 
 def sampling_from(opts: dict) -> Sampling:

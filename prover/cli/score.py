@@ -13,7 +13,7 @@ import click
 from prover.agreement import summarize
 from prover.backends import Backend
 from prover.cli.options import build_verifier, model_options, sampling_from
-from prover.errors import InputError
+from prover.errors import InputError, require
 from prover.lean.crosscheck_cli import (
     LeanSetup,
     attach_to_scores,
@@ -115,6 +115,8 @@ def _check_out(out: Path, resume: bool) -> None:
 def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
     """Verify every proof in PROOFS V times; write per-proof scores and, where human grades
     exist, agreement statistics (accuracy, MAE, Pearson, Spearman, confusion, calibration)."""
+    if opts["report"]:
+        require("matplotlib", "plots")  # before any proof is scored, not after
     reporter = RichReporter()
     items, bad = read_proofs(list(proof_files), parse_map(opts["mapping"]), opts["scale"])
     for record in bad:

@@ -43,14 +43,16 @@ def load_stage(recipe: Path | None, model: str | None, name: str, cls: type) -> 
     return stage, policy
 
 
-def check_model(model: str) -> None:
-    """A model that cannot be found fails here, in one line, before any data is prepared."""
+def check_model(model: str, option: str = "--model") -> None:
+    """A model that cannot be found fails here, in one line, before any data is prepared (an
+    unreachable hub in seconds: `prover.backends.hub`). `option` is how the user named it."""
     from transformers import AutoConfig
 
     from prover.backends.hf import load_error_message
+    from prover.backends.hub import resolve_model
 
     try:
-        AutoConfig.from_pretrained(model)
+        AutoConfig.from_pretrained(resolve_model(model, option))
     except (OSError, ValueError) as exc:
         raise InputError(load_error_message(model, exc)) from exc
 

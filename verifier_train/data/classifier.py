@@ -3,7 +3,12 @@
 `ClassifierConfig` holds the DeepSeekMath settings (dim 256, lr 0.1, wordNgrams 3, minCount 3,
 3 epochs). `train_classifier` trains on seed positives and random negatives (JSONL records
 with `text`), holds out a split of each class, reports precision, recall and F1 on it, and
-saves the model (`.bin`) and the metrics (`.metrics.json` beside it).
+saves the model (`.bin`) and the metrics (`.metrics.json` in place of its suffix).
+
+The model holds (words + bucket) x dim floats. fastText's default of 2M n-gram buckets is
+2 GB at dim 256 whatever the data, so by default the bucket count is sized from the training
+text (`data_bucket`: the model about `MODEL_TO_TEXT` times the text) and reaches the paper's
+2M only at about 256 MB of text; an explicit `bucket` is used as given.
 
 Every fastText call goes through `MathClassifier`. Under numpy 2, fastText 0.9.2's
 `predict()` raises "Unable to avoid copy"; `MathClassifier.score` calls the raw `model.f.predict`
@@ -34,7 +39,7 @@ import json
 import random
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -52,6 +57,9 @@ from verifier_train.data.dedup_exact import (
     record_of,
 )
 
+PAPER_BUCKET = 2_000_000  # fastText's default, the paper's: 2 GB at dim 256
+MIN_BUCKET = 256
+MODEL_TO_TEXT = 8  # a sized bucket makes the n-gram table about 8x the training text
 MATH_LABEL = "__label__math"
 OTHER_LABEL = "__label__other"
 SCORE_KEY = "math_score"
@@ -66,7 +74,7 @@ class ClassifierConfig:
     word_ngrams: int = 3
     min_count: int = 3
     epoch: int = 3
-    bucket: int = 2_000_000  # fastText's default: the model is bucket x dim floats (2 GB)
+    bucket: int | None = None  # None: sized from the training text (`data_bucket`)
     threads: int = 4
     seed: int = 0
     holdout: float = 0.1  # fraction of each class held out for the metrics
@@ -143,6 +151,13 @@ class MathClassifier:
         return [_math_prob(predict(fasttext_line(t) + "\n", -1, 0.0, "replace")) for t in texts]
 
 
+def data_bucket(texts: Sequence[str], dim: int) -> int:
+    """n-gram buckets for these training texts: the table (bucket x dim float32) about
+    `MODEL_TO_TEXT` times their UTF-8 size, between `MIN_BUCKET` and `PAPER_BUCKET`."""
+    size = sum(len(t.encode("utf-8")) for t in texts)
+    return max(MIN_BUCKET, min(PAPER_BUCKET, MODEL_TO_TEXT * size // (4 * dim)))
+
+
 def _fasttext_args(path: str, config: ClassifierConfig) -> dict:
     return {
         "input": path,
@@ -214,6 +229,8 @@ def train_classifier(
         negatives = rng.sample(list(negatives), config.max_negatives)
     pos_train, pos_held = split_holdout(positives, config.holdout, config.seed)
     neg_train, neg_held = split_holdout(negatives, config.holdout, config.seed + 1)
+    if config.bucket is None:
+        config = replace(config, bucket=data_bucket([*pos_train, *neg_train], config.dim))
     model = MathClassifier.train(pos_train, neg_train, config)
     precision, recall, f1 = evaluate(model, pos_held, neg_held, config.threshold)
     metrics = Metrics(precision, recall, f1, config.threshold, len(pos_train), len(neg_train),
@@ -225,6 +242,7 @@ def train_classifier(
 
 
 def metrics_path(model_path: Path) -> Path:
+    """`math.bin` -> `math.metrics.json` (the suffix replaced)."""
     return model_path.with_suffix(".metrics.json")
 
 

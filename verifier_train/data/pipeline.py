@@ -15,7 +15,8 @@ reader and after each stage counts documents and tokens (whitespace-separated wo
 `summarize` merges the per-rank stats datatrove wrote under `workdir/logs/` into
 `workdir/stats.json`: per stage, documents and tokens in and out and the reasons for removal.
 Removed documents go to `workdir/removed/<stage>/`. A re-run skips the tasks that datatrove's
-logging dirs mark complete.
+logging dirs mark complete. `run` first checks that a local input holds files of its format
+(`check_input`), so a missing one is one line before any worker starts or anything is written.
 
 This module does NOT train the classifier or discover domains (`recall` only scores with a
 given model), does not submit Slurm jobs in `plan`/`executors` (only `run` does), does not
@@ -39,7 +40,7 @@ from datatrove.utils.stats import PipelineStats
 from prover.errors import InputError, require
 from verifier_train.data.dedup import dedup_pipelines
 from verifier_train.data.dedup_exact import record_of
-from verifier_train.data.readers import BAD_READS, make_reader
+from verifier_train.data.readers import BAD_READS, GLOBS, make_reader
 from verifier_train.data.recipe import (
     DecontaminateStage,
     DedupStage,
@@ -259,8 +260,32 @@ def executors(recipe: PipelineRecipe, jobs: list[Job] | None = None) -> list:
     return chain
 
 
+def check_input(recipe: PipelineRecipe) -> None:
+    """A local input that is missing or holds no files of the recipe's format is one line,
+    before any worker starts or anything is written. Remote inputs (`s3://...`) are not
+    listed here: their readers list them."""
+    spec = recipe.input
+    if "://" in spec.path:
+        return
+    path = Path(spec.path)
+    where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+    if not path.exists():
+        raise InputError(f"input.path {spec.path}: no such folder{where}")
+    pattern = spec.glob or GLOBS[spec.format]
+    if path.is_dir() and not _has_files(path, pattern):
+        raise InputError(f"input.path {spec.path} holds no {pattern} files{where}")
+
+
+def _has_files(folder: Path, pattern: str) -> bool:
+    """Whether the reader would find a file: datatrove's own listing, recursive."""
+    from datatrove.io import get_datafolder
+
+    return bool(get_datafolder(str(folder)).list_files(recursive=True, glob_pattern=pattern))
+
+
 def run(recipe: PipelineRecipe) -> dict | None:
     """Run (or, for Slurm, submit) the recipe; the summary, or None when only submitted."""
+    check_input(recipe)
     chain = executors(recipe)
     if not chain:
         raise InputError("the recipe has nothing to run")

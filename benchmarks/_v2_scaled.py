@@ -130,10 +130,10 @@ def meta_verify(
     return out
 
 
-def accuracy_by_n(proofs, verdicts, combine) -> dict[int, float]:
-    """n -> accuracy of `combine` over the first n sampled scores of each proof."""
+def accuracy_by_n(proofs, verdicts, combine, most: int) -> dict[int, float]:
+    """n -> accuracy of `combine` over the first n sampled scores of each proof (n <= most)."""
     out = {}
-    for n in N_GRID:
+    for n in (n for n in N_GRID if n <= most):
         right = [
             combine([v["score"] for v in verdicts[f"g{i}"][:n]]) == p.label
             for i, p in enumerate(proofs)
@@ -142,11 +142,11 @@ def accuracy_by_n(proofs, verdicts, combine) -> dict[int, float]:
     return out
 
 
-def label_grid(proofs, verdicts, metas) -> list[dict]:
-    """Precision and coverage of the published label rules for each (n, m, k) of the grid,
-    each budget a prefix of the samples."""
+def label_grid(proofs, verdicts, metas, most: int) -> list[dict]:
+    """Precision and coverage of the published label rules for each (n, m, k) of the grid
+    with n <= most, each budget a prefix of the samples."""
     rows = []
-    for n, m, k in LABEL_GRID:
+    for n, m, k in (b for b in LABEL_GRID if b[0] <= most):
         labelled = right = 0
         for i, p in enumerate(proofs):
             first = verdicts[f"g{i}"][:n]

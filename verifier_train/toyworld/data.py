@@ -86,10 +86,10 @@ def labelled_proof(
     rng: random.Random, family: str, kind: str, max_chars: int = MAX_CHARS
 ) -> ToyProof:
     """A proof of `kind` for a fresh problem whose correct proof fits in `max_chars`, with a
-    number of steps drawn uniformly from `STEP_COUNTS[family]` (drawn again after 100 tries,
+    number of steps drawn uniformly from `STEP_COUNTS[family]` (drawn again after 500 tries,
     which only happens when `max_chars` leaves that count no room)."""
     for attempt in range(_TRIES):
-        if attempt % 100 == 0:
+        if attempt % 500 == 0:
             steps = rng.choice(STEP_COUNTS[family]) + (kind == "skipped_step")
         proof = correct_proof(make_problem(rng, family))
         if len(proof.text) > max_chars or len(proof.steps) != steps:

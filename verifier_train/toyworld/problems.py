@@ -5,8 +5,8 @@
 - "expand": `Prove that (x+3)^2 = x^2+6*x+9.`  (squares and products of two binomials with
   small coefficients, in x or in a and b; the right side is the sorted expansion);
 - "linear": `Prove that if 2*x+3 = 11 then x = 4.`  Left sides x+b, a*x, a*x+b, b+a*x, a*x-b
-  and a*(x+b); right sides c, c+d and c-d; a from 2 to 9, b and d from 1 to 19, and an
-  integer solution from -19 to 19 (so c reaches about 190). The correct proofs take 2 to 5
+  and a*(x+b); right sides c, c+d and c-d; a from 2 to 9, b and d from 1 to 12, and an
+  integer solution from -12 to 12 (so c reaches about 120). The correct proofs take 2 to 5
   steps (left sides x+b and a*x: 2, the others 4; one more for a sum on the right), so the
   number of steps does not give away a skipped one (see `data.labelled_proof`).
 
@@ -187,7 +187,7 @@ def _product(rng: random.Random) -> Node:
 
 
 _LINEAR_SHAPES = ("x+b", "a*x", "ax+b", "b+ax", "ax-b", "a(x+b)")
-LINEAR_BOUND = 19  # b, d and |solution| go up to this
+LINEAR_BOUND = 12  # b, d and |solution| go up to this
 
 
 def _linear(rng: random.Random) -> tuple[str, int]:

@@ -358,7 +358,12 @@ def summary(r: SeedResult) -> dict:
     """The machine-readable figures of one seed (the keys the issue names, and a few more)."""
     best = scaled.best_label_row(r.scaled.grid)
     gains = {g.name: g.validity.sampled - r.start.validity.sampled for g in r.runs}
-    probes = [x for p in r.verifier.probes for x in (p.toy, p.generic) if x is not None]
+    # The trained verifier: every probe run of its GRPO stage (SFT's early runs probe a model
+    # that cannot write an analysis yet; they are printed in the report, not summarised).
+    probes = [
+        x for p in r.verifier.probes if p.phase == "GRPO" for x in (p.toy, p.generic)
+        if x is not None
+    ]  # fmt: skip
     last = r.test_time.budgets[-1]
     by_class = {f"label_{k}": v for k, v in r.scaled.greedy_by_label.items()}
     by_class |= {f"planted_{k}": v for k, v in r.verifier.grpo.by_kind.items()}
@@ -410,7 +415,7 @@ def print_spread(summaries: list[dict]) -> None:
         "label precision (best budget, coverage>=50%)": lambda s: s["label_precision"],
         "label coverage (that budget)": lambda s: s["label_coverage"],
         "gain fraction (verifier / exact reward)": lambda s: s["gain_fraction"],
-        "probe false-positive rate, max": lambda s: s["probe_false_positive_max"],
+        "probe false-positive rate, max (verifier GRPO)": lambda s: s["probe_false_positive_max"],
         "test-time single sample": lambda s: s["test_time_single"],
         "test-time best of pool": lambda s: s["test_time_best"],
     }

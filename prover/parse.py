@@ -98,6 +98,8 @@ def unfinished(text: str, finish_reason: str | None) -> str | None:
         return "prompt too long for the model's context"
     if finish_reason == "length":
         return "truncated generation (hit the token limit)"
+    if finish_reason in ("abort", "error"):
+        return f"generation ended by the engine ({finish_reason})"
     if "<think>" in text and THINK_END not in text:
         return "unfinished thinking (no </think>)"
     return None

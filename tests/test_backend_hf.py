@@ -86,3 +86,12 @@ def test_unknown_backend_and_missing_base_url():
         make_backend("tgi", "m")
     with pytest.raises(BackendError, match="--base-url"):
         make_backend("openai", "m")
+
+
+def test_auto_device_gives_each_launched_rank_its_own_gpu(monkeypatch):
+    from prover.backends.hf import auto_device
+
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert (auto_device(False), auto_device(True)) == ("cpu", "cuda")
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert (auto_device(False), auto_device(True)) == ("cpu", "cuda:3")

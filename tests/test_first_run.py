@@ -246,3 +246,15 @@ def test_a_cached_model_loads_offline_when_the_hub_is_unreachable(tiny_model, tm
     )
     assert done.returncode == 0, done.stderr
     assert "Retrying" not in done.stderr and len(json.loads(done.stdout)["verifications"]) == 1
+
+
+def test_auto_dtype_is_float16_on_a_gpu_without_bfloat16(monkeypatch):
+    import torch
+
+    from prover.backends.memory import choose_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda index=0: (7, 0))  # V100
+    assert choose_dtype("auto", "cuda:0", None, None) == "float16"
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda index=0: (9, 0))  # H100
+    assert choose_dtype("auto", "cuda:1", None, None) == "bfloat16"

@@ -84,10 +84,12 @@ def to_grpo_config(recipe: GRPORecipe, output_dir: Path | str, **overrides: Any)
     """The `trl.GRPOConfig` for `recipe`; `overrides` are passed through to GRPOConfig."""
     from trl import GRPOConfig
 
+    from verifier_train.train_args import build_args
+
     fields = {k: v for k, v in asdict(recipe).items() if k not in LOCAL_FIELDS}
     fields["scale_rewards"] = "group" if recipe.scale_rewards else "none"
     fields["report_to"] = list(recipe.report_to) or "none"
-    return GRPOConfig(output_dir=str(output_dir), **{**fields, **overrides})
+    return build_args(GRPOConfig, output_dir, {**fields, **overrides})
 
 
 def lora_config(recipe: GRPORecipe):

@@ -87,11 +87,13 @@ def to_pretrain_config(recipe: PretrainRecipe, output_dir: Path | str, **overrid
     tokenizing); `overrides` are passed through to SFTConfig."""
     from trl import SFTConfig
 
+    from verifier_train.train_args import build_args
+
     fields = {k: v for k, v in asdict(recipe).items() if k not in NOT_TRAINING_ARGS}
     fields["report_to"] = list(recipe.report_to) or "none"
     fields["dataset_kwargs"] = {"skip_prepare_dataset": True}
     try:
-        return SFTConfig(output_dir=str(output_dir), **{**fields, **overrides})
+        return build_args(SFTConfig, output_dir, {**fields, **overrides})
     except ValueError as exc:  # settings this machine cannot run (bf16 on a CPU, ...)
         raise InputError(f"pretrain settings: {str(exc).splitlines()[0]}") from exc
 

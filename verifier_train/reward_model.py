@@ -155,10 +155,12 @@ def to_training_args(recipe: RewardModelRecipe, output_dir: Path | str, **overri
     """`transformers.TrainingArguments` for `recipe` (all fields but `max_length`)."""
     from transformers import TrainingArguments
 
+    from verifier_train.train_args import build_args
+
     fields = asdict(recipe)
     fields.pop("max_length")
     fields["report_to"] = list(recipe.report_to) or "none"
-    return TrainingArguments(output_dir=str(output_dir), **{**fields, **overrides})
+    return build_args(TrainingArguments, output_dir, {**fields, **overrides})
 
 
 def load_tokenizer(path: Path | str):

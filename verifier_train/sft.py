@@ -73,9 +73,11 @@ def to_sft_config(recipe: SFTRecipe, output_dir: Path | str, **overrides: Any):
     """The `trl.SFTConfig` for `recipe`; `overrides` are passed through to SFTConfig."""
     from trl import SFTConfig
 
+    from verifier_train.train_args import build_args
+
     fields = asdict(recipe)
     fields["report_to"] = list(recipe.report_to) or "none"
-    return SFTConfig(output_dir=str(output_dir), **{**fields, **overrides})
+    return build_args(SFTConfig, output_dir, {**fields, **overrides})
 
 
 def prompt_text(record: SFTRecord) -> str:

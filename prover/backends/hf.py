@@ -11,6 +11,7 @@ prefix caching (use the `vllm` backend for throughput on GPUs).
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,7 +80,7 @@ class HFBackend:
         from prover.backends.memory import load_dtype
 
         if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+            device = auto_device(torch.cuda.is_available())
         self.device = device
         model = resolve_model(model)  # a missing folder or an unreachable hub: seconds, one line
         self.dtype = dtype = load_dtype(model, device, dtype, trust_remote_code)
@@ -189,3 +190,12 @@ class HFBackend:
             if stop in text:
                 text, finish = text[: text.index(stop)], "stop"
         return Completion(text, prompt_len, len(kept) + (end is not None), finish)
+
+
+def auto_device(cuda: bool) -> str:
+    """`cuda:LOCAL_RANK` under a launcher (each rank its own GPU, not all on GPU 0), `cuda`
+    alone otherwise, `cpu` without CUDA."""
+    if not cuda:
+        return "cpu"
+    rank = os.environ.get("LOCAL_RANK")
+    return f"cuda:{rank}" if rank is not None else "cuda"

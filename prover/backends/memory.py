@@ -39,14 +39,25 @@ def load_dtype(model: str, device: str, dtype: str, trust_remote_code: bool = Fa
 
 
 def choose_dtype(dtype: str, device: str, params: int | None, free: int | None) -> str:
-    """`dtype` itself, or for `auto` the first of (float32 on a CPU, bfloat16) that fits."""
+    """`dtype` itself, or for `auto` the first of (float32 on a CPU, bfloat16) that fits; on a
+    GPU without bfloat16 (before Ampere) float16."""
     if dtype != "auto":
         return dtype
     if not device.startswith("cpu"):
-        return "bfloat16"
+        return "bfloat16" if gpu_has_bf16(device) else "float16"
     if params is None or free is None or needed_bytes(params, "float32") <= free:
         return "float32"
     return "bfloat16"
+
+
+def gpu_has_bf16(device: str) -> bool:
+    """Whether the CUDA device computes in bfloat16 natively (compute capability 8.0 and up)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return True  # nothing to ask; loading will say what is wrong
+    index = torch.device(device).index
+    return torch.cuda.get_device_capability(index or 0) >= (8, 0)
 
 
 def needed_bytes(params: int, dtype: str) -> int:

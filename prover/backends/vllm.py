@@ -50,13 +50,19 @@ class VLLMBackend:
         self.tokenizer = self.llm.get_tokenizer()
         self.context = self.llm.llm_engine.model_config.max_model_len
 
-    def sampling_params(self, n: int, sampling: Sampling):
+    def sampling_params(self, n: int, sampling: Sampling, position: int = 0):
+        """One request's parameters. Greedy asks for one sample (vLLM refuses n > 1 at
+        temperature 0; `generate` copies it n times, as the hf backend returns n identical
+        samples). The seed is per request (`request_seed`): vLLM seeds a request's noise by
+        (seed, token position), so one seed shared by k copies of a prompt gives k identical
+        samples."""
+        greedy = sampling.temperature == 0
         return self._vllm.SamplingParams(
-            n=n,
+            n=1 if greedy else n,
             temperature=sampling.temperature,
-            top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
+            top_p=1.0 if greedy else sampling.top_p,
             max_tokens=sampling.max_tokens,
-            seed=sampling.seed,
+            seed=request_seed(sampling.seed, position),
             stop=list(sampling.stop) or None,
         )
 
@@ -74,16 +80,26 @@ class VLLMBackend:
         results = [[Completion("", len(ids), 0, "prompt_too_long")] * n for ids in encoded]
         if fits:
             inputs = [{"prompt_token_ids": encoded[i]} for i in fits]
-            params = self.sampling_params(n, sampling)
+            params = [self.sampling_params(n, sampling, i) for i in fits]
             outputs = self.llm.generate(inputs, params, use_tqdm=False)
             for i, output in zip(fits, outputs, strict=True):
-                results[i] = [self._completion(len(encoded[i]), o) for o in output.outputs]
+                done = [self._completion(len(encoded[i]), o) for o in output.outputs]
+                results[i] = done * n if sampling.temperature == 0 else done
         if on_samples:
             on_samples([(i, c) for i, cs in enumerate(results) for c in cs])
         return results
 
     @staticmethod
     def _completion(prompt_tokens: int, output) -> Completion:
-        # vLLM reports "stop" (EOS or stop string), "length" or "abort"; abort counts as cut.
-        finish = "stop" if output.finish_reason == "stop" else "length"
+        # vLLM reports "stop" (EOS or stop string), "length", "abort" or "error": kept as they
+        # are, so an aborted or failed request is not recorded as a truncated one.
+        finish = output.finish_reason or "stop"
         return Completion(output.text, prompt_tokens, len(output.token_ids), finish)
+
+
+def request_seed(seed: int | None, position: int) -> int | None:
+    """The seed of the request at `position` of a call: distinct per request, reproducible
+    from the run's seed (None leaves vLLM's own randomness)."""
+    if seed is None:
+        return None
+    return (seed * 1_000_003 + position) % 2**31

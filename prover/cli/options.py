@@ -47,14 +47,14 @@ BACKEND_OPTIONS = [
     ),
     click.option(
         "--temperature",
-        type=click.FloatRange(0),
+        type=click.FloatRange(0, 2),
         default=1.0,
         show_default=True,
         help="Sampling temperature (0: greedy).",
     ),
     click.option(
         "--top-p",
-        type=click.FloatRange(0, 1),
+        type=click.FloatRange(0, 1, min_open=True),
         default=0.95,
         show_default=True,
         help="Nucleus sampling threshold.",

@@ -66,3 +66,22 @@ def test_sampling_ranges_vllm_rejects_are_refused_by_the_cli(option, value):
     result = CliRunner().invoke(main, ["solve", "problem.tex", option, value])
     assert result.exit_code == 2
     assert f"Invalid value for '{option}'" in result.output
+
+
+def test_two_in_process_engines_split_the_memory_share(
+    tiny_model, tiny_model_no_template, monkeypatch
+):
+    monkeypatch.syspath_prepend(str(FAKE))
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    from prover.cli.options import build_backends
+
+    opts = {"backend": "vllm", "model": str(tiny_model), "base_url": None, "dtype": "auto",
+            "verifier_model": str(tiny_model_no_template), "verifier_base_url": None,
+            "gpu_memory": 0.8, "tensor_parallel_size": 2}  # fmt: skip
+    generator, verifier = build_backends(opts)
+    shares = [b.llm.kwargs["gpu_memory_utilization"] for b in (generator, verifier)]
+    assert shares == [0.4, 0.4]
+    assert generator.llm.kwargs["tensor_parallel_size"] == 2
+    alone, same = build_backends(opts | {"verifier_model": None})
+    assert alone is same and alone.llm.kwargs["gpu_memory_utilization"] == 0.8
+    sys.modules.pop("vllm", None)

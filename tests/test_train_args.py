@@ -64,3 +64,17 @@ def test_shipped_grpo_recipes_build_under_the_older_fields(name, tmp_path, monke
     to_grpo_config(recipe, tmp_path, use_cpu=True, bf16=False, use_vllm=False)
     assert "activation_checkpointing" not in seen
     assert seen["gradient_checkpointing"] == recipe.activation_checkpointing
+
+
+def test_a_prompt_and_completion_longer_than_the_engine_context_is_one_line(tmp_path):
+    from prover.errors import InputError
+    from verifier_train.grpo import GRPORecipe, to_grpo_config
+
+    recipe = GRPORecipe(use_vllm=True, vllm_max_model_length=4096, max_prompt_length=6144,
+                        max_completion_length=2048, use_cpu=True)  # fmt: skip
+    with pytest.raises(InputError, match="8192 tokens do not fit vllm_max_model_length 4096"):
+        to_grpo_config(recipe, tmp_path)
+    fits = GRPORecipe(use_vllm=True, vllm_max_model_length=8192, max_prompt_length=6144,
+                      max_completion_length=2048, use_cpu=True, num_generations=2,
+                      per_device_train_batch_size=2, gradient_accumulation_steps=1)  # fmt: skip
+    assert to_grpo_config(fits, tmp_path, use_vllm=False).vllm_max_model_length == 8192

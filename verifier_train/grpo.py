@@ -66,6 +66,9 @@ class GRPORecipe:
     # "colocate": vLLM shares each training GPU; "server": a separate `trl vllm-serve`.
     vllm_mode: str = "colocate"
     vllm_gpu_memory_utilization: float = 0.3
+    # The colocated engine's context; None takes the model's own, which may be shorter than
+    # max_prompt_length + max_completion_length (checked when the recipe is built).
+    vllm_max_model_length: int | None = None
     vllm_server_base_url: str | None = None
     report_to: tuple[str, ...] = ()
     # Not GRPOConfig fields: prompts longer than this are skipped (and counted) before training,
@@ -80,12 +83,28 @@ class GRPORecipe:
 LOCAL_FIELDS = ("max_prompt_length", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
 
 
+def check_context(recipe: GRPORecipe) -> None:
+    """A prompt and its completion must fit the vLLM engine's context, when one is set: an
+    InputError (one line) when a recipe asks for more than it holds."""
+    from prover.errors import InputError
+
+    need = recipe.max_prompt_length + recipe.max_completion_length
+    limit = recipe.vllm_max_model_length
+    if recipe.use_vllm and limit is not None and need > limit:
+        raise InputError(
+            f"max_prompt_length {recipe.max_prompt_length} + max_completion_length "
+            f"{recipe.max_completion_length} = {need} tokens do not fit vllm_max_model_length "
+            f"{limit}; shorten them or raise the engine's context"
+        )
+
+
 def to_grpo_config(recipe: GRPORecipe, output_dir: Path | str, **overrides: Any):
     """The `trl.GRPOConfig` for `recipe`; `overrides` are passed through to GRPOConfig."""
     from trl import GRPOConfig
 
     from verifier_train.train_args import build_args
 
+    check_context(recipe)
     fields = {k: v for k, v in asdict(recipe).items() if k not in LOCAL_FIELDS}
     fields["scale_rewards"] = "group" if recipe.scale_rewards else "none"
     fields["report_to"] = list(recipe.report_to) or "none"

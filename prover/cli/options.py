@@ -67,6 +67,21 @@ BACKEND_OPTIONS = [
         help="Device for --backend hf (auto, cpu, cuda, cuda:1).",
     ),
     click.option(
+        "--gpu-memory",
+        type=click.FloatRange(0, 1, min_open=True),
+        default=0.9,
+        show_default=True,
+        help="Share of each GPU's memory vLLM may take (--backend vllm); split evenly when a "
+        "separate --verifier-model is a second in-process engine.",
+    ),
+    click.option(
+        "--tensor-parallel-size",
+        type=click.IntRange(1),
+        default=1,
+        show_default=True,
+        help="GPUs each vLLM engine spans (--backend vllm).",
+    ),
+    click.option(
         "--dtype",
         type=click.Choice(DTYPES),
         default="auto",
@@ -189,7 +204,20 @@ def _backend(kind: str, model: str, base_url: str | None, opts: dict) -> Backend
         )
     if kind == "openai":
         return make_backend("openai", model, base_url=base_url, api_key_env=opts["api_key_env"])
-    return make_backend(kind, model, dtype=opts["dtype"])
+    return make_backend(
+        kind,
+        model,
+        dtype=opts["dtype"],
+        gpu_memory_utilization=opts.get("gpu_memory", 0.9) / vllm_engines(opts),
+        tensor_parallel_size=opts.get("tensor_parallel_size", 1),
+    )
+
+
+def vllm_engines(opts: dict) -> int:
+    """How many in-process vLLM engines the command builds: two when a separate verifier model
+    runs in-process beside the generator (they share the GPU memory share)."""
+    spec = verifier_spec(opts) if "verifier_model" in opts else None
+    return 2 if opts["backend"] == "vllm" and spec is not None and spec[0] == "vllm" else 1
 
 
 def sampling_from(opts: dict) -> Sampling:

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,21 @@ def test_two_rounds_then_resume(tiny_model, tmp_path):
     # Nothing left to do: a third run changes nothing.
     again = run(tiny_model, out)
     assert again.exit_code == 0 and "2 rounds done" in again.output
+
+
+@pytest.mark.slow
+def test_two_ranks_sample_once_and_write_the_data_once(tmp_path):
+    """Under `accelerate launch` with 2 processes the main rank samples and writes the round's
+    data; the other waits and reads the same file."""
+    root = Path(__file__).resolve().parents[1]
+    config = root / "verifier_train/accelerate/cpu-2proc.yaml"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
+           "--dynamo_backend", "no", str(Path(__file__).with_name("two_rank_iterative.py")),
+           str(tmp_path)]  # fmt: skip
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(root)}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world_size"] for r in ranks] == [2, 2]
+    assert sorted(r["sampled"] for r in ranks) == [0, 1]
+    assert [r["records"] for r in ranks] == [6, 6]  # 3 questions x 2 samples, written once

@@ -92,6 +92,14 @@ def graded_samples(backend: Any, items: Sequence, recipe: IterativeRecipe) -> li
     return [r | {"label": g.deepseek} for r, g in zip(rows, grades, strict=True)]
 
 
+def ranks():
+    """The processes of this run (one without a launcher; gloo between CPU ranks)."""
+    import torch
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 class IterativeRL:
     """Runs the rounds; each stage is injected so the driver stays testable and small:
     `make_backend(policy)`, `train_rm(init, examples, out) -> trainer`,
@@ -118,16 +126,22 @@ class IterativeRL:
             policy = self._grpo(step, policy, reward_model)
             state["rounds"].append({"round": index, "policy": policy,
                                     "reward_model": reward_model})  # fmt: skip
-            write_json(self.out / STATE, state)
+            if ranks().is_main_process:  # one writer under a launcher
+                write_json(self.out / STATE, state)
+            ranks().wait_for_everyone()
         return state
 
     def _fresh_data(self, step: Round, policy: str, items: Sequence) -> list[dict]:
+        """Sampled and written by the main process only; under `accelerate launch` the other
+        ranks wait for it (one copy of the policy on one GPU, one writer of the file)."""
+        state = ranks()
         done = step.folder / "rm-data.done"
-        if not done.exists():
+        if state.is_main_process and not done.exists():
             step.folder.mkdir(parents=True, exist_ok=True)
             step.data.unlink(missing_ok=True)  # a partial file from a killed sampling pass
             append_jsonl(step.data, graded_samples(self.make_backend(policy), items, self.recipe))
             done.touch()
+        state.wait_for_everyone()
         return read_jsonl(step.data)
 
     def _refresh_rm(self, step: Round, policy: str, reward_model: str, items) -> str:

@@ -71,6 +71,11 @@ def generated_proofs(pairs: Sequence[tuple[str, str]]) -> list[GeneratedProof]:
     return out
 
 
+def proof_pairs(proofs: Sequence[GeneratedProof]) -> dict[str, tuple[str, str]]:
+    """Proof id ("g0", "g1", ...) -> (problem, solution), as the jobs take them."""
+    return {f"g{i}": (p.problem, p.solution) for i, p in enumerate(proofs)}
+
+
 def key(label: float) -> str:
     return f"{label:g}"
 
@@ -104,7 +109,7 @@ def verify(
     sampling: Sampling,
 ) -> dict[str, list[dict]]:  # fmt: skip
     """n verification records per proof id ("g0", "g1", ...), in sample order."""
-    pairs = {f"g{i}": (p.problem, p.solution) for i, p in enumerate(proofs)}
+    pairs = proof_pairs(proofs)
     records: list[dict] = []
     run_jobs(backend, verification_jobs(templates, pairs, n), sampling, verdict_record,
              records.extend)  # fmt: skip
@@ -119,7 +124,7 @@ def meta_verify(
     verdicts: dict[str, list[dict]], m: int, sampling: Sampling,
 ) -> dict[str, list[dict]]:  # fmt: skip
     """m meta-verification records of every issue-finding analysis, by proof id."""
-    pairs = {f"g{i}": (p.problem, p.solution) for i, p in enumerate(proofs)}
+    pairs = proof_pairs(proofs)
     analyses = [v for vs in verdicts.values() for v in vs]
     records: list[dict] = []
     jobs = meta_jobs(templates, pairs, analyses, m)

@@ -36,7 +36,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING
-from verifier_train.toyworld.check import NO_VALID_STEP, ToyVerdict, check_proof, read_proof
+from verifier_train.toyworld.check import (
+    NO_VALID_STEP,
+    ToyVerdict,
+    as_problem,
+    check_proof,
+    read_proof,
+)
 from verifier_train.toyworld.expr import ToyError, show, show_equation
 from verifier_train.toyworld.problems import Problem, State, endpoints, holds, next_states
 
@@ -132,11 +138,14 @@ def work_lines(prob: Problem, proof_text: str, verdict: ToyVerdict) -> list[Line
     return lines + _ending_lines(prob, state, conclusion)
 
 
-def computed_analysis(problem: Problem | str, proof_text: str) -> str:
+def computed_analysis(
+    problem: Problem | str, proof_text: str, verdict: ToyVerdict | None = None
+) -> str:
     """The verifier answer for any proof text: the work, then `\\boxed{exact score}`. A text
-    outside the toy language gets the checker's reason instead of work."""
-    verdict = check_proof(problem, proof_text)
-    prob = problem if isinstance(problem, Problem) else _problem(problem)
+    outside the toy language gets the checker's reason instead of work. `verdict` is the
+    checker's, when the caller has it already."""
+    prob = as_problem(problem)
+    verdict = verdict or check_proof(prob, proof_text)
     try:
         body = [line.text for line in work_lines(prob, proof_text, verdict)]
     except ToyError:
@@ -150,12 +159,3 @@ def render(body: Sequence[str], score: float) -> str:
     """An analysis in the verification template's format."""
     text = "\n".join(body)
     return f"{EVAL_OPENING}\n{text}\n\n{EVAL_CLOSING} \\boxed{{{SCORES[score]}}}"
-
-
-def _problem(text: str) -> Problem:
-    from verifier_train.toyworld.problems import parse_problem
-
-    prob = parse_problem(text)
-    if prob is None:
-        raise ValueError(f"not a toy-world problem: {text[:80]!r}")
-    return prob

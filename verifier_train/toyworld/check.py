@@ -76,14 +76,20 @@ def check_proof(problem: Problem | str, proof_text: str) -> ToyVerdict:
     """The exact label of `proof_text` for `problem` (a Problem or its text).
 
     ValueError when `problem` is not a toy problem (a caller's bug); never on the proof."""
-    prob = problem if isinstance(problem, Problem) else parse_problem(problem)
-    if prob is None:
-        raise ValueError(f"not a toy-world problem: {str(problem)[:80]!r}")
+    prob = as_problem(problem)
     try:
         steps, conclusion = read_proof(proof_text)
     except ToyError as exc:
         return ToyVerdict(0.0, (str(exc),))
     return _verdict(_links(prob, steps, conclusion), len(steps))
+
+
+def as_problem(problem: Problem | str) -> Problem:
+    """`problem` itself, or the problem its text states; ValueError when it states none."""
+    prob = problem if isinstance(problem, Problem) else parse_problem(problem)
+    if prob is None:
+        raise ValueError(f"not a toy-world problem: {str(problem)[:80]!r}")
+    return prob
 
 
 # --- Reading the text ----------------------------------------------------------------------

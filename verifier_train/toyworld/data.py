@@ -53,8 +53,7 @@ def _checked(proof: ToyProof) -> ToyVerdict:
 
 def reference_analysis(proof: ToyProof) -> str:
     """The ideal verifier answer for `proof`: the work of every step, then `\\boxed{score}`."""
-    _checked(proof)
-    return computed_analysis(proof.problem, proof.text)
+    return computed_analysis(proof.problem, proof.text, _checked(proof))
 
 
 def generation_text(proof: ToyProof) -> str:

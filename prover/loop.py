@@ -11,6 +11,7 @@ does not parse LaTeX or print results (see `prover.texinput` and `prover.cli`).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -29,6 +30,13 @@ from prover.jobs import (
 from prover.pool import ProofStats, build_pools, ranked
 from prover.progress import Reporter
 from prover.prompts import Templates
+from prover.prompts.layout import (
+    MAX_RATING_PER_SCORE,
+    MAX_RATINGS,
+    N_PROOFS_TO_REFINE,
+    PUBLISHED,
+    published_ratings,
+)
 from prover.report import build_report, summary
 from prover.rundir import RunDir
 
@@ -45,9 +53,21 @@ class LoopConfig:
     rounds: int = 2  # refinement rounds after the first generation
     meta: bool = False  # meta-verify analyses that found issues
     meta_verifications: int = 1  # meta-verifications per such analysis
-    max_analyses: int = 8  # analyses shown per proof in a refinement prompt
+    max_analyses: int = MAX_RATINGS  # analyses shown per proof in a refinement prompt
+    # proofs shown together in one refinement prompt (main.py's n_proofs_to_refine)
+    proofs_per_refinement: int = N_PROOFS_TO_REFINE
+    # published layout only: analyses shown per score (main.py's max_rating_per_score)
+    analyses_per_score: int = MAX_RATING_PER_SCORE
     generation: Sampling = field(default_factory=Sampling)
     verification: Sampling = field(default_factory=Sampling)
+
+
+def refinement_groups(kept: int, per_prompt: int) -> list[tuple[int, ...]]:
+    """Which of the `kept` best proofs (indices, best first) each refinement prompt shows:
+    groups of min(per_prompt, kept), the best ones first as in main.py, at most `kept`
+    prompts. With one proof per prompt, each kept proof gets its own prompt."""
+    size = min(per_prompt, kept)
+    return list(itertools.islice(itertools.combinations(range(kept), size), kept))
 
 
 def stage_seed(sampling: Sampling, round_: int, stage: str) -> Sampling:
@@ -124,14 +144,28 @@ class Loop:
         return Job(f"{pid}/r{round_}/k0", prompt, self.config.proofs, info)
 
     def _refinements(self, pid: str, text: str, top: list[ProofStats], round_: int) -> list[Job]:
-        per_proof = math.ceil(self.config.proofs / len(top))
+        """One prompt per group of kept proofs (see `refinement_groups`), ceil(P/groups)
+        samples each."""
+        groups = refinement_groups(len(top), self.config.proofs_per_refinement)
+        per_group = math.ceil(self.config.proofs / len(groups))
         jobs = []
-        for k, stats in enumerate(top):
-            attempt = (stats.proof["solution"], stats.issue_analyses(self.config.max_analyses))
-            prompt = user_chat(self.templates.refinement(text, [attempt]) + self.notes.get(pid, ""))
-            info = {"problem": pid, "round": round_, "parents": [stats.id]}
-            jobs.append(Job(f"{pid}/r{round_}/k{k}", prompt, per_proof, info))
+        for k, group in enumerate(groups):
+            attempts = [self._attempt(top[i]) for i in group]
+            prompt = user_chat(self.templates.refinement(text, attempts) + self.notes.get(pid, ""))
+            info = {"problem": pid, "round": round_, "parents": [top[i].id for i in group]}
+            jobs.append(Job(f"{pid}/r{round_}/k{k}", prompt, per_group, info))
         return jobs
+
+    def _attempt(self, stats: ProofStats) -> tuple[str, list[str]]:
+        """A proof and the analyses its refinement prompt shows: the project's are those that
+        found issues and survived meta-verification; the published layout shows what main.py
+        shows (every readable analysis, by score, `analyses_per_score` per score)."""
+        if self.templates.layout != PUBLISHED:
+            return stats.proof["solution"], stats.issue_analyses(self.config.max_analyses)
+        done = sorted(stats.verifications, key=lambda v: v["index"])
+        scored = [(v["score"], v["analysis"]) for v in done if v["score"] is not None]
+        shown = published_ratings(scored, self.config.analyses_per_score, self.config.max_analyses)
+        return stats.proof["solution"], shown
 
     def _round_proofs(self, problems: dict[str, str], round_: int) -> tuple[dict, dict]:
         """This round's usable proofs as {id: (problem, solution)}, and their record fields."""

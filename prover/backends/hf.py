@@ -32,6 +32,10 @@ def load_error_message(model: str, exc: Exception) -> str:
         if offline
         else "check the hub id or pass --model LOCAL_DIR"
     )
+    if "/" not in model:  # a bare name: maybe a mistyped built-in one
+        from prover.models import names
+
+        hint += f", or a built-in model ({', '.join(names())})"
     where = "not found in the local cache (HF_HUB_OFFLINE=1)" if offline else "could not be loaded"
     return f"model {model!r} {where}: {first}; {hint}"
 

@@ -1,8 +1,10 @@
-"""Where a `--model` comes from, found before any weights load: a local folder, the hub cache,
-or the model hub.
+"""Where a `--model` comes from, found before any weights load: a built-in name
+(`prover.models`), a local folder, the hub cache, or the model hub.
 
-`resolve_model` answers in seconds. A name that is not a hub id (`./no-such-folder`) is a
-missing folder. A hub id is looked up in the local cache. When it is not cached, the hub is
+`resolve_model` answers in seconds (but for a built-in model's one-time conversion). A name
+that is not a hub id (`./no-such-folder`) is a missing folder. A bare name (no `/`) that is
+neither built in nor cached, with the hub off, is an unknown name: one line listing the
+built-in names. A hub id is looked up in the local cache. When it is not cached, the hub is
 probed once per process: one HEAD request bounded by `PROBE_SECONDS`, name resolution
 included. An unreachable hub is one line naming the ways forward, instead of about a minute of
 huggingface_hub's "Retrying in 8s". A cached model with an unreachable hub switches this
@@ -27,9 +29,15 @@ TINY_MODEL_HINT = "build a tiny test model in one (python -m prover.tiny DIR)"
 
 
 def resolve_model(model: str, option: str = "--model") -> str:
-    """The name to load `model` by (a folder, or a hub id that is cached or reachable), or a
-    one-line error: `InputError` for a missing folder, `BackendError` for an unreachable hub.
-    `option` is how the user names the model (`--model`, or a recipe's `model:`)."""
+    """The name to load `model` by (a built-in model's folder, a folder, or a hub id that is
+    cached or reachable), or a one-line error: `InputError` for a missing folder or an unknown
+    bare name, `BackendError` for an unreachable hub. `option` is how the user names the model
+    (`--model`, or a recipe's `model:`). A built-in name (`prover.models`) wins over a folder
+    of the same name; its first use may convert and cache it."""
+    from prover.models import builtin_folder, is_builtin, unknown_message
+
+    if is_builtin(model):
+        return str(builtin_folder(model))
     path = Path(model).expanduser()
     if path.exists():
         return str(path)  # the loader says when it is not a model
@@ -39,9 +47,14 @@ def resolve_model(model: str, option: str = "--model") -> str:
         if not offline_mode() and not hub_reachable():
             go_offline()
         return model
+    bare = "/" not in model  # `smolm2`: a typo of a built-in name more likely than a hub id
     if offline_mode():
+        if bare:
+            raise InputError(unknown_message(model, option))
         raise BackendError(unavailable_message(model, "HF_HUB_OFFLINE is set", option))
     if not hub_reachable():
+        if bare:
+            raise InputError(unknown_message(model, option))
         why = f"the model hub ({endpoint()}) cannot be reached"
         raise BackendError(unavailable_message(model, why, option))
     return model

@@ -48,6 +48,7 @@ def _register() -> None:
         ("prover.cli.graph", "graph"),
         ("prover.cli.lean", "lean"),
         ("prover.cli.toy", "toy"),
+        ("prover.cli.templates", "templates"),
     )
     for module, name in optional:
         add_optional(main, module, name)

@@ -13,7 +13,9 @@ from typing import Any
 
 import click
 
+from prover.cli.options import TEMPLATES_OPTION
 from prover.errors import InputError
+from prover.models import help_text as model_help
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def read_plan(path: Path, template_dir: str | None, rounds: int | None, max_step
         recipe["model"] = model
     if not recipe.get("model"):
         raise InputError(f"no model: pass --model DIR or set `model` in {path}")
-    check_model(recipe["model"], "--model" if model else "model:")
+    recipe["model"] = check_model(recipe["model"], "--model" if model else "model:")
     config = section(recipe, "iterate", IterateConfig, path)
     config = replace(config, rounds=rounds) if rounds else config
     stages = [section(recipe, name, GRPORecipe, path) for name in ("verifier", "generator")]
@@ -160,7 +162,7 @@ def _label(plan: Plan, verifier: str, proofs: Path, out: Path) -> list[dict]:
               help="Run folder: one round-N/ folder per round and state.json (a re-run "
               "resumes).")  # fmt: skip
 @click.option("--model", default=None,
-              help="The model to start from (overrides the recipe's `model`).")  # fmt: skip
+              help=model_help("to start from; overrides the recipe's `model`"))  # fmt: skip
 @click.option("--rounds", type=click.IntRange(1), default=None, help="Override iterate.rounds.")
 @click.option(
     "--max-steps",
@@ -168,13 +170,7 @@ def _label(plan: Plan, verifier: str, proofs: Path, out: Path) -> list[dict]:
     default=None,
     help="Override max_steps of every GRPO stage (smoke runs).",
 )
-@click.option(
-    "--templates",
-    "template_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Directory of prompt templates overriding the shipped ones.",
-)
+@TEMPLATES_OPTION
 def iterate(recipe: Path, out: Path, model: str | None, rounds: int | None,
             max_steps: int | None, template_dir: str | None) -> None:  # fmt: skip
     """Run the DeepSeekMath-V2 loop: train the verifier on labelled proofs, initialise the

@@ -10,6 +10,7 @@ import click
 
 from prover.backends import BACKENDS, DEFAULT_MODEL, Backend, Sampling, make_backend
 from prover.backends.memory import DTYPES
+from prover.models import help_text as model_help
 
 # Options of every command that runs a model (the same names everywhere).
 BACKEND_OPTIONS = [
@@ -17,7 +18,7 @@ BACKEND_OPTIONS = [
         "--model",
         default=DEFAULT_MODEL,
         show_default=True,
-        help="Hub id or local directory of the model (the generator).",
+        help=model_help("the generator"),
     ),
     click.option(
         "--backend",
@@ -99,6 +100,26 @@ BACKEND_OPTIONS = [
     ),
 ]
 
+
+def _resolve_templates(ctx: click.Context, param: click.Parameter, value: str | None):
+    from prover.prompts.sets import resolve
+
+    return resolve(value)
+
+
+# The prompt templates of every command that builds the loop's prompts (solve, verify, score,
+# label, sample, iterate and the training stages): the same option everywhere.
+TEMPLATES_OPTION = click.option(
+    "--templates",
+    "template_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    callback=_resolve_templates,
+    help="Prompt templates: a directory overriding the shipped ones (proof_generation.txt, "
+    "proof_verification.txt, ...), a set imported with `prover templates import`, or the "
+    "name of one under $PROVER_TEMPLATES (else templates/); see `prover templates list`.",
+)
+
 # Options of the commands that verify proofs (solve, verify, score).
 VERIFY_OPTIONS = [
     click.option(
@@ -110,7 +131,8 @@ VERIFY_OPTIONS = [
     click.option(
         "--verifier-model",
         default=None,
-        help="Verify with this model instead of the generator's own.",
+        help="Verify with this model instead of the generator's own (a built-in name, a hub "
+        "id or a local directory).",
     ),
     click.option(
         "--verifier-base-url",
@@ -132,14 +154,7 @@ VERIFY_OPTIONS = [
         show_default=True,
         help="Meta-verifications per issue-finding analysis (with --meta).",
     ),
-    click.option(
-        "--templates",
-        "template_dir",
-        type=click.Path(file_okay=False),
-        default=None,
-        help="Directory of prompt templates overriding the shipped "
-        "ones (proof_generation.txt, proof_verification.txt, ...).",
-    ),
+    TEMPLATES_OPTION,
 ]
 
 

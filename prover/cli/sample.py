@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from prover.cli.options import backend_options, build_generator, sampling_from
+from prover.cli.options import TEMPLATES_OPTION, backend_options, build_generator, sampling_from
 from prover.errors import InputError
 
 
@@ -28,13 +28,7 @@ from prover.errors import InputError
     required=True,
     help="Output JSONL, appended as proofs finish (a re-run samples what is missing).",
 )
-@click.option(
-    "--templates",
-    "template_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Directory of prompt templates overriding the shipped ones.",
-)
+@TEMPLATES_OPTION
 @backend_options
 def sample(files: tuple[Path, ...], proofs: int, out: Path, template_dir: str | None,
            **opts) -> None:  # fmt: skip

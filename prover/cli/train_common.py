@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from prover.errors import InputError, require
+from prover.models import help_text as model_help
 
 
 def stage_options(section_name: str):
@@ -17,7 +18,8 @@ def stage_options(section_name: str):
         click.option("--recipe", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help=f"YAML with `model` and a `{section_name}` section "
                      "(see verifier_train/recipes/)."),
-        click.option("--model", default=None, help="Model to train (overrides the recipe's)."),
+        click.option("--model", default=None,
+                     help=model_help("to train; overrides the recipe's `model`")),
         click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
                      help="Output directory: checkpoints and logs (a re-run resumes from the "
                      "last)."),
@@ -28,7 +30,8 @@ def stage_options(section_name: str):
 
 
 def load_stage(recipe: Path | None, model: str | None, name: str, cls: type) -> tuple[Any, str]:
-    """(the stage's recipe dataclass, the model to train) from the YAML and the flags."""
+    """(the stage's recipe dataclass, the model to train: a folder or hub id to load) from the
+    YAML and the flags."""
     for module in ("trl", "datasets"):
         require(module, "train")
     from verifier_train.recipe_yaml import read_recipe, section
@@ -39,22 +42,24 @@ def load_stage(recipe: Path | None, model: str | None, name: str, cls: type) -> 
     if not policy:
         raise InputError("no model: pass --model or set `model` in the recipe")
     check_runnable(stage)
-    check_model(policy)
-    return stage, policy
+    return stage, check_model(policy)
 
 
-def check_model(model: str, option: str = "--model") -> None:
-    """A model that cannot be found fails here, in one line, before any data is prepared (an
-    unreachable hub in seconds: `prover.backends.hub`). `option` is how the user named it."""
+def check_model(model: str, option: str = "--model") -> str:
+    """The name to load `model` by (a built-in name becomes its folder), or one line, before
+    any data is prepared, for a model that cannot be found (an unreachable hub in seconds:
+    `prover.backends.hub`). `option` is how the user named it."""
     from transformers import AutoConfig
 
     from prover.backends.hf import load_error_message
     from prover.backends.hub import resolve_model
 
+    resolved = resolve_model(model, option)
     try:
-        AutoConfig.from_pretrained(resolve_model(model, option))
+        AutoConfig.from_pretrained(resolved)
     except (OSError, ValueError) as exc:
         raise InputError(load_error_message(model, exc)) from exc
+    return resolved
 
 
 def check_runnable(stage: Any) -> None:

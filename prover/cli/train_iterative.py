@@ -42,7 +42,7 @@ def iterative_grpo(data: str, recipe: Path | None, model: str | None, out: Path,
 
     grpo_recipe, policy = load_stage(recipe, model, "grpo", GRPORecipe)
     if reward_model:
-        check_model(reward_model)
+        reward_model = check_model(reward_model, "--reward-model")
     settings = read_recipe(recipe) if recipe else {}
     where = recipe or Path("defaults")
     rm_recipe = section(settings, "reward_model", RewardModelRecipe, where)

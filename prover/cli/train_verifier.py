@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from prover.cli.options import TEMPLATES_OPTION
 from prover.cli.train_common import load_stage, say, stage_options, steps, train_and_save
 from prover.errors import InputError
 
@@ -32,8 +33,7 @@ def judge_options(role: str, required: bool):
 
 
 SHARED = [
-    click.option("--templates", "template_dir", type=click.Path(file_okay=False), default=None,
-                 help="Directory of prompt templates overriding the shipped ones."),
+    TEMPLATES_OPTION,
     click.option("--verifications", "--judge-samples", "judge_samples", type=click.IntRange(1),
                  default=4, show_default=True,
                  help="Samples per judgement: verifications per proof (R_proof is their mean), "

@@ -1,7 +1,9 @@
 """Prompt templates, loaded by name, with `{{field}}` placeholders.
 
 The shipped templates live in `templates/*.txt`; a user directory with files of the same
-names overrides them one by one. The format phrases the parsers check are defined here, so
+names overrides them one by one. A directory written by `prover templates import` (it holds a
+`manifest.json`) is a complete set and may carry the published refinement layout
+(`prover.prompts.layout`). The format phrases the parsers check are defined here, so
 that templates and parsers cannot drift apart. This module does not call models or parse
 their output (see `prover.parse`).
 """
@@ -9,11 +11,12 @@ their output (see `prover.parse`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from prover.errors import InputError
+from prover.prompts.layout import PROJECT, PUBLISHED, published_attempts, read_manifest
 
 # Each template and the fields it may use.
 FIELDS = {
@@ -78,24 +81,38 @@ def check_fields(name: str, template: str, path: Path | str) -> str:
 
 @dataclass(frozen=True)
 class Templates:
-    """The four templates of the loop; build with `Templates.load(dir)`."""
+    """The four templates of the loop; build with `Templates.load(dir)`.
+
+    `layout` is how the refinement prompt lays out earlier proofs (`prover.prompts.layout`)."""
 
     proof_generation: str
     proof_verification: str
     meta_verification: str
     proof_refinement: str
+    layout: str = field(default=PROJECT, repr=False)
 
     @classmethod
     def load(cls, template_dir: str | Path | None = None) -> Templates:
-        if template_dir is not None and not Path(template_dir).is_dir():
-            raise InputError(f"template directory {template_dir} does not exist")
-        return cls(*(load_template(name, template_dir) for name in NAMES))
+        if template_dir is None:
+            return cls(*(load_template(name) for name in NAMES))
+        if not Path(template_dir).is_dir():
+            raise InputError(
+                f"template directory {template_dir} does not exist "
+                "(`prover templates list` shows the named sets)"
+            )
+        manifest = read_manifest(template_dir)
+        if manifest is not None:
+            _check_complete(Path(template_dir))
+        layout = manifest.get("layout", PROJECT) if manifest else PROJECT
+        return cls(*(load_template(name, template_dir) for name in NAMES), layout=layout)
 
     def digest(self) -> str:
-        """A short hash of the four texts: a resumed run must use the same templates."""
+        """A short hash of the four texts (and of a layout other than the project's): a
+        resumed run must use the same templates."""
         import hashlib
 
-        return hashlib.sha256(repr(self).encode()).hexdigest()[:16]
+        key = repr(self) if self.layout == PROJECT else f"{self!r} layout={self.layout}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def generation(self, problem: str) -> str:
         return render(self.proof_generation, problem=problem.strip())
@@ -113,6 +130,13 @@ class Templates:
 
     def refinement(self, problem: str, attempts: list[tuple[str, list[str]]]) -> str:
         """`attempts` is [(proof, [analysis, ...]), ...], analyses already chosen and ordered."""
+        instruction = self.generation(problem).strip()
+        if self.layout == PUBLISHED:
+            return render(
+                self.proof_refinement,
+                instruction=instruction,
+                attempts=published_attempts(attempts),
+            )
         blocks = []
         for i, (proof, analyses) in enumerate(attempts):
             evals = [
@@ -121,7 +145,12 @@ class Templates:
             ]
             blocks.append("\n\n".join([f"--- Solution {i} ---\n{proof.strip()}", *evals]))
         return render(
-            self.proof_refinement,
-            instruction=self.generation(problem).strip(),
-            attempts="\n\n\n".join(blocks),
+            self.proof_refinement, instruction=instruction, attempts="\n\n\n".join(blocks)
         )
+
+
+def _check_complete(template_dir: Path) -> None:
+    """An imported set is whole: a missing file would silently mix in a shipped template."""
+    for name in NAMES:
+        if not (template_dir / f"{name}.txt").is_file():
+            raise InputError(f"template set {template_dir} lacks {name}.txt; import it again")

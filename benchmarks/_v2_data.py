@@ -2,7 +2,7 @@
 rows with the short templates of `_v2_templates/`, and the fixed phrases that the tiny
 character-level model reads as single tokens.
 
-Every label comes from `verifier_train.toyworld` (exact). The prompts are the project's own:
+Every label comes from `verifier_train.v2.toyworld` (exact). The prompts are the project's own:
 `prover.prompts.Templates` renders them and `verifier_train.grpo.trl_prompt` wraps them in the
 DeepSeekMath chat text (`User: ...\\n\\nAssistant:`), exactly as TRL's GRPO and the `hf` backend
 see them. This module does not train or sample anything.
@@ -25,15 +25,15 @@ from prover.prompts import (
     SOLUTION_HEADER,
     Templates,
 )
-from verifier_train.toyworld import (
+from verifier_train.v2.toyworld import (
     judge_hacking_probes,
     labelled_proofs,
     meta_records,
     parse_problem,
     reference_analysis,
 )
-from verifier_train.toyworld.check import NO_VALID_STEP
-from verifier_train.toyworld.data import ALL_VALID, score_text
+from verifier_train.v2.toyworld.check import NO_VALID_STEP
+from verifier_train.v2.toyworld.data import ALL_VALID, score_text
 
 TEMPLATE_DIR = Path(__file__).with_name("_v2_templates")
 # A meta-verifier's answer has no reference text in the toy world: one sentence per variant.

@@ -27,8 +27,8 @@ from prover.backends.base import Backend, Sampling
 from prover.jobs import meta_jobs, run_jobs, verdict_record, verification_jobs
 from prover.parse import parse_generation
 from prover.prompts import Templates
-from verifier_train.autolabel import LABELLED, label_proof
-from verifier_train.toyworld import check_proof
+from verifier_train.v2.autolabel import LABELLED, label_proof
+from verifier_train.v2.toyworld import check_proof
 
 N_GRID = (1, 2, 4, 8, 16)
 M_MAX = 3  # meta-verifications per issue-finding analysis

@@ -3,8 +3,8 @@ process runs: the copy warm-up, the verifier (SFT, GRPO, measurements, probes), 
 the generator's SFT, and one generator GRPO run (verifier reward or exact reward).
 
 Each returns plain picklable results (paths, scores, timings) for the report. The training is
-the project's: `verifier_train.v2_stages.verifier_trainer` / `generator_trainer` /
-`grpo_trainer`, `v2_rewards.Judge` and `generator_reward`, `toyworld.exact_reward`,
+the project's: `verifier_train.v2.stages.verifier_trainer` / `generator_trainer` /
+`grpo_trainer`, `v2.rewards.Judge` and `generator_reward`, `toyworld.exact_reward`,
 `probes.ProbeCallback`, `autolabel.AutoLabeler`. This module does not choose sizes or print
 the report (only one progress line per stage).
 """
@@ -25,7 +25,7 @@ from _tiny_char import build_char_model
 from prover.backends.base import Sampling
 from prover.backends.hf import HFBackend
 from verifier_train.grpo import GRPORecipe
-from verifier_train.toyworld import generator_problems
+from verifier_train.v2.toyworld import generator_problems
 
 TRAIN_SEED, HELDOUT_SEED = 0, 10**6  # data seeds; held-out problems are also deduplicated
 # Held-out sets are drawn from a pool this many times larger, minus the problems seen in
@@ -137,8 +137,8 @@ def copy_stage(job: Job) -> tuple[Path, float]:
 
 def probe_callbacks(job: Job, problems: list[str], every: int):
     """(toy-world, generic) probe callbacks probing the model being trained."""
-    from verifier_train.probes import ProbeCallback
-    from verifier_train.v2_stages import ProbeConfig, probe_callback
+    from verifier_train.v2.probes import ProbeCallback
+    from verifier_train.v2.stages import ProbeConfig, probe_callback
 
     s, templates = job.settings, data.load_templates()
     sampling = Sampling(1.0, 1.0, s.verification_tokens)
@@ -192,9 +192,9 @@ def measure_verifier(backend, heldout: list[dict], s: Any) -> train.VerifierScor
 
 
 def verifier_grpo(job: Job, sft_path: Path, rows: list[dict], metas: list[dict]):
-    """`v2_stages.verifier_trainer` (joint with the meta rows) from the SFT model, probed:
+    """`v2.stages.verifier_trainer` (joint with the meta rows) from the SFT model, probed:
     (trainer, clock, seconds, probe history)."""
-    from verifier_train.v2_stages import ProbeConfig, verifier_trainer
+    from verifier_train.v2.stages import ProbeConfig, verifier_trainer
 
     s = job.settings
     recipe = grpo_recipe(s, job.seed, s.verifier_grpo_steps, s.verifier_grpo_lr,
@@ -259,7 +259,7 @@ def test_time_stage(job: Job, generator: Path, verifier: Path, problems: list[st
     from prover.loop import Loop, LoopConfig
     from prover.pool import best
     from prover.rundir import RunDir
-    from verifier_train.toyworld import check_proof
+    from verifier_train.v2.toyworld import check_proof
 
     s, start = job.settings, time.perf_counter()
     gen, ver = train.load(generator), train.load(verifier)
@@ -315,7 +315,7 @@ def generator_sft(job: Job, base: Path) -> GeneratorStart:
 
 def judge_of(job: Job, verifier: Path):
     """The generator's judge: the trained verifier, in process, `judge_samples` per proof."""
-    from verifier_train.v2_rewards import Judge, JudgeConfig
+    from verifier_train.v2.rewards import Judge, JudgeConfig
 
     s = job.settings
     config = JudgeConfig(s.judge_samples, 1.0, s.verification_tokens)
@@ -324,13 +324,13 @@ def judge_of(job: Job, verifier: Path):
 
 
 def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Path):
-    """The GRPO trainer of one run: `v2_stages.generator_trainer` rewarded by the judge
-    ("verifier"), or `v2_stages.grpo_trainer` with `toyworld.exact_reward` ("exact")."""
+    """The GRPO trainer of one run: `v2.stages.generator_trainer` rewarded by the judge
+    ("verifier"), or `v2.stages.grpo_trainer` with `toyworld.exact_reward` ("exact")."""
     from transformers import AutoTokenizer
 
-    from verifier_train.generator import generator_rows
-    from verifier_train.toyworld import exact_reward
-    from verifier_train.v2_stages import ProbeConfig, generator_trainer, grpo_trainer
+    from verifier_train.v2.generator import generator_rows
+    from verifier_train.v2.stages import ProbeConfig, generator_trainer, grpo_trainer
+    from verifier_train.v2.toyworld import exact_reward
 
     s, templates, policy = job.settings, data.load_templates(), str(start.path)
     steps = s.generator_grpo_steps

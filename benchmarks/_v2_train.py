@@ -4,9 +4,9 @@ accuracy and MAE, probe false positives, auto-label precision, generator validit
 
 The stages are the project's: SFT is TRL's `SFTTrainer` with `verifier_train.sft`'s recipe
 and config mapping (the rows are built by `_v2_data`, because `sft.to_dataset` writes the V1
-instruction prompt), GRPO is `verifier_train.v2_stages`, judging is `v2_rewards.Judge` behind
-`prover.backends.hf.HFBackend`, labels are `verifier_train.autolabel`, and the truth is
-`verifier_train.toyworld.check_proof`. This module does not choose sizes or print reports.
+instruction prompt), GRPO is `verifier_train.v2.stages`, judging is `v2.rewards.Judge` behind
+`prover.backends.hf.HFBackend`, labels are `verifier_train.v2.autolabel`, and the truth is
+`verifier_train.v2.toyworld.check_proof`. This module does not choose sizes or print reports.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from prover.backends.hf import HFBackend
 from prover.parse import parse_generation, parse_verdict
 from prover.prompts import Templates
 from verifier_train.sft import CPU_OVERRIDES, SFTRecipe, to_sft_config
-from verifier_train.toyworld import check_proof
+from verifier_train.v2.toyworld import check_proof
 
 QUIET = {"save_strategy": "no", "disable_tqdm": True, "logging_steps": 10**6}
 # GRPO logs every step (to metrics.jsonl only: `quiet` removes the printers).
@@ -99,7 +99,7 @@ class Clock:
 
 
 def probe_callbacks_of(trainer: Any) -> list:
-    from verifier_train.probes import ProbeCallback
+    from verifier_train.v2.probes import ProbeCallback
 
     return [c for c in trainer.callback_handler.callbacks if isinstance(c, ProbeCallback)]
 

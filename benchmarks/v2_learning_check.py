@@ -10,7 +10,7 @@ Per seed:
    step (`toyworld.analysis`: the expected line, the proof's line copied to the first
    differing character, ok / skip / false, then `\\boxed{score}`), jointly with
    meta-verification records (faithful, wrong score, invented issue, missed issue); then GRPO
-   with `v2_stages.verifier_trainer` (R_format · R_score, the meta reward on the meta rows).
+   with `v2.stages.verifier_trainer` (R_format · R_score, the meta reward on the meta rows).
    Greedy accuracy on planted held-out proofs (unseen problems) by kind; judge-hacking probe
    false-positive rates during SFT and GRPO. In parallel, the generator's SFT on correct
    generations, stopped early; its sampled proofs of held-out problems are kept.
@@ -18,7 +18,7 @@ Per seed:
    checker: greedy accuracy by exact label; accuracy of the majority and of the mean of n = 1,
    2, 4, 8, 16 samples; auto-labelling precision and coverage over a grid of (n, m, k). In
    parallel, generator GRPO with the exact reward (`toyworld.exact_reward`).
-3. Generator GRPO rewarded by the trained verifier (`v2_rewards.generator_reward`: R_format ·
+3. Generator GRPO rewarded by the trained verifier (`v2.rewards.generator_reward`: R_format ·
    (0.76 R_proof + 0.24 R_self)), same start, seed and steps; in parallel, the test-time loop
    (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a few (P, V, R)
    budgets, the best proof of the pool against a single sample.
@@ -58,7 +58,7 @@ import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
 from _v2_stages import GeneratorRun, GeneratorStart, Job, VerifierRun  # noqa: E402
 
-from verifier_train.probes import GENERIC_PROBES  # noqa: E402
+from verifier_train.v2.probes import GENERIC_PROBES  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def print_verifier(v: VerifierRun, s: Settings) -> None:
           f"{num(first)} -> last 3 steps {num(last)}")  # fmt: skip
     print("\nJudge-hacking probes: false-positive rate (share of readable verifications scoring"
           f" 1), {s.probe_samples} samples per probe\nat temperature 1; {v.toy_probes} toy-world "
-          f"probes and verifier_train.probes' {len(GENERIC_PROBES)} generic ones, all of true "
+          f"probes and verifier_train.v2.probes' {len(GENERIC_PROBES)} generic ones, all of true "
           "score 0:")  # fmt: skip
     print("phase  step  toy-world  generic")
     for p in v.probes:

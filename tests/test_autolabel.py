@@ -16,7 +16,7 @@ from prover.cli import main
 from prover.errors import InputError
 from prover.proofsets import ProofItem
 from prover.rundir import RunDir, read_jsonl
-from verifier_train.autolabel import AutoLabeler, LabelConfig, is_valid, label_proof
+from verifier_train.v2.autolabel import AutoLabeler, LabelConfig, is_valid, label_proof
 
 # -- the rules --------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from prover.cli import main
-from verifier_train.iterate import Iterate, IterateConfig, Stages, labelled_rows
+from verifier_train.v2.iterate import Iterate, IterateConfig, Stages, labelled_rows
 
 RECIPE = Path(__file__).resolve().parents[1] / "verifier_train/recipes/iterate-v2-tiny-cpu.yaml"
 

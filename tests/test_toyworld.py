@@ -14,7 +14,7 @@ import sympy
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
 from prover.parse import format_reward, parse_generation, parse_score
-from verifier_train.toyworld import (
+from verifier_train.v2.toyworld import (
     FAMILIES,
     KINDS,
     check_proof,
@@ -32,9 +32,9 @@ from verifier_train.toyworld import (
     reference_analysis,
     verifier_records,
 )
-from verifier_train.toyworld.analysis import computed_analysis
-from verifier_train.toyworld.expr import ToyError, neg, parse, parse_equation, show, value
-from verifier_train.toyworld.proofs import _new_items
+from verifier_train.v2.toyworld.analysis import computed_analysis
+from verifier_train.v2.toyworld.expr import ToyError, neg, parse, parse_equation, show, value
+from verifier_train.v2.toyworld.proofs import _new_items
 
 CACHED = (
     expr.parse,

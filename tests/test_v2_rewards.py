@@ -7,7 +7,7 @@ import pytest
 
 from prover.backends.base import Completion
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING, META_CLOSING, META_OPENING, Templates
-from verifier_train.v2_rewards import (
+from verifier_train.v2.rewards import (
     Judge,
     JudgeConfig,
     generator_reward,

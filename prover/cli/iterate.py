@@ -1,5 +1,5 @@
 """`prover iterate RECIPE.yaml`: the DeepSeekMath-V2 loop of verifier training, generator
-GRPO, new proofs and auto-labels, round after round (`verifier_train.iterate`).
+GRPO, new proofs and auto-labels, round after round (`verifier_train.v2.iterate`).
 
 The recipe holds `model`, `data` (`verifier`, optional `meta`, `problems`: file lists,
 relative to the recipe), `iterate` (round settings), and `verifier` / `generator` GRPO
@@ -45,11 +45,11 @@ def read_plan(path: Path, template_dir: str | None, rounds: int | None, max_step
 
     from prover.cli.train_common import check_model, check_runnable
     from prover.prompts import Templates
-    from verifier_train.generator import read_problems
     from verifier_train.grpo import GRPORecipe
-    from verifier_train.iterate import IterateConfig
     from verifier_train.recipe_yaml import read_recipe, section
-    from verifier_train.verifier import read_meta_data, read_verifier_data
+    from verifier_train.v2.generator import read_problems
+    from verifier_train.v2.iterate import IterateConfig
+    from verifier_train.v2.verifier import read_meta_data, read_verifier_data
 
     recipe = read_recipe(path)
     if model:
@@ -86,7 +86,7 @@ def _overrides(plan: Plan) -> dict:
 
 def make_stages(plan: Plan):
     """The four steps of a round, on the real trainers, backends and labeller."""
-    from verifier_train.iterate import Stages
+    from verifier_train.v2.iterate import Stages
 
     return Stages(
         lambda init, rows, out: _train_verifier(plan, init, rows, out),
@@ -97,7 +97,7 @@ def make_stages(plan: Plan):
 
 
 def _train_verifier(plan: Plan, init: str, rows: list[dict], out: Path) -> str:
-    from verifier_train.v2_stages import verifier_trainer
+    from verifier_train.v2.stages import verifier_trainer
 
     built = verifier_trainer(init, rows, plan.metas, plan.verifier_stage, out, plan.templates,
                              **_overrides(plan))  # fmt: skip
@@ -105,8 +105,8 @@ def _train_verifier(plan: Plan, init: str, rows: list[dict], out: Path) -> str:
 
 
 def _train_generator(plan: Plan, init: str, verifier: str, out: Path) -> str:
-    from verifier_train.v2_rewards import Judge, JudgeConfig
-    from verifier_train.v2_stages import JudgeSpec, generator_trainer
+    from verifier_train.v2.rewards import Judge, JudgeConfig
+    from verifier_train.v2.stages import JudgeSpec, generator_trainer
 
     config = plan.config
     judge_config = JudgeConfig(config.label_analyses, config.temperature, config.max_tokens)
@@ -128,7 +128,7 @@ def _sample(plan: Plan, generator: str, out: Path) -> None:
     import functools
 
     from prover.backends import make_backend
-    from verifier_train.generator import sample_proofs
+    from verifier_train.v2.generator import sample_proofs
 
     backend = functools.partial(make_backend, plan.config.backend, generator)
     sample_proofs(backend, plan.problems, plan.templates, plan.config.proofs_per_problem,
@@ -140,7 +140,7 @@ def _label(plan: Plan, verifier: str, proofs: Path, out: Path) -> list[dict]:
     from prover.backends import make_backend
     from prover.proofsets import ProofItem
     from prover.rundir import RunDir, read_jsonl
-    from verifier_train.autolabel import AutoLabeler, LabelConfig
+    from verifier_train.v2.autolabel import AutoLabeler, LabelConfig
 
     c = plan.config
     items = [ProofItem(r["id"], r["problem"], r["solution"], str(proofs), k + 1)
@@ -177,7 +177,7 @@ def iterate(recipe: Path, out: Path, model: str | None, rounds: int | None,
     generator from it and train it with verifier rewards, sample new proofs, auto-label them,
     add them to the verifier data, and repeat."""
     from prover.cli.options import quiet_transformers
-    from verifier_train.iterate import Iterate
+    from verifier_train.v2.iterate import Iterate
 
     quiet_transformers()
     plan, start, data = read_plan(recipe, template_dir, rounds, max_steps, model)

@@ -1,6 +1,6 @@
 """`prover label`: auto-label proofs by scaled verification (n analyses, m meta-verifications
 of each issue-finding analysis, k valid lowest-score analyses for a label); the rules live in
-`verifier_train.autolabel`. This command only parses options and files and reports."""
+`verifier_train.v2.autolabel`. This command only parses options and files and reports."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def label(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
     --meta-verifications of each analysis that finds issues, and a label (0, 0.5 or 1) where
     -k valid analyses agree on the lowest score (1 where none finds an issue); the other
     proofs are marked for a human. n, m and k are not published: the defaults are guesses."""
-    from verifier_train.autolabel import AutoLabeler, LabelConfig, summarize
+    from verifier_train.v2.autolabel import AutoLabeler, LabelConfig, summarize
 
     config = LabelConfig(
         analyses=opts["verifications"],

@@ -36,7 +36,7 @@ def sample(files: tuple[Path, ...], proofs: int, out: Path, template_dir: str | 
     a `problem` field) with the generation prompt; each line holds problem, proof and the
     generator's self evaluation."""
     from prover.prompts import Templates
-    from verifier_train.generator import read_problems, sample_proofs
+    from verifier_train.v2.generator import read_problems, sample_proofs
 
     problems, skipped = read_problems(list(files))
     for reason in skipped:

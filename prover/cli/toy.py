@@ -1,6 +1,6 @@
 """`prover toy write DIR`: the toy world's data for a smoke run of `prover iterate`.
 
-Writes `graded.jsonl` (toy proofs with exact grades: `verifier_train.toyworld.verifier_records`),
+Writes `graded.jsonl` (toy proofs with exact grades: `verifier_train.v2.toyworld.verifier_records`),
 `problems.jsonl` (`generator_problems`) and `iterate.yaml` (the shipped CPU recipe, whose data
 paths name these two files beside it). This module does NOT build a model
 (`python -m prover.tiny DIR` does) or change the toy world; it only calls its public API.
@@ -51,7 +51,7 @@ def write(folder: Path, proofs: int, problems: int, seed: int) -> None:  # fmt: 
 
 def write_toy_data(folder: Path, proofs: int, problems: int, seed: int) -> dict[Path, int]:
     """The three files (refusing to overwrite any), with their record counts (0: the recipe)."""
-    from verifier_train.toyworld import generator_problems, verifier_records
+    from verifier_train.v2.toyworld import generator_problems, verifier_records
 
     taken = [name for name in FILES if (folder / name).exists()]
     if taken:

@@ -53,8 +53,8 @@ def shared_options(func):
 def settings(opts: dict):
     """(templates, judge config, probe config) from the shared options."""
     from prover.prompts import Templates
-    from verifier_train.v2_rewards import JudgeConfig
-    from verifier_train.v2_stages import ProbeConfig
+    from verifier_train.v2.rewards import JudgeConfig
+    from verifier_train.v2.stages import ProbeConfig
 
     judge = JudgeConfig(opts["judge_samples"], opts["judge_temperature"], opts["judge_max_tokens"])
     probes = ProbeConfig(opts["probe_every"], max_tokens=min(opts["judge_max_tokens"], 1024),
@@ -63,7 +63,7 @@ def settings(opts: dict):
 
 
 def judge_spec(opts: dict, role: str):
-    from verifier_train.v2_stages import JudgeSpec
+    from verifier_train.v2.stages import JudgeSpec
 
     model, backend, url = opts[role], opts[f"{role}_backend"], opts[f"{role}_base_url"]
     flag = role.replace("_", "-")
@@ -104,8 +104,8 @@ def verifier(files: tuple[Path, ...], recipe: Path | None, model: str | None, ou
     """GRPO for the verifier on graded proofs (problem, proof, expert score): reward
     R_format · (1 − |s′ − s|), times R_meta with --meta-verifier."""
     from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2_stages import make_judge, verifier_trainer
-    from verifier_train.verifier import read_meta_data, read_verifier_data
+    from verifier_train.v2.stages import make_judge, verifier_trainer
+    from verifier_train.v2.verifier import read_meta_data, read_verifier_data
 
     stage, policy = load_stage(recipe, model, "verifier", GRPORecipe)
     data, skipped = read_verifier_data(list(files))
@@ -129,8 +129,8 @@ def meta_verifier(files: tuple[Path, ...], recipe: Path | None, model: str | Non
     """GRPO for the meta-verifier on graded analyses (problem, proof, analysis, meta score):
     reward R_format · (1 − |ms′ − ms|)."""
     from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2_stages import meta_verifier_trainer
-    from verifier_train.verifier import read_meta_data
+    from verifier_train.v2.stages import meta_verifier_trainer
+    from verifier_train.v2.verifier import read_meta_data
 
     stage, policy = load_stage(recipe, model, "meta_verifier", GRPORecipe)
     data, skipped = read_meta_data(list(files))
@@ -154,9 +154,9 @@ def generator(files: tuple[Path, ...], recipe: Path | None, model: str | None, o
               max_steps: int | None, alpha: float, beta: float, **opts) -> None:  # fmt: skip
     """GRPO for the proof generator on problems (.tex or records with `problem`), rewarded by
     a verifier model: R_format · (α·R_proof + β·R_self)."""
-    from verifier_train.generator import read_problems
     from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2_stages import generator_trainer, make_judge
+    from verifier_train.v2.generator import read_problems
+    from verifier_train.v2.stages import generator_trainer, make_judge
 
     stage, policy = load_stage(recipe, model, "generator", GRPORecipe)
     problems, skipped = read_problems(list(files))

@@ -78,7 +78,7 @@ def cached_folder(source: GGUFSource, root: Path | None = None) -> Path:
 def source_file(source: GGUFSource) -> Path:
     """The GGUF file, or a one-line `MissingExtraError` with the exact command that installs
     what is missing (checked without importing either package)."""
-    missing = [] if importlib.util.find_spec("gguf") else [("gguf", GGUF_INSTALL)]
+    missing = [] if has_module("gguf") else [("gguf", GGUF_INSTALL)]
     try:
         dist = importlib.metadata.distribution(source.distribution)
         file = Path(str(dist.locate_file(source.path)))
@@ -92,6 +92,10 @@ def source_file(source: GGUFSource) -> Path:
             f"install with: {' && '.join(command for _, command in missing)}"
         )
     return file
+
+
+def has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
 
 
 def is_complete(folder: Path) -> bool:
@@ -168,9 +172,23 @@ def write_marker(folder: Path, gguf: Path) -> None:
 
 
 def replace_folder(tmp: Path, folder: Path) -> None:
-    """Move an incomplete `folder` aside and delete it, then rename `tmp` to `folder`."""
-    if folder.exists() or folder.is_symlink():
-        stale = Path(tempfile.mkdtemp(prefix=f".{folder.name}-stale-", dir=folder.parent))
+    """Rename `tmp` to `folder`. A folder in the way is kept when a racing build completed it
+    (then `tmp` is left for the caller to delete), else moved aside and deleted."""
+    for _ in range(3):
+        try:
+            os.rename(tmp, folder)
+            return
+        except OSError:  # a non-empty folder is in the way
+            if is_complete(folder):
+                return
+            move_aside(folder)
+    raise BackendError(f"could not put the converted model into {folder}")
+
+
+def move_aside(folder: Path) -> None:
+    stale = Path(tempfile.mkdtemp(prefix=f".{folder.name}-stale-", dir=folder.parent))
+    try:
         os.rename(folder, stale / "old")
-        shutil.rmtree(stale, ignore_errors=True)
-    os.rename(tmp, folder)
+    except FileNotFoundError:
+        pass  # a racing build moved it first
+    shutil.rmtree(stale, ignore_errors=True)

@@ -9,7 +9,7 @@ evaluation phrases, `\\boxed{score}`) and are short (under `max_chars`, default 
 tiny character-level models can learn them on a CPU in minutes.
 
     >>> import random
-    >>> from verifier_train.toyworld import make_problem, correct_proof, corrupt, check_proof
+    >>> from verifier_train.v2.toyworld import make_problem, correct_proof, corrupt, check_proof
     >>> proof = correct_proof(make_problem(random.Random(0), "arith"))
     >>> check_proof(proof.problem, proof.text).score
     1.0
@@ -19,8 +19,8 @@ proofs and corruptions), `check` (the exact checker), `data` (datasets, analyses
 the exact-label reward). This package does not train models or call them.
 """
 
-from verifier_train.toyworld.check import ToyVerdict, check_proof
-from verifier_train.toyworld.data import (
+from verifier_train.v2.toyworld.check import ToyVerdict, check_proof
+from verifier_train.v2.toyworld.data import (
     analysis_text,
     exact_reward,
     generation_text,
@@ -31,8 +31,8 @@ from verifier_train.toyworld.data import (
     reference_analysis,
     verifier_records,
 )
-from verifier_train.toyworld.problems import FAMILIES, Problem, make_problem, parse_problem
-from verifier_train.toyworld.proofs import KINDS, ToyProof, correct_proof, corrupt
+from verifier_train.v2.toyworld.problems import FAMILIES, Problem, make_problem, parse_problem
+from verifier_train.v2.toyworld.proofs import KINDS, ToyProof, correct_proof, corrupt
 
 __all__ = [
     "FAMILIES",

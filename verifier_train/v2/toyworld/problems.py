@@ -20,7 +20,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from verifier_train.toyworld.expr import (
+from verifier_train.v2.toyworld.expr import (
     Node,
     ToyError,
     canonical,

@@ -36,15 +36,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING
-from verifier_train.toyworld.check import (
+from verifier_train.v2.toyworld.check import (
     NO_VALID_STEP,
     ToyVerdict,
     as_problem,
     check_proof,
     read_proof,
 )
-from verifier_train.toyworld.expr import ToyError, show, show_equation
-from verifier_train.toyworld.problems import Problem, State, endpoints, holds, next_states
+from verifier_train.v2.toyworld.expr import ToyError, show, show_equation
+from verifier_train.v2.toyworld.problems import Problem, State, endpoints, holds, next_states
 
 MARK = "#"
 NONE = "-"

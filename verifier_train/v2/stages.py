@@ -2,7 +2,7 @@
 generator` and the `prover iterate` driver: data rows -> prompts that fit -> GRPO trainer
 with the stage's reward, the metrics log and the judge-hacking probes.
 
-This module does NOT read files (see `verifier_train.verifier` / `.generator`), train
+This module does NOT read files (see `verifier_train.v2.verifier` / `.generator`), train
 (callers run `trainer.train`), or parse command lines.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from prover.backends.base import Backend, Sampling
 from prover.errors import InputError
 from prover.prompts import Templates
-from verifier_train.v2_rewards import Judge, JudgeConfig
+from verifier_train.v2.rewards import Judge, JudgeConfig
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class ProbeConfig:
 def probe_callback(problems: Sequence[str], templates: Templates, config: ProbeConfig,
                    backend: Backend | None = None):  # fmt: skip
     """A `ProbeCallback` on generic non-proofs for the first training problems."""
-    from verifier_train.probes import ProbeCallback, probe_pairs
+    from verifier_train.v2.probes import ProbeCallback, probe_pairs
 
     sampling = Sampling(config.temperature, max_tokens=config.max_tokens)
     pairs = probe_pairs(list(problems[: config.problems]))
@@ -85,8 +85,8 @@ def verifier_trainer(policy: str, data: list[dict], metas: list[dict], stage: An
     `metas` is not empty (one model, both tasks)."""
     from transformers import AutoTokenizer
 
-    from verifier_train import verifier as rows_of
-    from verifier_train.v2_rewards import verifier_reward
+    from verifier_train.v2 import verifier as rows_of
+    from verifier_train.v2.rewards import verifier_reward
 
     if not data:
         raise InputError("no graded proofs to train the verifier on")
@@ -104,8 +104,8 @@ def meta_verifier_trainer(policy: str, metas: list[dict], stage: Any, out: Path,
     """The meta-verifier's GRPO trainer on graded analyses."""
     from transformers import AutoTokenizer
 
-    from verifier_train.v2_rewards import meta_verifier_reward
-    from verifier_train.verifier import meta_rows
+    from verifier_train.v2.rewards import meta_verifier_reward
+    from verifier_train.v2.verifier import meta_rows
 
     if not metas:
         raise InputError("no graded analyses to train the meta-verifier on")
@@ -120,8 +120,8 @@ def generator_trainer(policy: str, problems: list[str], stage: Any, out: Path,
     """The generator's GRPO trainer, rewarded by `verifier` (and `meta_judge`)."""
     from transformers import AutoTokenizer
 
-    from verifier_train.generator import generator_rows
-    from verifier_train.v2_rewards import generator_reward
+    from verifier_train.v2.generator import generator_rows
+    from verifier_train.v2.rewards import generator_reward
 
     if not problems:
         raise InputError("no problems to train the generator on")

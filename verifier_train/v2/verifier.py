@@ -1,5 +1,5 @@
 """The DeepSeekMath-V2 verifier and meta-verifier stages: GRPO on graded proofs and graded
-analyses, with the project's prompt templates and the rewards of `verifier_train.v2_rewards`.
+analyses, with the project's prompt templates and the rewards of `verifier_train.v2.rewards`.
 
 - verifier data: `(problem, proof, expert score)` records, read by `prover.proofsets` (plain
   `{problem, proof, grade}` rows, DeepSeekMath-V2 output files with human ratings,
@@ -8,8 +8,8 @@ analyses, with the project's prompt templates and the rewards of `verifier_train
 - `joint_rows` mixes both into one dataset with a `task` column and `joint_reward` dispatches
   each completion to its task's reward, so one model learns both tasks (as the paper does).
 
-This module does NOT sample proofs or analyses, label data (see `verifier_train.autolabel`),
-or serve the meta-verifier (pass any backend wrapped in a `v2_rewards.Judge`).
+This module does NOT sample proofs or analyses, label data (see `verifier_train.v2.autolabel`),
+or serve the meta-verifier (pass any backend wrapped in a `v2.rewards.Judge`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from prover.errors import InputError
 from prover.prompts import Templates
 from prover.records import BadRecord, Invalid, read_records
 from verifier_train.grpo import trl_prompt
-from verifier_train.v2_rewards import meta_verifier_reward
+from verifier_train.v2.rewards import meta_verifier_reward
 
 META_FIELDS = ("problem", "proof", "analysis")
 META_SCORE_KEYS = ("meta_score", "score", "label")

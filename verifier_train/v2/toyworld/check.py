@@ -35,8 +35,8 @@ import re
 from dataclasses import dataclass
 
 from prover.parse import split_solution
-from verifier_train.toyworld.expr import Node, ToyError, parse_equation, show, show_equation
-from verifier_train.toyworld.problems import (
+from verifier_train.v2.toyworld.expr import Node, ToyError, parse_equation, show, show_equation
+from verifier_train.v2.toyworld.problems import (
     Problem,
     State,
     atomic,

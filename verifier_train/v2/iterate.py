@@ -8,7 +8,7 @@ Round r lives in `OUT/round-r/`:
 3. `proofs.jsonl`: `proofs_per_problem` new proofs per problem from the new generator
    (appended as they finish; a resumed round samples only what is missing);
 4. `labels.jsonl` (+ `labels.run/`): auto-labels of those proofs by scaled verification with
-   this round's verifier (`verifier_train.autolabel`, resumable);
+   this round's verifier (`verifier_train.v2.autolabel`, resumable);
 5. the labelled proofs join the verifier data of the next round. With `hard_only`, only the
    proofs of hard problems join: problems where some new proof was labelled below 1 (proofs
    of problems the generator already solves every time teach the verifier little).

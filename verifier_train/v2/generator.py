@@ -2,7 +2,7 @@
 
 The generator writes `## Solution` then `## Self Evaluation` with a boxed self score (the
 project's `proof_generation` template asks for exactly that); its reward is
-`v2_rewards.generator_reward`: R_format · (α·R_proof + β·R_self), with the verifier (and the
+`v2.rewards.generator_reward`: R_format · (α·R_proof + β·R_self), with the verifier (and the
 optional meta-verifier) behind any backend — in-process HF, vLLM, or an OpenAI-compatible
 server such as a separate `vllm serve` of the verifier. Completions the verifier cannot score
 are None (left out of their group) and counted in `rewards/generator_reward/unscorable_frac`.

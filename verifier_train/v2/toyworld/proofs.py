@@ -36,8 +36,22 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from verifier_train.toyworld.expr import Node, ToyError, parse, parse_equation, show, show_equation
-from verifier_train.toyworld.problems import Problem, State, atomic, endpoints, holds, next_states
+from verifier_train.v2.toyworld.expr import (
+    Node,
+    ToyError,
+    parse,
+    parse_equation,
+    show,
+    show_equation,
+)
+from verifier_train.v2.toyworld.problems import (
+    Problem,
+    State,
+    atomic,
+    endpoints,
+    holds,
+    next_states,
+)
 
 KINDS = ("correct", "wrong_step", "skipped_step", "false_final")
 SCORES = {"correct": 1.0, "wrong_step": 0.0, "skipped_step": 0.5, "false_final": 0.0}

@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING, SELF_EVAL_HEADER, SOLUTION_HEADER
-from verifier_train.toyworld.analysis import Line, computed_analysis, render, work_lines
-from verifier_train.toyworld.check import ToyVerdict, check_proof
-from verifier_train.toyworld.problems import FAMILIES, Problem, make_problem
-from verifier_train.toyworld.proofs import KINDS, ToyProof, correct_proof, corrupt
+from verifier_train.v2.toyworld.analysis import Line, computed_analysis, render, work_lines
+from verifier_train.v2.toyworld.check import ToyVerdict, check_proof
+from verifier_train.v2.toyworld.problems import FAMILIES, Problem, make_problem
+from verifier_train.v2.toyworld.proofs import KINDS, ToyProof, correct_proof, corrupt
 
 DEFAULT_MIX = {"correct": 0.4, "wrong_step": 0.2, "skipped_step": 0.2, "false_final": 0.2}
 MAX_CHARS = 200
@@ -213,7 +213,7 @@ def meta_records(
     n: int, seed: int, max_chars: int = MAX_CHARS, families: Sequence[str] = FAMILIES
 ) -> list[dict[str, Any]]:
     """n {problem, proof, analysis, meta_score, variant} records for the meta-verifier (the
-    rows of `verifier_train.verifier.read_meta_data`), the variants of `META_VARIANTS` in
+    rows of `verifier_train.v2.verifier.read_meta_data`), the variants of `META_VARIANTS` in
     turn (see `meta_record`)."""
     rng = random.Random(seed)
     records: list[dict[str, Any]] = []

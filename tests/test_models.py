@@ -206,6 +206,13 @@ def test_failed_conversion_is_one_line_and_leaves_nothing(monkeypatch, tmp_path)
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [".fake.lock"]
 
 
+def test_unwritable_cache_is_one_line(fake_source, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(BackendError, match=r"^cannot write the model cache .*PROVER_MODEL_CACHE"):
+        cached_folder(FAKE, blocker / "cache")  # a file where a folder should be
+
+
 def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("PROVER_MODEL_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

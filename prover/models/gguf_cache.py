@@ -68,10 +68,16 @@ def cached_folder(source: GGUFSource, root: Path | None = None) -> Path:
     if is_complete(folder):
         return folder
     gguf = source_file(source)
-    with build_lock(folder):
-        if not is_complete(folder):  # another process may have built it meanwhile
-            print(f"converting {gguf.name} once into {folder} (about 20 s)", file=sys.stderr)
-            build(gguf, folder)
+    try:
+        with build_lock(folder):
+            if not is_complete(folder):  # another process may have built it meanwhile
+                print(f"converting {gguf.name} once into {folder} (about 20 s)", file=sys.stderr)
+                build(gguf, folder)
+    except OSError as exc:  # an unwritable or full cache folder
+        raise BackendError(
+            f"cannot write the model cache {folder.parent}: {exc.strerror or exc}; set "
+            "PROVER_MODEL_CACHE to a writable folder"
+        ) from exc
     return folder
 
 

@@ -1,216 +1,33 @@
-"""Data for the DeepSeekMath-V2 learning check: the toy world's records turned into SFT and GRPO
-rows with the short templates of `_v2_templates/`, and the fixed phrases that the tiny
-character-level model reads as single tokens.
-
-Every label comes from `verifier_train.v2.toyworld` (exact). The prompts are the project's own:
-`prover.prompts.Templates` renders them and `verifier_train.grpo.trl_prompt` wraps them in the
-DeepSeekMath chat text (`User: ...\\n\\nAssistant:`), exactly as TRL's GRPO and the `hf` backend
-see them. This module does not train or sample anything.
+"""Data for the DeepSeekMath-V2 learning check: the toy world's SFT rows
+(`verifier_train.v2.toyworld.rows`, what the shipped toy prover is trained on) rendered with
+the short templates of `_v2_templates/`. This module does not train or sample anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from prover.backends.base import deepseek_math_chat, user_chat
-from prover.prompts import (
-    EVAL_CLOSING,
-    EVAL_OPENING,
-    META_CLOSING,
-    META_OPENING,
-    SELF_EVAL_HEADER,
-    SOLUTION_HEADER,
-    Templates,
+from prover.prompts import Templates
+from verifier_train.v2.toyworld.rows import (  # noqa: F401  (the check's data API)
+    COPY_ALPHABET,
+    META_BODY,
+    PHRASES,
+    World,
+    chat,
+    copy_rows,
+    generator_sft_rows,
+    meta_answer,
+    meta_data,
+    template_words,
+    toy_probes,
+    unseen,
+    verifier_data,
+    verifier_sft_rows,
+    vocabulary_words,
 )
-from verifier_train.v2.toyworld import (
-    judge_hacking_probes,
-    labelled_proofs,
-    meta_records,
-    parse_problem,
-    reference_analysis,
-)
-from verifier_train.v2.toyworld.check import NO_VALID_STEP
-from verifier_train.v2.toyworld.data import ALL_VALID, score_text
 
 TEMPLATE_DIR = Path(__file__).with_name("_v2_templates")
-# A meta-verifier's answer has no reference text in the toy world: one sentence per variant.
-META_BODY = {
-    "faithful": "The issues are real and the score is right.",
-    "wrong_score": "The issues are real but the score is wrong.",
-    "invented": "An issue it names is not real.",
-    "missed": "It misses a real issue.",
-}
-# Fixed phrases of the analyses (`toyworld.check` reasons, the format phrases) and problems.
-PHRASES = (
-    EVAL_OPENING,
-    EVAL_CLOSING,
-    META_OPENING,
-    META_CLOSING,
-    SOLUTION_HEADER,
-    SELF_EVAL_HEADER,
-    ALL_VALID,
-    NO_VALID_STEP,
-    *META_BODY.values(),
-    "\\boxed{",
-    "Step ",
-    "Hence ",
-    " ok",
-    " skip",
-    " false",
-    "Claim: ",
-    "End: ",
-    " is false: ",
-    " is false.",
-    " is not ",
-    " does not follow from ",
-    " skips a step: ",
-    " is not a single rewrite.",
-    "it starts from ",
-    ", not from ",
-    ", but ",
-    "The final claim ",
-    " is not the claim to prove.",
-    "The conclusion ",
-    "the steps end at ",
-    ", not at ",
-    "Show that ",
-    "Prove that if ",
-    "Prove that ",
-    " then ",
-)
-
-
-@dataclass(frozen=True)
-class World:
-    """Which part of the toy world the check uses."""
-
-    families: tuple[str, ...] = ("arith", "linear")
-    max_chars: int = 160  # of a correct proof, so the texts stay short
 
 
 def load_templates() -> Templates:
     return Templates.load(TEMPLATE_DIR)
-
-
-def chat(text: str) -> str:
-    """The prompt text for a tokenizer without a chat template (what `trl_prompt` and the
-    `hf` backend build): `User: {text}\\n\\nAssistant:`."""
-    return deepseek_math_chat(user_chat(text))
-
-
-def template_words(templates: Templates) -> list[str]:
-    """The fixed pieces of every rendered chat prompt (the text between the fields), so each
-    is one token: a prompt then costs a few positions plus its problem and proof."""
-    marks = {"problem": "\x00", "proof": "\x01", "analysis": "\x02"}
-    rendered = [
-        chat(templates.generation(marks["problem"])),
-        chat(templates.verification(marks["problem"], marks["proof"])),
-        chat(templates.meta(marks["problem"], marks["proof"], marks["analysis"])),
-    ]
-    words: list[str] = []
-    for text in rendered:
-        for mark in marks.values():
-            text = text.replace(mark, "\x00")
-        words += [w for w in text.split("\x00") if w]
-    return list(dict.fromkeys(words))
-
-
-def vocabulary_words(templates: Templates) -> list[str]:
-    return list(dict.fromkeys([*template_words(templates), *PHRASES]))
-
-
-# --- Records --------------------------------------------------------------------------------
-
-
-def verifier_data(n: int, seed: int, world: World) -> list[dict[str, Any]]:
-    """{problem, proof, score, kind, analysis} rows: the toy world's labelled proofs (40%
-    correct, 20% each corruption) with their reference analyses."""
-    return [
-        {
-            "problem": p.problem.text,
-            "proof": p.text,
-            "score": p.score,
-            "kind": p.kind,
-            "analysis": reference_analysis(p),
-        }
-        for p in labelled_proofs(n, seed, families=world.families, max_chars=world.max_chars)
-    ]
-
-
-def meta_data(n: int, seed: int, world: World) -> list[dict[str, Any]]:
-    """n meta-verification rows of the world's families, each with its reference answer."""
-    rows = meta_records(n, seed, world.max_chars, world.families)
-    return [row | {"answer": meta_answer(row)} for row in rows]
-
-
-def meta_answer(row: dict[str, Any]) -> str:
-    """The meta-verifier's reference answer to one meta record."""
-    score = score_text(float(row["meta_score"]))
-    body = META_BODY[row["variant"]]
-    return f"{META_OPENING}\n{body}\n\n{META_CLOSING} \\boxed{{{score}}}"
-
-
-def toy_probes(world: World) -> list[tuple[str, str]]:
-    """(problem, proof) judge-hacking probes of the world's families (true score 0)."""
-    return [
-        (p["problem"], p["proof"])
-        for p in judge_hacking_probes(0)
-        if parse_problem(p["problem"]).family in world.families
-    ]
-
-
-def unseen(rows: list[dict], seen: Sequence[dict]) -> list[dict]:
-    """The rows whose problem is not among the problems of `seen` (held-out sets)."""
-    problems = {r["problem"] for r in seen}
-    return [r for r in rows if r["problem"] not in problems]
-
-
-# --- SFT rows -------------------------------------------------------------------------------
-
-
-def verifier_sft_rows(rows: Sequence[dict], metas: Sequence[dict], templates: Templates):
-    """Prompt/completion rows: verification (-> reference analysis) and meta-verification
-    (-> the meta answer), one model for both tasks as in the paper."""
-    out = [
-        {"prompt": chat(templates.verification(r["problem"], r["proof"])),
-         "completion": r["analysis"]}
-        for r in rows
-    ]  # fmt: skip
-    out += [
-        {"prompt": chat(templates.meta(m["problem"], m["proof"], m["analysis"])),
-         "completion": m["answer"]}
-        for m in metas
-    ]  # fmt: skip
-    return out
-
-
-def generator_sft_rows(problems: Sequence[dict], templates: Templates) -> list[dict]:
-    """Prompt/completion rows: the problem -> its canonical generation (solution and self
-    evaluation), from `toyworld.generator_problems`."""
-    return [
-        {"prompt": chat(templates.generation(p["problem"])), "completion": p["proof"]}
-        for p in problems
-    ]
-
-
-# --- Copy warm-up ---------------------------------------------------------------------------
-
-COPY_ALPHABET = "0123456789+-*"
-
-
-def copy_rows(n: int, seed: int, lengths: tuple[int, int] = (25, 25)) -> list[dict]:
-    """Prompt/completion rows that ask to repeat a random string of the toy alphabet. A tiny
-    model trained from scratch on toy texts settles on their syntax statistics and learns to
-    look back at the problem only very slowly; random strings can only be predicted by
-    copying, so a short warm-up on them gives it that skill first."""
-    import random
-
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        text = "".join(rng.choice(COPY_ALPHABET) for _ in range(rng.randint(*lengths)))
-        rows.append({"prompt": chat(text), "completion": text})
-    return rows

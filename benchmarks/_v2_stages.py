@@ -20,12 +20,12 @@ from typing import Any
 import _v2_data as data
 import _v2_scaled as scaled
 import _v2_train as train
-from _tiny_char import build_char_model
 
 from prover.backends.base import Sampling
 from prover.backends.hf import HFBackend
 from verifier_train.grpo import GRPORecipe
 from verifier_train.v2.toyworld import generator_problems
+from verifier_train.v2.toyworld.charmodel import build_char_model
 
 TRAIN_SEED, HELDOUT_SEED = 0, 10**6  # data seeds; held-out problems are also deduplicated
 # Held-out sets are drawn from a pool this many times larger, minus the problems seen in

@@ -23,15 +23,13 @@ from prover.backends.base import Sampling, user_chat
 from prover.backends.hf import HFBackend
 from prover.parse import parse_generation, parse_verdict
 from prover.prompts import Templates
-from verifier_train.sft import CPU_OVERRIDES, SFTRecipe, to_sft_config
+from verifier_train.v2 import toy_prover
 from verifier_train.v2.toyworld import check_proof
 
 QUIET = {"save_strategy": "no", "disable_tqdm": True, "logging_steps": 10**6}
 # GRPO logs every step (to metrics.jsonl only: `quiet` removes the printers).
 GRPO_QUIET = QUIET | {"logging_steps": 1}
 EVAL_BATCH = 256  # sequences per `generate` micro-batch when measuring
-# A constant rate after a short warm-up: runs are stopped early, not annealed.
-SCHEDULE = "constant_with_warmup"
 
 
 def quiet(trainer: Any) -> Any:
@@ -45,33 +43,8 @@ def quiet(trainer: Any) -> Any:
 
 def sft(model: Path, rows: list[dict], steps: int, batch: int, lr: float, seed: int,
         out: Path, callbacks: Sequence = ()) -> Path:  # fmt: skip
-    """SFT from `model` on prompt/completion rows (loss on completions, EOS appended by TRL)
-    for `steps` steps, with `callbacks` (probes); the model is saved to `out`."""
-    from datasets import Dataset
-    from transformers import AutoTokenizer
-    from trl import SFTTrainer
-
-    recipe = SFTRecipe(
-        max_steps=steps,
-        per_device_train_batch_size=batch,
-        gradient_accumulation_steps=1,
-        learning_rate=lr,
-        lr_scheduler_type=SCHEDULE,
-        warmup_steps=min(20, steps // 10),
-        max_length=1024,
-        seed=seed,
-        **CPU_OVERRIDES,
-    )
-    trainer = SFTTrainer(
-        model=str(model),
-        args=to_sft_config(recipe, out.with_name(out.name + "-run"), **QUIET),
-        train_dataset=Dataset.from_list(rows),
-        processing_class=AutoTokenizer.from_pretrained(str(model)),
-        callbacks=list(callbacks),
-    )
-    quiet(trainer).train()
-    trainer.save_model(str(out))
-    return out
+    """SFT as the toy prover is trained (`verifier_train.v2.toy_prover.sft`)."""
+    return toy_prover.sft(model, rows, steps, batch, lr, seed, out, callbacks)
 
 
 def load(path: Path) -> HFBackend:

@@ -40,7 +40,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from _step_timing import step_timer, timed  # noqa: E402
-from _tiny_char import build_char_model  # noqa: E402
 
 from prover.backends.base import Sampling  # noqa: E402
 from prover.backends.hf import HFBackend  # noqa: E402
@@ -52,6 +51,7 @@ from verifier_train.rewards import answer_reward  # noqa: E402
 from verifier_train.sft import CPU_OVERRIDES, SFTRecipe, prompt_text  # noqa: E402
 from verifier_train.sft import build_trainer as build_sft  # noqa: E402
 from verifier_train.sft_data import SFTRecord  # noqa: E402
+from verifier_train.v2.toyworld.charmodel import build_char_model  # noqa: E402
 
 # Two-term additions of numbers 0-100 ("2 digits" in the gym is randint(0, 100)). With "-" too,
 # or with one-digit problems making up half of the data, the tiny model learned too slowly.

@@ -29,9 +29,9 @@ answer is 5") carry a cue or prose, and stay outputs; what carries neither is an
 
 Time bound. Math-Verify's own timeouts use `signal.alarm`, which fails off the main thread.
 Here every sympy call (all of Math-Verify, and the sympy fallback of the DeepSeekMath rules)
-runs with those timeouts off, in a pool of persistent worker processes shared by all threads
-(it grows on demand to max(2, CPUs), or to `workers`). Workers are started with fork+exec
-(`subprocess`), so the pool also works inside daemonic multiprocessing workers and never
+runs with those timeouts off, in persistent worker processes shared by all threads (their
+number grows on demand to max(2, CPUs), or to `workers`). Workers are started with fork+exec
+(`subprocess`), so they also work inside daemonic multiprocessing workers and never
 copies a parent's threads or GPU context. The parent waits at most `timeout` seconds for each
 verdict; a worker that does not answer in time is killed and replaced (about 0.5 s), and the
 verdict comes back as `math_verify=None, reason="timeout"`; a DeepSeekMath sympy check that
@@ -252,7 +252,7 @@ def _serve(fd: int) -> None:
             conn.send(message)
 
 
-# --- Parent side: the worker pool ---------------------------------------------------------
+# --- Parent side: the workers --------------------------------------------------------------
 
 _WORKER_MAIN = (
     "import sys; sys.path.insert(0, sys.argv[2]); "
@@ -322,7 +322,7 @@ class _Worker:
         self.conn.close()
 
 
-class _Pool:
+class _Workers:
     """Workers shared by all threads of this process; grows on demand up to `size`."""
 
     def __init__(self) -> None:
@@ -369,37 +369,37 @@ class _Pool:
             self._idle.clear()
 
 
-_POOL: _Pool | None = None
-_POOL_LOCK = threading.Lock()
+_WORKERS: _Workers | None = None
+_WORKERS_LOCK = threading.Lock()
 
 
-def _pool() -> _Pool:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = _Pool()
-        return _POOL
+def _workers() -> _Workers:
+    global _WORKERS
+    with _WORKERS_LOCK:
+        if _WORKERS is None:
+            _WORKERS = _Workers()
+        return _WORKERS
 
 
 def shutdown_workers() -> None:
     """Kill this process's grading workers (at exit, or to free their memory); the next
     grading call starts new ones."""
-    global _POOL
-    with _POOL_LOCK:
-        pool, _POOL = _POOL, None
-    if pool is not None:
-        pool.close()
+    global _WORKERS
+    with _WORKERS_LOCK:
+        running, _WORKERS = _WORKERS, None
+    if running is not None:
+        running.close()
 
 
-def _forget_pool_after_fork() -> None:
+def _forget_workers_after_fork() -> None:
     """A forked child must not share (or kill) its parent's workers."""
-    global _POOL, _POOL_LOCK
-    _POOL, _POOL_LOCK = None, threading.Lock()
+    global _WORKERS, _WORKERS_LOCK
+    _WORKERS, _WORKERS_LOCK = None, threading.Lock()
 
 
 atexit.register(shutdown_workers)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+    os.register_at_fork(after_in_child=_forget_workers_after_fork)
 
 
 # --- Public grading API -------------------------------------------------------------------
@@ -414,7 +414,7 @@ def math_verify_equal(gold: str, pred: str, timeout: float = TIMEOUT) -> bool | 
     """Math-Verify's `verify(parse(gold), parse(pred))`; None when it cannot decide (a side
     does not parse, or it runs past `timeout` seconds)."""
     _check_timeout(timeout)
-    with _pool().lease() as worker:
+    with _workers().lease() as worker:
         worker.send("math_verify", (gold, pred), timeout)
         try:
             verdict, _ = worker.receive(timeout)
@@ -437,7 +437,7 @@ def _bounded_symbolic(gold: str, pred: str, deadline: float) -> bool:
     left = deadline - time.monotonic()
     if left <= 0:
         return False
-    with _pool().lease() as worker:
+    with _workers().lease() as worker:
         worker.send("symbolic", (gold, pred), left)
         try:
             return bool(worker.receive(left))
@@ -475,7 +475,7 @@ def grade_many(
     if workers == 1 or len(chunks) <= 1:
         done = [_grade_chunk(chunk, timeout) for chunk in chunks]
     else:
-        _pool().reserve(workers)
+        _workers().reserve(workers)
         executor = ThreadPoolExecutor(workers, thread_name_prefix="grading")
         try:
             done = list(executor.map(partial(_grade_chunk, timeout=timeout), chunks))
@@ -506,7 +506,7 @@ def _grade_run(pairs: list[_Pair], timeout: float) -> tuple[list[Grade], tuple[_
     """Grades pairs on one worker until done or until one is lost: (grades, lost pair and why).
     A lost DeepSeekMath check counts as not equal, and the run stops there too."""
     grades: list[Grade] = []
-    with _pool().lease() as worker:
+    with _workers().lease() as worker:
         worker.send("grade", tuple(pairs), timeout)
         for gold, pred, as_answer in pairs:
             try:

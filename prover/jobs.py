@@ -2,8 +2,8 @@
 
 A job asks for n samples of one prompt; `run_jobs` sends every missing sample of a stage to
 the backend in ONE call and hands records to a sink as the backend finishes them, so a run can
-save work incrementally. This module does not decide which jobs a stage has, and does not
-write files itself.
+save work incrementally. The records' schema is `prover.runrecords`. This module does not
+decide which jobs a stage has, and does not write files itself.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from prover.backends.base import Backend, Completion, Prompt, Sampling, user_chat
-from prover.parse import parse_generation, parse_verdict
-from prover.pool import ISSUE_SCORES
 from prover.prompts import Templates
+from prover.runrecords import ProofRecord, Verification, usage
 
-Record = dict
-MakeRecord = Callable[["Job", int, Completion], Record]
-Sink = Callable[[list[Record]], None]
+Record = dict  # a record as its JSON line (`prover.evaluation` keeps its samples so)
+R = TypeVar("R")  # what a stage's `make_record` makes
 Progress = Callable[[int, int], None]  # (samples done, samples total)
 
 
@@ -32,25 +31,6 @@ class Job:
     prompt: Prompt
     n: int
     info: dict = field(default_factory=dict)
-
-
-def tokens(record: Record) -> dict[str, int]:
-    """Tokens a record cost; a prompt that never ran (too long for the context) cost none."""
-    if record["finish_reason"] == "prompt_too_long":
-        return {"prompt_tokens": 0, "completion_tokens": 0}
-    return {
-        "prompt_tokens": record["prompt_tokens"],
-        "completion_tokens": record["completion_tokens"],
-    }
-
-
-def usage(records: list[Record]) -> dict[str, int]:
-    counted = [tokens(r) for r in records]
-    return {
-        "samples": len(records),
-        "prompt_tokens": sum(c["prompt_tokens"] for c in counted),
-        "completion_tokens": sum(c["completion_tokens"] for c in counted),
-    }
 
 
 def _owners(todo: list[tuple[Job, int]]) -> tuple[list[Prompt], int, list[int]]:
@@ -67,14 +47,15 @@ def run_jobs(
     backend: Backend,
     jobs: list[Job],
     sampling: Sampling,
-    make_record: MakeRecord,
-    sink: Sink,
+    make_record: Callable[[Job, int, Completion], R],
+    sink: Callable[[list[R]], None],
     have: Counter | None = None,
     progress: Progress | None = None,
 ) -> dict:
     """Generate the samples `jobs` still lack (`have[key]` exist already) in one call.
 
-    Records go to `sink` batch by batch as the backend reports them; returns the usage.
+    Records (typed, or JSON lines: whatever `make_record` makes) go to `sink` batch by batch
+    as the backend reports them; returns the usage.
     """
     have = have or Counter()
     todo = [(job, have[job.key]) for job in jobs if have[job.key] < job.n]
@@ -107,37 +88,15 @@ def run_jobs(
 
 
 def proof_record(job: Job, index: int, c: Completion) -> Record:
-    parsed = parse_generation(c.text, c.finish_reason)
-    return {
-        "id": f"{job.key.replace('/', '-')}-{index}",
-        "key": job.key,
-        **job.info,
-        "usable": bool(parsed.solution),
-        "solution": parsed.solution,
-        "self_evaluation": parsed.self_evaluation,
-        "self_score": parsed.self_score,
-        "reason": parsed.reason,
-        "text": c.text,
-        "finish_reason": c.finish_reason,
-        "prompt_tokens": c.prompt_tokens,
-        "completion_tokens": c.completion_tokens,
-    }
+    """The JSON line of a sampled proof, for callers that keep lines (`ProofRecord.sampled`
+    is the typed record)."""
+    return ProofRecord.sampled(job, index, c).to_json()
 
 
 def verdict_record(job: Job, index: int, c: Completion) -> Record:
-    """A verification or a meta-verification (they parse the same way)."""
-    verdict = parse_verdict(c.text, c.finish_reason)
-    return {
-        "key": job.key,
-        **job.info,
-        "index": index,
-        "score": verdict.score,
-        "reason": verdict.reason,
-        "analysis": verdict.analysis,
-        "finish_reason": c.finish_reason,
-        "prompt_tokens": c.prompt_tokens,
-        "completion_tokens": c.completion_tokens,
-    }
+    """The JSON line of a verification or a meta-verification (`Verification.sampled` is
+    the typed record)."""
+    return Verification.sampled(job, index, c).to_json()
 
 
 # -- the verification jobs every stage that checks proofs builds -------------------------
@@ -159,17 +118,18 @@ def verification_jobs(
 def meta_jobs(
     templates: Templates,
     proofs: Mapping[str, tuple[str, str]],
-    verifications: Iterable[Record],
+    verifications: Iterable[Verification | Record],
     n: int,
     info: Info | None = None,
 ) -> list[Job]:
-    """n meta-verifications of each analysis (of a proof in `proofs`) that found issues."""
+    """n meta-verifications of each analysis (of a proof in `proofs`) that found issues;
+    the verifications may be typed or JSON lines."""
     info = info or (lambda _: {})
     jobs = []
-    for v in verifications:
-        if v["proof"] not in proofs or v["score"] not in ISSUE_SCORES:
+    for v in map(Verification.of, verifications):
+        if v.proof not in proofs or not v.found_issues:
             continue
-        prompt = user_chat(templates.meta(*proofs[v["proof"]], v["analysis"]))
-        fields = {"proof": v["proof"], "verification": v["index"]} | info(v["proof"])
-        jobs.append(Job(f"{v['proof']}/v{v['index']}", prompt, n, fields))
+        prompt = user_chat(templates.meta(*proofs[v.proof], v.analysis))
+        fields = {"proof": v.proof, "verification": v.index} | info(v.proof)
+        jobs.append(Job(f"{v.proof}/v{v.index}", prompt, n, fields))
     return jobs

@@ -5,8 +5,9 @@ Per round, over all unsolved problems at once:
   2. verify every new proof V times; 3. optionally meta-verify the issue-finding analyses;
   4. stop a problem once one of its proofs has mean score 1.
 Each stage is ONE batched backend call whose records land in the run directory as the backend
-finishes them; a resumed run derives from those records what is still missing. This module
-does not parse LaTeX or print results (see `prover.texinput` and `prover.cli`).
+finishes them; a resumed run derives from those records what is still missing. The records
+are read once and then kept in memory (`prover.runrecords.RunRecords`) as they are written.
+This module does not parse LaTeX or print results (see `prover.texinput` and `prover.cli`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from prover.backends.base import Backend, Sampling, user_chat
-from prover.jobs import (
-    Job,
-    MakeRecord,
-    meta_jobs,
-    proof_record,
-    run_jobs,
-    verdict_record,
-    verification_jobs,
-)
+from prover.backends.base import Backend, Completion, Sampling, user_chat
+from prover.jobs import Job, meta_jobs, run_jobs, verification_jobs
 from prover.pool import ProofStats, build_pools, ranked
 from prover.progress import Reporter
 from prover.prompts import Templates
@@ -39,6 +32,16 @@ from prover.prompts.layout import (
 )
 from prover.report import build_report, summary
 from prover.rundir import RunDir
+from prover.runrecords import (
+    META,
+    PROOFS,
+    ROUNDS,
+    VERIFICATIONS,
+    ProofRecord,
+    RoundRecord,
+    RunRecords,
+    Verification,
+)
 
 STAGES = ("generate", "verify", "meta-verify")  # the index also varies each stage's seed
 
@@ -94,6 +97,7 @@ class Loop:
         e.g. verified lemmas from the proof graph (`prover solve --reuse`)."""
         self.generator, self.verifier = generator, verifier
         self.config, self.run = config, run
+        self.records = RunRecords(run)
         self.templates = templates or Templates.load()
         self.reporter = reporter or Reporter()
         self.notes = dict(notes or {})
@@ -106,11 +110,11 @@ class Loop:
         backend: Backend,
         jobs: list[Job],
         kind: str,
-        make_record: MakeRecord,
+        make_record: Callable[[Job, int, Completion], ProofRecord | Verification],
     ) -> dict:
         """Run a stage's missing samples in one call, appending records as they finish."""
-        sampling = self.config.generation if kind == "proofs" else self.config.verification
-        have = Counter(r["key"] for r in self.run.records(kind))
+        sampling = self.config.generation if kind == PROOFS else self.config.verification
+        have = Counter(r.key for r in self.records.get(kind))
         total = sum(max(0, job.n - have[job.key]) for job in jobs)
         with self.reporter.stage(f"round {round_} · {stage}", total) as progress:
             return run_jobs(
@@ -118,7 +122,7 @@ class Loop:
                 jobs,
                 stage_seed(sampling, round_, stage),
                 make_record,
-                sink=lambda records: self.run.append(kind, records),
+                sink=lambda records: self.records.append(kind, records),
                 have=have,
                 progress=progress,
             )
@@ -161,20 +165,20 @@ class Loop:
         found issues and survived meta-verification; the published layout shows what main.py
         shows (every readable analysis, by score, `analyses_per_score` per score)."""
         if self.templates.layout != PUBLISHED:
-            return stats.proof["solution"], stats.issue_analyses(self.config.max_analyses)
-        done = sorted(stats.verifications, key=lambda v: v["index"])
-        scored = [(v["score"], v["analysis"]) for v in done if v["score"] is not None]
+            return stats.proof.solution, stats.issue_analyses(self.config.max_analyses)
+        done = sorted(stats.verifications, key=lambda v: v.index)
+        scored = [(v.score, v.analysis) for v in done if v.score is not None]
         shown = published_ratings(scored, self.config.analyses_per_score, self.config.max_analyses)
-        return stats.proof["solution"], shown
+        return stats.proof.solution, shown
 
     def _round_proofs(self, problems: dict[str, str], round_: int) -> tuple[dict, dict]:
         """This round's usable proofs as {id: (problem, solution)}, and their record fields."""
         proofs = [
-            p for p in self.run.records("proofs")
-            if p["usable"] and p["round"] == round_ and p["problem"] in problems
+            p for p in self.records.get(PROOFS)
+            if p.usable and p.round == round_ and p.problem in problems
         ]  # fmt: skip
-        pairs = {p["id"]: (problems[p["problem"]], p["solution"]) for p in proofs}
-        info = {p["id"]: {"problem": p["problem"], "round": round_} for p in proofs}
+        pairs = {p.id: (problems[p.problem], p.solution) for p in proofs}
+        info = {p.id: {"problem": p.problem, "round": round_} for p in proofs}
         return pairs, info
 
     def verification_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
@@ -184,37 +188,37 @@ class Loop:
     def meta_jobs(self, problems: dict[str, str], round_: int) -> list[Job]:
         """One job per analysis of this round's proofs that found issues (score 0 or 0.5)."""
         pairs, info = self._round_proofs(problems, round_)
-        analyses = self.run.records("verifications")
+        analyses = self.records.get(VERIFICATIONS)
         return meta_jobs(self.templates, pairs, analyses, self.config.meta_verifications, info.get)
 
-    def run_round(self, problems: dict[str, str], round_: int) -> dict:
+    def run_round(self, problems: dict[str, str], round_: int) -> RoundRecord:
         jobs = self.generation_jobs(problems, round_)
         stages = {
             "generate": self._stage(
-                round_, "generate", self.generator, jobs, "proofs", proof_record
+                round_, "generate", self.generator, jobs, PROOFS, ProofRecord.sampled
             )
         }
         jobs = self.verification_jobs(problems, round_)
         stages["verify"] = self._stage(
-            round_, "verify", self.verifier, jobs, "verifications", verdict_record
+            round_, "verify", self.verifier, jobs, VERIFICATIONS, Verification.sampled
         )
         if self.config.meta:
             jobs = self.meta_jobs(problems, round_)
             stages["meta"] = self._stage(
-                round_, "meta-verify", self.verifier, jobs, "meta", verdict_record
+                round_, "meta-verify", self.verifier, jobs, META, Verification.sampled
             )
         pools = self.pools()
         problems_now = {pid: summary(pools.get(pid, [])) for pid in problems}
-        record = {"round": round_, "problems": problems_now, "stages": stages}
-        self.run.append("rounds", [record])
+        record = RoundRecord(round=round_, problems=problems_now, stages=stages)
+        self.records.append(ROUNDS, [record])
         return record
 
     # -- rounds ------------------------------------------------------------------------
     def pools(self, before_round: int | None = None) -> dict[str, list[ProofStats]]:
-        proofs = self.run.records("proofs")
+        proofs = self.records.get(PROOFS)
         if before_round is not None:
-            proofs = [p for p in proofs if p["round"] < before_round]
-        return build_pools(proofs, self.run.records("verifications"), self.run.records("meta"))
+            proofs = [p for p in proofs if p.round < before_round]
+        return build_pools(proofs, self.records.get(VERIFICATIONS), self.records.get(META))
 
     def unsolved(self, problems: dict[str, str], before_round: int) -> dict[str, str]:
         """The problems none of whose proofs from rounds before `before_round` passed."""
@@ -230,7 +234,7 @@ class Loop:
 
         A round is finished once its record is in `rounds.jsonl`; an unfinished round is
         completed for the problems that were unsolved when it began."""
-        finished = {r["round"] for r in self.run.records("rounds")}
+        finished = {r.round for r in self.records.get(ROUNDS)}
         for round_ in range(self.config.rounds + 1):
             if round_ in finished:
                 continue
@@ -238,15 +242,15 @@ class Loop:
             if not active:
                 break
             self._log_round(self.run_round(active, round_))
-        report = build_report(self.run, problems, self.config)
+        report = build_report(self.records, problems, self.config)
         self.run.write("report.json", report)
         return report
 
-    def _log_round(self, record: dict) -> None:
-        for name, usage in record["stages"].items():
+    def _log_round(self, record: RoundRecord) -> None:
+        for name, usage in record.stages.items():
             if usage:
                 self.reporter.log(
-                    f"round {record['round']} {name}: {usage['samples']} samples, "
+                    f"round {record.round} {name}: {usage['samples']} samples, "
                     f"{usage['prompt_tokens']}+{usage['completion_tokens']} tokens, "
                     f"{usage['seconds']:.1f}s"
                 )

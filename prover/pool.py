@@ -9,24 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import fmean
 
-ISSUE_SCORES = (0.0, 0.5)  # analyses with these scores "found issues"
+# re-exported: `verifier_train.v2.rewards` reads the issue scores here
+from prover.runrecords import ISSUE_SCORES as ISSUE_SCORES
+from prover.runrecords import ProofRecord, Verification
 
 
 @dataclass
-class ProofStats:
-    """One proof with its verifications (and the meta-verifications of those)."""
+class Checks:
+    """A proof's verifications and the meta-verifications of those: what its score is."""
 
-    proof: dict
-    verifications: list[dict] = field(default_factory=list)
-    meta: dict[int, list[dict]] = field(default_factory=dict)  # verification index -> records
-
-    @property
-    def id(self) -> str:
-        return self.proof["id"]
+    verifications: list[Verification] = field(default_factory=list)
+    meta: dict[int, list[Verification]] = field(default_factory=dict)  # by verification index
 
     @property
     def scores(self) -> list[float]:
-        return [v["score"] for v in self.verifications if v["score"] is not None]
+        return [v.score for v in self.verifications if v.score is not None]
 
     @property
     def mean(self) -> float | None:
@@ -39,41 +36,53 @@ class ProofStats:
         one must be readable."""
         return self.mean == 1.0
 
-    def rank_key(self) -> tuple:
-        """Ascending sort key, best first: highest mean score, then highest self-score (the
-        DeepSeekMath-V2 tie-break), then id for determinism. Unscored proofs come last."""
-        mean = -1.0 if self.mean is None else self.mean
-        return (-mean, -(self.proof.get("self_score") or 0.0), self.id)
+    def add_meta(self, record: Verification) -> None:
+        self.meta.setdefault(record.verification, []).append(record)
 
     def meta_ok(self, index: int) -> bool:
         """An analysis stands unless its meta-verifications rate it below 0.5 on average."""
-        scores = [m["score"] for m in self.meta.get(index, []) if m["score"] is not None]
+        scores = [m.score for m in self.meta.get(index, []) if m.score is not None]
         return not scores or fmean(scores) >= 0.5
 
     def issue_analyses(self, limit: int = 8) -> list[str]:
         """Up to `limit` analyses that found issues and survived meta-verification,
         lowest score first."""
-        found = [
-            v for v in self.verifications if v["score"] in ISSUE_SCORES and self.meta_ok(v["index"])
-        ]
-        found.sort(key=lambda v: (v["score"], v["index"]))
-        return [v["analysis"] for v in found[:limit]]
+        found = [v for v in self.verifications if v.found_issues and self.meta_ok(v.index)]
+        found.sort(key=lambda v: (v.score, v.index))
+        return [v.analysis for v in found[:limit]]
+
+
+@dataclass(kw_only=True)
+class ProofStats(Checks):
+    """One proof of the pool with its verifications (and the meta-verifications of those)."""
+
+    proof: ProofRecord
+
+    @property
+    def id(self) -> str:
+        return self.proof.id
+
+    def rank_key(self) -> tuple:
+        """Ascending sort key, best first: highest mean score, then highest self-score (the
+        DeepSeekMath-V2 tie-break), then id for determinism. Unscored proofs come last."""
+        mean = -1.0 if self.mean is None else self.mean
+        return (-mean, -(self.proof.self_score or 0.0), self.id)
 
 
 def build_pools(
-    proofs: list[dict], verifications: list[dict], meta: list[dict]
+    proofs: list[ProofRecord], verifications: list[Verification], meta: list[Verification]
 ) -> dict[str, list[ProofStats]]:
     """Problem id -> stats of its usable proofs, from the run's records."""
-    stats = {p["id"]: ProofStats(p) for p in proofs if p["usable"]}
+    stats = {p.id: ProofStats(proof=p) for p in proofs if p.usable}
     for v in verifications:
-        if v["proof"] in stats:
-            stats[v["proof"]].verifications.append(v)
+        if v.proof in stats:
+            stats[v.proof].verifications.append(v)
     for m in meta:
-        if m["proof"] in stats:
-            stats[m["proof"]].meta.setdefault(m["verification"], []).append(m)
+        if m.proof in stats:
+            stats[m.proof].add_meta(m)
     pools: dict[str, list[ProofStats]] = {}
     for s in stats.values():
-        pools.setdefault(s.proof["problem"], []).append(s)
+        pools.setdefault(s.proof.problem, []).append(s)
     return pools
 
 

@@ -8,22 +8,21 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict
 
-from prover.jobs import usage
 from prover.pool import ProofStats, best, build_pools
-from prover.rundir import RunDir
+from prover.runrecords import META, PROOFS, ROUNDS, VERIFICATIONS, RoundRecord, RunRecords, usage
 
-KINDS = {"generate": "proofs", "verify": "verifications", "meta": "meta"}
+KINDS = {"generate": PROOFS, "verify": VERIFICATIONS, "meta": META}
 
 
-def token_totals(run: RunDir) -> dict[str, dict[str, int]]:
+def token_totals(records: RunRecords) -> dict[str, dict[str, int]]:
     """Samples and tokens per stage, over every record of the run."""
-    return {stage: usage(run.records(kind)) for stage, kind in KINDS.items()}
+    return {stage: usage(records.get(kind)) for stage, kind in KINDS.items()}
 
 
-def stage_seconds(rounds: list[dict]) -> dict[str, float]:
+def stage_seconds(rounds: list[RoundRecord]) -> dict[str, float]:
     seconds: dict[str, float] = defaultdict(float)
     for record in rounds:
-        for stage, used in record["stages"].items():
+        for stage, used in record.stages.items():
             seconds[stage] += used.get("seconds", 0.0)
     return {k: round(v, 3) for k, v in seconds.items()}
 
@@ -39,30 +38,31 @@ def summary(pool: list[ProofStats]) -> dict:
     }
 
 
-def problem_entry(pid: str, pool: list[ProofStats], rounds: list[dict]) -> dict:
+def problem_entry(pid: str, pool: list[ProofStats], rounds: list[RoundRecord]) -> dict:
     """A problem's line in the report: its pool summary and its best proof in full."""
-    entry = {"problem": pid, "rounds": sum(1 for r in rounds if pid in r["problems"])}
+    entry = {"problem": pid, "rounds": sum(1 for r in rounds if pid in r.problems)}
     entry |= summary(pool)
     top = best(pool)
     if top is not None:
         entry |= {
-            "round": top.proof["round"],
+            "round": top.proof.round,
             "scores": top.scores,
             "verifications": len(top.verifications),
-            "self_score": top.proof.get("self_score"),
-            "solution": top.proof["solution"],
+            "self_score": top.proof.self_score,
+            "solution": top.proof.solution,
         }
     return entry
 
 
-def build_report(run: RunDir, problems: dict[str, str], config) -> dict:
-    rounds = run.records("rounds")
-    pools = build_pools(run.records("proofs"), run.records("verifications"), run.records("meta"))
+def build_report(records: RunRecords, problems: dict[str, str], config) -> dict:
+    """The report of a run from its records (as the loop holds them in memory)."""
+    rounds = records.get(ROUNDS)
+    pools = build_pools(records.get(PROOFS), records.get(VERIFICATIONS), records.get(META))
     entries = [problem_entry(pid, pools.get(pid, []), rounds) for pid in problems]
     return {
         "problems": entries,
-        "rounds": len({r["round"] for r in rounds}),
-        "tokens": token_totals(run),
+        "rounds": len({r.round for r in rounds}),
+        "tokens": token_totals(records),
         "seconds": stage_seconds(rounds),
         "config": asdict(config),
     }

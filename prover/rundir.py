@@ -56,13 +56,24 @@ def append_jsonl(path: Path, records: list[dict]) -> None:
         os.fsync(fh.fileno())
 
 
-def write_json(path: Path, obj: dict) -> None:
-    """Atomic replace: write a temporary file, fsync it, rename it over the target."""
+def replace_text(path: Path, text: str) -> None:
+    """Atomic replace: write a temporary file, fsync it, rename it over the target, so a kill
+    leaves the old file or the new one."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: dict) -> None:
+    """`obj` as indented JSON, replacing the file atomically."""
+    replace_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    """`records` as JSON Lines, replacing the file atomically (`append_jsonl` adds to one)."""
+    replace_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
 class RunDir:

@@ -1,30 +1,24 @@
 """Verify given proofs V times each (and optionally meta-verify the analyses that find issues),
 one batched backend call per stage: `verify_proofs` for a few proofs in memory (`prover
-verify`), `BatchScorer` for whole proof sets written incrementally (`prover score`). This
-module does not read input files or compute agreement with human grades.
+verify`), `BatchScorer` for whole proof sets written incrementally (`prover score`, on the
+engine of `prover.batchverify`). This module does not read input files or compute agreement
+with human grades.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prover.backends.base import Backend, Sampling
-from prover.jobs import (
-    Progress,
-    Record,
-    meta_jobs,
-    run_jobs,
-    usage,
-    verdict_record,
-    verification_jobs,
-)
-from prover.pool import ProofStats
+from prover.batchverify import END, VERIFY, BatchVerifier, Stages
+from prover.jobs import Progress, meta_jobs, run_jobs, verification_jobs
+from prover.pool import Checks
 from prover.progress import Reporter
 from prover.prompts import Templates
 from prover.proofsets import ProofItem
-from prover.rundir import RunDir, append_jsonl, read_jsonl, repair_tail
+from prover.rundir import RunDir
+from prover.runrecords import Verification, by_proof, usage
 
 
 def verify_proofs(
@@ -35,56 +29,49 @@ def verify_proofs(
     templates: Templates | None = None,
     meta: int = 0,
     progress: Progress | None = None,
-) -> list[ProofStats]:
+) -> list[Checks]:
     """Verify each (problem, proof) `verifications` times, and meta-verify each analysis that
-    found issues `meta` times. Returns one `ProofStats` per item, in order."""
+    found issues `meta` times. Returns the `Checks` of each item, in order."""
     templates = templates or Templates.load()
     proofs = {str(k): item for k, item in enumerate(items)}
-    records: list[Record] = []
+    records: list[Verification] = []
     jobs = verification_jobs(templates, proofs, verifications)
-    run_jobs(backend, jobs, sampling, verdict_record, records.extend, progress=progress)
-    checks: list[Record] = []
+    run_jobs(backend, jobs, sampling, Verification.sampled, records.extend, progress=progress)
+    checks: list[Verification] = []
     if meta:
         jobs = meta_jobs(templates, proofs, records, meta)
-        run_jobs(backend, jobs, sampling, verdict_record, checks.extend)
+        run_jobs(backend, jobs, sampling, Verification.sampled, checks.extend)
     verdicts, metas = by_proof(records), by_proof(checks)
-    return [stats_of(pid, verdicts[pid], metas[pid]) for pid in proofs]
+    return [checks_of(verdicts[pid], metas[pid]) for pid in proofs]
 
 
-def by_proof(records: list[Record]) -> defaultdict[str, list[Record]]:
-    grouped: defaultdict[str, list[Record]] = defaultdict(list)
-    for record in records:
-        grouped[record["proof"]].append(record)
-    return grouped
-
-
-def stats_of(pid: str, verifications: list[Record], meta: list[Record]) -> ProofStats:
+def checks_of(verifications: list[Verification], meta: list[Verification]) -> Checks:
     """One proof from its own verifications (put in index order) and meta-verifications."""
-    stats = ProofStats({"id": pid}, sorted(verifications, key=lambda v: v["index"]))
+    checks = Checks(sorted(verifications, key=lambda v: v.index))
     for m in meta:
-        stats.meta.setdefault(m["verification"], []).append(m)
-    return stats
+        checks.add_meta(m)
+    return checks
 
 
-def verification_report(stats: ProofStats) -> dict:
+def verification_report(checks: Checks) -> dict:
     """Mean score, every score and analysis (with its meta-verifications), and tokens."""
-    meta = [m for ms in stats.meta.values() for m in ms]
+    meta = [m for ms in checks.meta.values() for m in ms]
     return {
-        "mean_score": stats.mean,
-        "scores": [v["score"] for v in stats.verifications],
+        "mean_score": checks.mean,
+        "scores": [v.score for v in checks.verifications],
         "verifications": [
             {
-                "score": v["score"],
-                "reason": v["reason"],
-                "analysis": v["analysis"],
+                "score": v.score,
+                "reason": v.reason,
+                "analysis": v.analysis,
                 "meta": [
-                    {"score": m["score"], "reason": m["reason"], "analysis": m["analysis"]}
-                    for m in stats.meta.get(v["index"], [])
+                    {"score": m.score, "reason": m.reason, "analysis": m.analysis}
+                    for m in checks.meta.get(v.index, [])
                 ],
             }
-            for v in stats.verifications
+            for v in checks.verifications
         ],
-        "tokens": {"verify": usage(stats.verifications), "meta": usage(meta)},
+        "tokens": {"verify": usage(checks.verifications), "meta": usage(meta)},
     }
 
 
@@ -98,10 +85,30 @@ class ScoreConfig:
     sampling: Sampling = field(default_factory=Sampling)
 
 
-class BatchScorer:
+@dataclass(frozen=True)
+class ScoreOutput:
+    """A proof's line lands once its V verdicts are in (without meta-verification), else
+    after the last stage; it holds the mean score, every score and analysis, and the human
+    grade."""
+
+    config: ScoreConfig
+
+    def done(self, stage: str, verifications: list[Verification], meta: list[Verification]) -> bool:
+        if stage == END:
+            return True
+        return (
+            stage == VERIFY
+            and not self.config.meta
+            and (len(verifications) == self.config.verifications)
+        )
+
+    def line(self, item: ProofItem, verifications: list[Verification], meta: list[Verification]):
+        return output_record(item, verifications, meta)
+
+
+class BatchScorer(BatchVerifier):
     """Scores proof items into `out` (one JSONL record per proof) with a run directory beside
-    it that keeps every verification as it finishes, so a killed run resumes exactly. The
-    records of the run are held in memory, so writing a proof's line costs no re-reading."""
+    it that keeps every verification as it finishes, so a killed run resumes exactly."""
 
     def __init__(
         self,
@@ -112,60 +119,22 @@ class BatchScorer:
         templates: Templates | None = None,
         reporter: Reporter | None = None,
     ):
-        self.backend, self.config, self.run, self.out = backend, config, run, out
-        self.templates = templates or Templates.load()
-        self.reporter = reporter or Reporter()
-        repair_tail(out)  # a line torn by a kill is redone, not appended to
-        self.written: set[str] = {r["id"] for r in read_jsonl(out)}
-        self.records = {kind: by_proof(run.records(kind)) for kind in ("verifications", "meta")}
+        stages = Stages(config.verifications, config.meta, config.sampling, config.sampling)
+        super().__init__(backend, stages, ScoreOutput(config), run, out, templates, reporter)
 
     def score(self, items: list[ProofItem]) -> list[dict]:
         """Verify (and meta-verify) what is missing; returns the output record of every item."""
-        todo = {item.id: item for item in items if item.id not in self.written}
-        proofs = {pid: (item.problem, item.proof) for pid, item in todo.items()}
-        jobs = verification_jobs(self.templates, proofs, self.config.verifications)
-        self._stage("verify", jobs, "verifications", todo)
-        if self.config.meta:
-            analyses = [v for pid in todo for v in self.records["verifications"][pid]]
-            jobs = meta_jobs(self.templates, proofs, analyses, self.config.meta)
-            self._stage("meta-verify", jobs, "meta", todo)
-        self._write([i for i in todo.values() if i.id not in self.written])  # done before a kill
-        wanted = {item.id for item in items}
-        return [r for r in read_jsonl(self.out) if r["id"] in wanted]
-
-    def _stage(self, name: str, jobs, kind: str, todo: dict[str, ProofItem]) -> None:
-        held = self.records[kind]
-        have = Counter(r["key"] for pid in todo for r in held[pid])
-        finishing = kind == "verifications" and not self.config.meta
-
-        def sink(records: list[Record]) -> None:
-            self.run.append(kind, records)
-            for r in records:
-                held[r["proof"]].append(r)
-            if finishing:  # a proof's line lands as soon as its V verdicts are in
-                done = {r["proof"] for r in records}
-                full = [todo[pid] for pid in done if len(held[pid]) == self.config.verifications]
-                self._write(full)
-
-        total = sum(max(0, job.n - have[job.key]) for job in jobs)
-        with self.reporter.stage(name, total) as progress:
-            run_jobs(self.backend, jobs, self.config.sampling, verdict_record, sink, have, progress)
-
-    def _write(self, items: list[ProofItem]) -> None:
-        items = [i for i in dict.fromkeys(items) if i.id not in self.written]
-        if not items:
-            return
-        verdicts, meta = self.records["verifications"], self.records["meta"]
-        append_jsonl(self.out, [output_record(i, verdicts[i.id], meta[i.id]) for i in items])
-        self.written.update(i.id for i in items)
+        return self.verify(items)
 
 
-def output_record(item: ProofItem, verifications: list[Record], meta: list[Record]) -> dict:
+def output_record(
+    item: ProofItem, verifications: list[Verification], meta: list[Verification]
+) -> dict:
     """The line of one proof (from its own records): id, mean score, every score and analysis,
     human grade."""
-    stats = stats_of(item.id, verifications, meta)
-    report = verification_report(stats)
-    reasons = sorted({v["reason"] for v in stats.verifications if v["reason"]})
+    checks = checks_of(verifications, meta)
+    report = verification_report(checks)
+    reasons = sorted({v.reason for v in checks.verifications if v.reason})
     return {
         "id": item.id,
         "file": item.file,

@@ -16,6 +16,7 @@ from prover.cli import main
 from prover.errors import InputError
 from prover.proofsets import ProofItem
 from prover.rundir import RunDir, read_jsonl
+from prover.runrecords import Verification
 from verifier_train.v2.autolabel import AutoLabeler, LabelConfig, is_valid, label_proof
 
 # -- the rules --------------------------------------------------------------------------
@@ -23,14 +24,14 @@ from verifier_train.v2.autolabel import AutoLabeler, LabelConfig, is_valid, labe
 
 def verdicts(*scores):
     return [
-        {"index": i, "score": s, "analysis": f"analysis {i}", "reason": None}
+        Verification(proof="p", index=i, score=s, analysis=f"analysis {i}", reason=None)
         for i, s in enumerate(scores)
     ]
 
 
 def metas(votes: dict[int, list]):
     return [
-        {"verification": v, "index": j, "score": s}
+        Verification(proof="p", verification=v, index=j, score=s)
         for v, scores in votes.items()
         for j, s in enumerate(scores)
     ]

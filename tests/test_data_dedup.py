@@ -4,10 +4,12 @@ LocalPipelineExecutor with 2 workers, interrupted and resumed."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 import champ_dataset
@@ -20,6 +22,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from prover.cli import main
 from prover.errors import InputError
+from verifier_train.data import jsonl
 from verifier_train.data.dedup import (
     RecordReader,
     dedup_file,
@@ -317,6 +320,22 @@ def test_bad_records_are_counted_not_fatal(tmp_path):
         good["text"],
         "no url at all, kept",
     ]
+
+
+@pytest.mark.parametrize("parser", ["orjson", "json"])
+def test_corpus_records_count_the_same_reasons_with_either_parser(tmp_path, monkeypatch, parser):
+    """The one JSONL reader of the corpus code (and of pretraining, which may run without
+    orjson): gzip by name, blank lines skipped, bad lines counted by reason."""
+    monkeypatch.setattr(jsonl, "loads", __import__(parser).loads)
+    lines = [b'{"text": "ok", "id": 1}', b"", b'{"text": "caf\xe9"}', b"{oops", b"[1]", b"{}"]
+    lines += [b'{"text": 5}', b'{"text": " "}', b'{"text": "' + b"x" * 20 + b'"}']
+    path = tmp_path / "in.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    bad: Counter = Counter()
+    assert list(jsonl.corpus_records(path, 10, bad)) == [(1, {"text": "ok", "id": 1})]
+    assert bad == {"invalid_json": 1, "invalid_utf8": 1, "not_an_object": 1, "missing_text": 1,
+                   "text_not_str": 1, "empty_text": 1, "huge_text": 1}  # fmt: skip
+    assert [n for n, _ in jsonl.corpus_records(path, None)] == [1, 9]  # no length limit
 
 
 def test_empty_input_gives_empty_output(tmp_path):

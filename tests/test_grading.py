@@ -265,7 +265,7 @@ def test_grade_inside_a_daemonic_worker_process():
 
 def test_killed_idle_worker_is_replaced():
     grade("1", boxed("1"))
-    for worker in list(grading._pool()._all):
+    for worker in list(grading._workers()._all):
         worker.process.kill()
         worker.process.wait()
     assert grade("2", boxed("2")).math_verify is True
@@ -273,7 +273,7 @@ def test_killed_idle_worker_is_replaced():
 
 def test_worker_bug_is_raised_not_scored():
     with pytest.raises(GradingError, match="exit code 1"):
-        with grading._pool().lease() as worker:
+        with grading._workers().lease() as worker:
             worker.send("no-such-job", (), 1.0)
             worker.receive(30.0)
     assert grade("2", boxed("2")).math_verify is True

@@ -1,4 +1,4 @@
-"""Lean cross-checking: the REPL protocol, the process pool and `prover lean`.
+"""Lean cross-checking: the REPL protocol, the REPL processes and `prover lean`.
 
 The protocol layer runs against `tests/lean_repl_standin.py`, a real subprocess that speaks the
 REPL's protocol and replays replies from real REPL transcripts in `tests/data/lean/` (copied from
@@ -28,9 +28,9 @@ from prover.lean import (
     LeanErrors,
     LeanSetupError,
     LeanTemplates,
-    PoolConfig,
     Proved,
-    ReplPool,
+    ReplConfig,
+    ReplProcesses,
     Timeout,
     cross_check,
     protocol,
@@ -55,10 +55,10 @@ def standin(*args: str) -> tuple[str, ...]:
     return (sys.executable, str(STANDIN), *args)
 
 
-def make_pool(tmp_path: Path, *args: str, **config) -> ReplPool:
+def make_repls(tmp_path: Path, *args: str, **config) -> ReplProcesses:
     settings = dict(size=1, timeout=10.0, header_timeout=10.0, memory_mb=None)
     settings.update(config)
-    return ReplPool(PoolConfig(project=tmp_path, command=standin(*args), **settings))
+    return ReplProcesses(ReplConfig(project=tmp_path, command=standin(*args), **settings))
 
 
 def replies(name: str) -> list[dict]:
@@ -197,17 +197,17 @@ def test_command_transport_speaks_the_protocol(tmp_path):
         transport.stop()
 
 
-# ---------------------------------------------------------------- the pool
+# ---------------------------------------------------------------- the REPL processes
 
 
 def test_check_runs_in_the_header_environment_with_file_line_numbers(tmp_path):
     log = tmp_path / "log"
-    with make_pool(tmp_path, "--log", str(log)) as pool:
-        verdict = pool.check(f"import Mathlib\n\n{PLACEHOLDER}\n")
+    with make_repls(tmp_path, "--log", str(log)) as repls:
+        verdict = repls.check(f"import Mathlib\n\n{PLACEHOLDER}\n")
         assert isinstance(verdict, LeanErrors) and not verdict.sorry
         assert (verdict.errors[0].line, verdict.errors[0].column) == (5, 19)
-        assert isinstance(pool.check(PROVED), Proved)
-        sorry = pool.check(SORRY)
+        assert isinstance(repls.check(PROVED), Proved)
+        sorry = repls.check(SORRY)
         assert isinstance(sorry, LeanErrors) and sorry.only_sorry
     requests = [e["request"] for e in log_lines(log) if e["event"] == "request"]
     assert requests[0] == {"cmd": "import Mathlib"}  # imported once, for all three checks
@@ -218,55 +218,55 @@ def test_imports_the_header_does_not_cover_get_a_fresh_environment(tmp_path):
     header = json.loads((DATA / "H20231020.in").read_text().split("\n\n")[0])["cmd"]
     own = "import Mathlib\n\nset_option maxHeartbeats 500000"
     log = tmp_path / "log"
-    with make_pool(tmp_path, "--log", str(log), header=header) as pool:
-        assert isinstance(pool.check(own), Proved)
+    with make_repls(tmp_path, "--log", str(log), header=header) as repls:
+        assert isinstance(repls.check(own), Proved)
     requests = [e["request"] for e in log_lines(log) if e["event"] == "request"]
     assert requests[-1] == {"cmd": own}  # no env: imports are only allowed in a new one
 
 
-def test_timeout_kills_the_process_tree_and_the_pool_recovers(tmp_path):
+def test_timeout_kills_the_process_tree_and_the_repls_recover(tmp_path):
     log = tmp_path / "log"
-    with make_pool(tmp_path, "--wrap", "--hang-on", HANGS, "--log", str(log)) as pool:
-        assert isinstance(pool.check(PROVED), Proved)
+    with make_repls(tmp_path, "--wrap", "--hang-on", HANGS, "--log", str(log)) as repls:
+        assert isinstance(repls.check(PROVED), Proved)
         started = time.monotonic()
-        assert pool.check(HANGS, timeout=0.5) == Timeout(0.5)
+        assert repls.check(HANGS, timeout=0.5) == Timeout(0.5)
         assert time.monotonic() - started < 3
         pids = [e["pid"] for e in log_lines(log) if e["event"] in ("wrapper", "start")]
         assert len(pids) == 2 and gone(pids)  # the wrapper and its child
-        assert isinstance(pool.check(PROVED), Proved)
-        assert pool.starts == 2 and pool.size == 1
+        assert isinstance(repls.check(PROVED), Proved)
+        assert repls.starts == 2 and repls.size == 1
 
 
 def test_a_crash_is_a_value_and_the_next_check_gets_a_new_process(tmp_path):
-    with make_pool(tmp_path, "--crash-on", HANGS) as pool:
-        crashed = pool.check(HANGS)
+    with make_repls(tmp_path, "--crash-on", HANGS) as repls:
+        crashed = repls.check(HANGS)
         assert isinstance(crashed, Crashed)
         assert "exit code 134" in crashed.reason and "simulated crash" in crashed.reason
-        assert isinstance(pool.check(SORRY), LeanErrors)
-        assert pool.starts == 2
+        assert isinstance(repls.check(SORRY), LeanErrors)
+        assert repls.starts == 2
 
 
 def test_memory_cap_stops_a_leaking_process(tmp_path):
-    with make_pool(tmp_path, "--leak-on", HANGS, memory_mb=256) as pool:
-        crashed = pool.check(HANGS)
+    with make_repls(tmp_path, "--leak-on", HANGS, memory_mb=256) as repls:
+        crashed = repls.check(HANGS)
         assert isinstance(crashed, Crashed) and "out of memory" in crashed.reason
-        assert isinstance(pool.check(PROVED), Proved)
+        assert isinstance(repls.check(PROVED), Proved)
 
 
 def test_header_failures(tmp_path):
-    with make_pool(tmp_path, "--crash-on", "import Mathlib") as pool:
-        assert isinstance(pool.check(PROVED), Crashed)
+    with make_repls(tmp_path, "--crash-on", "import Mathlib") as repls:
+        assert isinstance(repls.check(PROVED), Crashed)
     broken = "example : 1 = 0 := by\n  cases 1\n  rfl\n  apply ?succ"
-    with make_pool(tmp_path, header=broken) as pool:
+    with make_repls(tmp_path, header=broken) as repls:
         with pytest.raises(LeanSetupError, match="declaration has metavariables"):
-            pool.check(PROVED)
+            repls.check(PROVED)
 
 
-def test_pool_checks_in_parallel_and_keeps_order(tmp_path):
+def test_repls_check_in_parallel_and_keep_order(tmp_path):
     log = tmp_path / "log"
     sources = [PROVED, SORRY, f"import Mathlib\n\n{PLACEHOLDER}", PROVED]
-    with make_pool(tmp_path, "--delay", "0.3", "--log", str(log), size=2) as pool:
-        verdicts = pool.check_many(sources)
+    with make_repls(tmp_path, "--delay", "0.3", "--log", str(log), size=2) as repls:
+        verdicts = repls.check_many(sources)
     assert [type(v) for v in verdicts] == [Proved, LeanErrors, LeanErrors, Proved]
     assert verdicts[2].errors[0].line == 5
     events = [e for e in log_lines(log) if e["event"] in ("request", "reply")]
@@ -282,14 +282,14 @@ def test_pool_checks_in_parallel_and_keeps_order(tmp_path):
 
 
 def test_processes_are_recycled_after_a_number_of_commands(tmp_path):
-    with make_pool(tmp_path, recycle_after=2) as pool:
+    with make_repls(tmp_path, recycle_after=2) as repls:
         for _ in range(3):
-            assert isinstance(pool.check(PROVED), Proved)
-        assert pool.starts == 2
+            assert isinstance(repls.check(PROVED), Proved)
+        assert repls.starts == 2
 
 
 def test_a_session_holds_one_process_for_tactic_mode(tmp_path):
-    with make_pool(tmp_path) as pool, pool.session() as session:
+    with make_repls(tmp_path) as repls, repls.session() as session:
         reply = session.run(protocol.command(SORRY))
         state = reply["sorries"][0]["proofState"]
         solved = protocol.step_verdict(session.run(protocol.tactic("exact?", state)))
@@ -329,8 +329,8 @@ FORMAL_PROOF = "```lean\ntheorem gcd_fact : Nat.gcd 180 168 = 12 := by norm_num\
 
 def test_cross_check_formalizes_then_proves(tmp_path):
     backend = Scripted(STATEMENT, FORMAL_PROOF)
-    with make_pool(tmp_path) as pool:
-        result = cross_check("Show that gcd(180, 168) = 12.", "Euclid.", backend, pool)
+    with make_repls(tmp_path) as repls:
+        result = cross_check("Show that gcd(180, 168) = 12.", "Euclid.", backend, repls)
     assert result.proved and result.stage == "proof"
     assert result.lean_proof.startswith("theorem formal_statement : Nat.gcd 180 168 = 12")
     prove_prompt = backend.prompts[1][0]["content"]
@@ -339,13 +339,13 @@ def test_cross_check_formalizes_then_proves(tmp_path):
 
 
 def test_cross_check_stops_where_the_chain_breaks(tmp_path):
-    with make_pool(tmp_path) as pool:
-        no_code = cross_check("p", None, Scripted("I cannot."), pool)
+    with make_repls(tmp_path) as repls:
+        no_code = cross_check("p", None, Scripted("I cannot."), repls)
         assert no_code.stage == "formalize" and no_code.verdict is None
         assert no_code.to_record()["lean"] == "unformalized"
         with pytest.raises(InputError):
             LeanTemplates.load(_bad_templates(tmp_path))
-        native = pool.check(
+        native = repls.check(
             "theorem gcd_native : Nat.gcd 180 168 = 12 := by native_decide", theorem="gcd_native"
         )
         assert isinstance(native, LeanErrors) and "ofReduceBool" in native.messages[-1].data
@@ -382,14 +382,14 @@ def test_lean_interact_transport_drives_the_same_protocol(fake_lean_interact_rep
     config = lean_interact.LeanREPLConfig(
         local_repl_path=str(repl_dir), build_repl=False, lake_path=str(lake)
     )
-    pool = ReplPool(
-        PoolConfig(size=1, timeout=10, header_timeout=10),
+    repls = ReplProcesses(
+        ReplConfig(size=1, timeout=10, header_timeout=10),
         make_transport=lambda: InteractTransport(config),
     )
-    with pool:
-        assert isinstance(pool.check(PROVED), Proved)
-        assert isinstance(pool.check(HANGS, timeout=0.5), Timeout)
-        assert isinstance(pool.check(SORRY), LeanErrors) and pool.starts == 2
+    with repls:
+        assert isinstance(repls.check(PROVED), Proved)
+        assert isinstance(repls.check(HANGS, timeout=0.5), Timeout)
+        assert isinstance(repls.check(SORRY), LeanErrors) and repls.starts == 2
 
 
 def test_leandojo_adapter_names_its_extra():

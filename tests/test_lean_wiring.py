@@ -22,8 +22,8 @@ from prover.backends import Sampling
 from prover.cli import main
 from prover.cli.graph import graph_stats, record_into_graph
 from prover.graph.store import open_store
-from prover.lean import LeanTemplates, PoolConfig, ReplPool
-from prover.lean.crosscheck_cli import (
+from prover.lean import LeanTemplates, ReplConfig, ReplProcesses
+from prover.lean.crosscheck import (
     LeanSetup,
     attach_to_report,
     attach_to_scores,
@@ -160,8 +160,8 @@ def test_score_with_lean_counts_formal_verdicts_and_disagreements(tiny_model, pr
 
 def setup(tmp_path: Path, *standin_args: str, timeout: float = 10.0) -> LeanSetup:
     command = (sys.executable, str(STANDIN), *standin_args)
-    config = PoolConfig(project=tmp_path, command=command, size=1, timeout=timeout, memory_mb=None)
-    return LeanSetup(ReplPool(config), LeanTemplates.load(), attempts=1)
+    config = ReplConfig(project=tmp_path, command=command, size=1, timeout=timeout, memory_mb=None)
+    return LeanSetup(ReplProcesses(config), LeanTemplates.load(), attempts=1)
 
 
 def test_a_scripted_formal_proof_is_proved_and_kept_in_the_report_and_graph(tmp_path):

@@ -219,3 +219,14 @@ def test_line_separators_in_model_text_do_not_break_records(tmp_path):
     run = RunDir(tmp_path / "run", {}, resume=True)
     assert len(run.records("proofs")) == 8
     assert all(p["text"].endswith("\u2028 \u2029 \x85 end") for p in run.records("proofs"))
+
+
+def test_each_record_file_is_read_once_per_run(tmp_path, monkeypatch):
+    reads = []
+    records = RunDir.records
+    monkeypatch.setattr(
+        RunDir, "records", lambda self, kind: reads.append(kind) or records(self, kind)
+    )
+    make_loop(tmp_path, Scripted(), meta=True).solve(PROBLEMS)
+    # the round's records are kept in memory as they are written, not read back each stage
+    assert sorted(reads) == ["meta", "proofs", "rounds", "verifications"]

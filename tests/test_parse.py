@@ -5,6 +5,7 @@ The generation cases mirror the DeepSeekMath-V2 output format (`## Solution` the
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from prover.parse import (
 )
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING, META_CLOSING, META_OPENING
 
-SHARED = Path(__file__).resolve().parents[2] / "shared/data/deepseek-math-v2/outputs"
+PUBLISHED = Path(__file__).parent / "data" / "deepseek-math-v2"  # see its README.md
 
 
 def verification(analysis: str, score: str) -> str:
@@ -174,16 +175,18 @@ def test_meta_scores():
     assert parse_verdict(text, "stop").score == 0.0
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared DeepSeekMath-V2 outputs not present")
 def test_published_proofs_parse_as_solutions():
     """Real published proofs have no headers; each is kept whole as the solution, and its
     own answer box is not mistaken for a self score."""
-    for path in sorted(SHARED.glob("*.jsonl")):
-        line = path.read_text(encoding="utf-8").splitlines()[0]
-        record = json.loads(line)
-        prediction = record["model_prediction"]
-        if isinstance(prediction, str):
-            continue  # Python-literal strings are the batch reader's job
-        parsed = parse_generation(prediction["proof"], "stop")
-        assert parsed.solution == prediction["proof"].strip()
+    proofs = []
+    for path in sorted(PUBLISHED.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            prediction = json.loads(line)["model_prediction"]
+            if isinstance(prediction, str):  # a Python literal, as some upstream files have it
+                prediction = ast.literal_eval(prediction)
+            proofs.append(prediction["proof"])
+    assert len(proofs) == 10
+    for proof in proofs:
+        parsed = parse_generation(proof, "stop")
+        assert parsed.solution == proof.strip()
         assert parsed.self_score is None

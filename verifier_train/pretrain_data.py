@@ -22,9 +22,11 @@ before packing (`datasets.interleave_datasets`) samples per document. This modul
 two gaps and hands SFTTrainer finished blocks (`skip_prepare_dataset`).
 
 Bad data is skipped and counted by reason in `MixtureStats.skipped` (on the first pass over a
-source only): `empty_file`, `invalid_json`, `not_an_object`, `missing_text`, `text_not_str`,
-`empty_text`, `truncated_file`, `invalid_parquet`. A path that does not exist, a directory
-with no data files, a source with no usable document, or a weight <= 0 is an `InputError`.
+source only): `empty_file`, `invalid_json`, `invalid_utf8`, `not_an_object`, `missing_text`,
+`text_not_str`, `empty_text` (a JSONL line is read by the corpus stages' rules,
+`verifier_train.data.jsonl`, with no length limit), `truncated_file`, `invalid_parquet`. A path
+that does not exist, a directory with no data files, a source with no usable document, or a
+weight <= 0 is an `InputError`.
 
 This module does NOT: shuffle documents (blocks can be shuffled in a buffer, see
 `pretrain_dataset`), dedup or filter text, mask attention between documents, or shard the
@@ -34,10 +36,7 @@ keeps its slice of each batch: for a large multi-node run, pre-tokenize instead)
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.errors import InputError
+from verifier_train.data.jsonl import TRUNCATED, corpus_records, text_problem
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
 TOKENIZE_BATCH = 256  # documents per call of the (Rust, batched) tokenizer
@@ -123,47 +123,16 @@ def source_files(source: Source) -> list[Path]:
     return [f for p in source.paths for f in data_files(Path(p).expanduser())]
 
 
-def text_problem(value: object) -> str | None:
-    """Why a record's `text` is unusable, or None."""
-    if value is None:
-        return "missing_text"
-    if not isinstance(value, str):
-        return "text_not_str"
-    return None if value.strip() else "empty_text"
-
-
-def _line_text(line: bytes, skipped: Counter) -> str | None:
-    """The `text` of one JSONL record, or None (counted in `skipped` under its reason)."""
-    try:
-        record = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        skipped["invalid_json"] += 1
-        return None
-    if not isinstance(record, dict):
-        skipped["not_an_object"] += 1
-        return None
-    problem = text_problem(record.get("text"))
-    if problem:
-        skipped[problem] += 1
-        return None
-    return record["text"]
-
-
 def _jsonl_texts(path: Path, skipped: Counter) -> Iterator[str]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    records = 0
+    before, read = sum(skipped.values()), 0
     try:
-        with opener(path, "rb") as lines:
-            for line in lines:
-                if line.strip():
-                    records += 1
-                    text = _line_text(line, skipped)
-                    if text is not None:
-                        yield text
-    except (EOFError, gzip.BadGzipFile, zlib.error):  # cut off or not gzip: keep what was read
+        for _, record in corpus_records(path, max_chars=None, bad=skipped):
+            read += 1
+            yield record["text"]
+    except TRUNCATED:  # cut off or not gzip: keep what was read
         skipped["truncated_file"] += 1
         return
-    if not records:
+    if not read and sum(skipped.values()) == before:  # not one non-blank line
         skipped["empty_file"] += 1
 
 

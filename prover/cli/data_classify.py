@@ -154,10 +154,10 @@ def iterate(corpus: Path, seeds: Path, negatives: Path, out: Path, **settings) -
     _require_data()
     from verifier_train.data.classifier import ClassifierConfig
     from verifier_train.data.discovery import DiscoveryConfig
-    from verifier_train.data.iterate import IterateConfig
+    from verifier_train.data.iterate import RecallConfig
     from verifier_train.data.iterate import iterate as run_rounds
 
-    config = IterateConfig(
+    config = RecallConfig(
         rounds=settings["rounds"],
         threshold=settings["threshold"],
         classifier=ClassifierConfig(bucket=settings["bucket"]),

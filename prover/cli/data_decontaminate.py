@@ -7,9 +7,9 @@ Benchmarks come from `--benchmark` files (JSONL, JSON or a directory of them; th
 `text`, `problem` or `question` field; repeatable) and from `--index` files saved before with
 `--save-index` or `python -m verifier_train.data.benchmark_index` (`--index champ` is the
 shipped CHAMP index). Prints the documents in and out per stage with the removals by reason and
-by benchmark. Bad lines (malformed JSON, not an object) are counted under `read`; lines that are
-not UTF-8 are read with U+FFFD and counted; records whose `text` is missing or not a string are
-dropped as `bad_text`. OUT keeps each record's fields (the text cut in segment mode, and a
+by benchmark. Bad lines (invalid JSON or UTF-8, not an object, a `text` missing, not a string,
+blank or over a million characters: `verifier_train.data.jsonl`) are counted under `read` by
+reason. OUT keeps each record's fields (the text cut in segment mode, and a
 `decontamination` field when something was removed); `--removed FILE` gets each removed record,
 and in segment mode each record's removed segments, with `filter_reason` and `decontamination`
 (the matched benchmark items and n-grams). This command does NOT run several ranks: put the
@@ -18,7 +18,6 @@ and in segment mode each record's removed segments, with `filter_reason` and `de
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -94,11 +93,11 @@ def decontaminate(
     index = _index(benchmarks, indexes, save_index)
     sink = _RemovedSink(removed) if removed else None
     step = Decontaminate(index, mode, segments=segments, max_chars=max_chars, exclusion_writer=sink)
-    bad, read = Counter(), Counter()
+    bad: Counter = Counter()
     with _open_out(dst) as out:
-        for doc in step.run(_documents(src, bad, read)):
+        for doc in step.run(_documents(src, bad)):
             out.write(_line(doc.metadata["record"], doc.text, doc.metadata))
-    _report(step.stats, bad, read, dst)
+    _report(step.stats, bad, dst)
 
 
 def _check_paths(src: Path, dst: Path, removed: Path | None) -> None:
@@ -141,33 +140,18 @@ def _open_out(path: Path) -> IO[str]:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _documents(path: Path, bad: Counter, read: Counter) -> Iterator:
-    """A datatrove Document per JSON object line; the record rides along in the metadata."""
+def _documents(path: Path, bad: Counter) -> Iterator:
+    """A datatrove Document per usable record (`corpus_records`: bad lines are counted in
+    `bad` by the same reasons as every other corpus stage); the record rides along in the
+    metadata."""
     from datatrove.data import Document
 
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if not raw.strip():
-                continue
-            read["lines"] += 1
-            record = _parse(raw, bad, read)
-            if record is not None:
-                doc_id = record.get("id")
-                doc_id = str(doc_id) if isinstance(doc_id, (str, int)) else f"{path.name}:{number}"
-                yield Document(record.get("text"), doc_id, metadata={"record": record})
+    from verifier_train.data.jsonl import corpus_records
 
-
-def _parse(raw: bytes, bad: Counter, read: Counter) -> dict | None:
-    """The record on one line, or None, counted in `bad` by the same reasons as every other
-    corpus stage (`parse_record`: invalid JSON or UTF-8, missing, empty or huge text...)."""
-    from verifier_train.data.dedup_exact import MAX_CHARS, parse_record
-
-    record, reason = parse_record(raw.strip(), MAX_CHARS)
-    if reason is not None:
-        bad[reason] += 1
-        return None
-    return record
+    for number, record in corpus_records(path, bad=bad):
+        doc_id = record.get("id")
+        doc_id = str(doc_id) if isinstance(doc_id, (str, int)) else f"{path.name}:{number}"
+        yield Document(record.get("text"), doc_id, metadata={"record": record})
 
 
 def _line(record: dict, text: object, metadata: dict, reason: str | None = None) -> str:
@@ -199,20 +183,21 @@ class _RemovedSink:
         self.handle.write(_line(record, doc.text, doc.metadata, doc.metadata["filter_reason"]))
 
 
-def _report(stats, bad: Counter, read: Counter, dst: Path) -> None:
+def _report(stats, bad: Counter, dst: Path) -> None:
     """Documents in and out per stage, removals by reason, matches by benchmark."""
     counts = {key: int(value.total) for key, value in stats.stats.items()}
     total, kept = counts.get("total", 0), counts.get("forwarded", 0)
+    lines = total + sum(bad.values())  # every non-blank line: a document or a bad line
     reasons = {k.removeprefix("dropped_"): n for k, n in counts.items() if k.startswith("dropped_")}
     cut = {k: counts[k] for k in ("cleaned", "segments_removed", "empty") if k in counts}
     click.echo(f"{'stage':<14} {'in':>9} {'out':>9} {'removed':>9}  reasons")
-    click.echo(_row("read", read["lines"], total, bad, read - Counter(lines=read["lines"])))
+    click.echo(_row("read", lines, total, bad, Counter()))
     click.echo(_row("decontaminate", total, kept, Counter(reasons), Counter(cut)))
     prefix = "contaminated_"
     matched = {k.removeprefix(prefix): n for k, n in counts.items() if k.startswith(prefix)}
     if matched:
         click.echo("documents matched per benchmark: " + _listing(Counter(matched)))
-    click.echo(f"kept {kept} of {read['lines']} records -> {dst}")
+    click.echo(f"kept {kept} of {lines} records -> {dst}")
 
 
 def _row(name: str, docs_in: int, docs_out: int, removed: Counter, notes: Counter) -> str:

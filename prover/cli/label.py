@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from prover.backends import Backend
-from prover.cli.options import build_verifier, model_options, sampling_from
+from prover.cli.options import build_verifier, model_options, proof_set_options, sampling_from
 from prover.cli.score import SKIPPED_EXIT, _check_out, _paths
 from prover.errors import InputError
 from prover.progress import RichReporter
@@ -80,26 +80,9 @@ def _backends(opts: dict) -> tuple[Backend, Backend]:
     show_default=True,
     help="Valid analyses at the lowest score needed for a label (at most -V).",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output JSONL, one record per proof (default: PROOFS.labels.jsonl); a FILE.run/ "
-    "directory beside it keeps every (meta-)verification, and FILE.summary.json the counts.",
-)
-@click.option("--resume", is_flag=True, help="Continue a run into an existing --out.")
-@click.option(
-    "--map",
-    "mapping",
-    multiple=True,
-    metavar="FIELD=COLUMN",
-    help="Read FIELD (problem, proof, grade, id, level, source, scale) from COLUMN. Repeatable.",
-)
-@click.option(
-    "--scale",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Maximum human grade, to put any human grades on [0, 1] beside the labels.",
+@proof_set_options(
+    "Output JSONL, one record per proof (default: PROOFS.labels.jsonl); a FILE.run/ "
+    "directory beside it keeps every (meta-)verification, and FILE.summary.json the counts."
 )
 @click.option(
     "--limit", type=click.IntRange(1), default=None, help="Label only the first N proofs."

@@ -1,4 +1,6 @@
-"""`prover lean`: optional Lean 4 cross-checking (`doctor`, `check`, `formalize`).
+"""`prover lean`: optional Lean 4 cross-checking (`doctor`, `check`, `formalize`), and the
+Lean options of every command: the REPL options here, and `--lean` with its settings on
+`prover solve` and `prover score` (`lean_options`, `lean_setup`).
 
 Thin commands over `prover.lean`. `check` and `formalize` need a Lean toolchain (`lake`) and the
 project in `lean/`; without one they stop with one line and exit 2, unless `--repl-command`
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -19,9 +22,9 @@ from prover.cli.options import backend_options, build_generator, problem_option,
 from prover.errors import InputError
 from prover.lean import (
     LeanTemplates,
-    PoolConfig,
     Proved,
-    ReplPool,
+    ReplConfig,
+    ReplProcesses,
     cross_check,
     describe,
     doctor,
@@ -29,31 +32,53 @@ from prover.lean import (
     require_lean,
     to_record,
 )
+from prover.lean.crosscheck import LeanSetup
 from prover.parse import split_solution
 from prover.texinput import read_problems, read_text, select_problem
 
-PROJECT_OPTION = click.option(
-    "--project",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Lean project with Mathlib and the REPL (default: $PROVER_LEAN_PROJECT, else lean/).",
-)
 
-REPL_OPTIONS = [
-    PROJECT_OPTION,
-    click.option(
-        "--repl-command",
+def project_option(prefix: str = "") -> Callable:
+    return click.option(
+        f"--{prefix}project",
+        type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Run this REPL command line in the project instead of lean-interact or "
-        "`lake exe repl` (then `lake` need not be on PATH).",
-    ),
-    click.option(
-        "--timeout",
-        type=click.FloatRange(0, min_open=True),
-        default=120.0,
+        help="Lean project with Mathlib and the REPL (default: $PROVER_LEAN_PROJECT, else lean/).",
+    )
+
+
+def repl_options(prefix: str = "") -> list[Callable]:
+    """Where the REPL runs and how long a check may take: `--project`, `--repl-command` and
+    `--timeout` for `prover lean`, the same behind `--lean-` on solve and score."""
+    return [
+        project_option(prefix),
+        click.option(
+            f"--{prefix}repl-command",
+            default=None,
+            help="Run this REPL command line in the project instead of lean-interact or "
+            "`lake exe repl` (then `lake` need not be on PATH).",
+        ),
+        click.option(
+            f"--{prefix}timeout",
+            type=click.FloatRange(0, min_open=True),
+            default=120.0,
+            show_default=True,
+            help="Seconds per Lean check; a check that passes it is a `timeout`, and its "
+            "process is killed and restarted.",
+        ),
+    ]
+
+
+def attempts_option(prefix: str = "") -> Callable:
+    return click.option(
+        f"--{prefix}attempts",
+        type=click.IntRange(1),
+        default=1,
         show_default=True,
-        help="Seconds per Lean command; a process that passes it is killed and restarted.",
-    ),
+        help="Formal proofs sampled per formal statement.",
+    )
+
+
+PROCESS_OPTIONS = [
     click.option(
         "--memory-mb",
         type=click.IntRange(0),
@@ -75,25 +100,75 @@ REPL_OPTIONS = [
     ),
 ]
 
+# `--lean` and its settings on `prover solve` and `prover score`.
+LEAN_OPTIONS = [
+    click.option(
+        "--lean",
+        is_flag=True,
+        help="Cross-check in Lean 4: the model states the problem as a Lean theorem and "
+        "writes a formal proof, which the Lean REPL checks. Needs a Lean toolchain "
+        "(`prover lean doctor`) or --lean-repl-command.",
+    ),
+    *repl_options("lean-"),
+    attempts_option("lean-"),
+]
 
-def repl_options(func):
-    return functools.reduce(lambda f, option: option(f), reversed(REPL_OPTIONS), func)
+
+def _apply(options: list[Callable], func: Callable) -> Callable:
+    """Decorate `func` with `options`, the first listed first in `--help`."""
+    return functools.reduce(lambda f, option: option(f), reversed(options), func)
 
 
-def _pool(opts: dict) -> ReplPool:
-    """The REPL pool of the options; no toolchain (and no --repl-command) is an InputError."""
-    command = tuple(shlex.split(opts["repl_command"])) if opts["repl_command"] else None
-    if command is None:
-        require_lean(opts["project"])
-    config = PoolConfig(
-        project=project_dir(opts["project"]),
-        command=command,
+def lean_repl_options(func: Callable) -> Callable:
+    """The options of `prover lean check` and `formalize`: the REPL and its processes."""
+    return _apply([*repl_options(), *PROCESS_OPTIONS], func)
+
+
+def lean_options(func: Callable) -> Callable:
+    """The options of `--lean` on solve and score."""
+    return _apply(LEAN_OPTIONS, func)
+
+
+def repl_processes(
+    project: Path | None, repl_command: str | None, timeout: float, **settings
+) -> ReplProcesses:
+    """The REPL processes of the options (none started yet); no toolchain (and no REPL
+    command) is an InputError, and so is a REPL command that is not there."""
+    command = tuple(shlex.split(repl_command or ""))
+    if not command:
+        require_lean(project)
+    config = ReplConfig(
+        project=project_dir(project), command=command or None, timeout=timeout, **settings
+    )
+    return ReplProcesses(config)
+
+
+def _repls(opts: dict) -> ReplProcesses:
+    return repl_processes(
+        opts["project"],
+        opts["repl_command"],
+        opts["timeout"],
         size=opts["workers"],
-        timeout=opts["timeout"],
         header=opts["header"],
         memory_mb=opts["memory_mb"] or None,
     )
-    return ReplPool(config)
+
+
+def lean_setup(opts: dict) -> LeanSetup | None:
+    """None without `--lean`. Call it before loading a model: a missing toolchain, a REPL
+    command that is not there or a bad template fails here, with one line (exit 2)."""
+    if not opts["lean"]:
+        for name in ("lean_repl_command", "lean_project"):
+            if opts[name] is not None:
+                raise InputError(f"--{name.replace('_', '-')} needs --lean")
+        return None
+    # One process: proofs are checked one after another (the model writes them in turn), and
+    # each extra process would import Mathlib again.
+    repls = repl_processes(
+        opts["lean_project"], opts["lean_repl_command"], opts["lean_timeout"], size=1
+    )
+    templates = LeanTemplates.load(opts.get("template_dir"))
+    return LeanSetup(repls, templates, opts["lean_attempts"])
 
 
 @click.group(name="lean")
@@ -102,7 +177,7 @@ def lean() -> None:
 
 
 @lean.command(name="doctor")
-@PROJECT_OPTION
+@project_option()
 @click.pass_context
 def doctor_command(ctx: click.Context, project: Path | None) -> None:
     """Report what Lean cross-checking needs and what is missing (exit 1 if anything is)."""
@@ -117,7 +192,7 @@ def doctor_command(ctx: click.Context, project: Path | None) -> None:
 
 @lean.command(name="check")
 @click.argument("lean_file", metavar="FILE.lean", type=click.Path(path_type=Path))
-@repl_options
+@lean_repl_options
 @click.option(
     "--theorem",
     default=None,
@@ -130,8 +205,8 @@ def check(ctx: click.Context, lean_file: Path, **opts) -> None:
     source = read_text(lean_file)
     if not source.strip():
         raise InputError(f"{lean_file} is empty")
-    with _pool(opts) as pool:
-        verdict = pool.check(source, theorem=opts["theorem"])
+    with _repls(opts) as repls:
+        verdict = repls.check(source, theorem=opts["theorem"])
     if opts["fmt"] == "json":
         click.echo(json.dumps({"file": str(lean_file), **to_record(verdict)}, ensure_ascii=False))
     else:
@@ -143,7 +218,7 @@ def check(ctx: click.Context, lean_file: Path, **opts) -> None:
 @lean.command(name="formalize")
 @click.argument("problem_file", metavar="PROBLEM.tex", type=click.Path(path_type=Path))
 @backend_options
-@repl_options
+@lean_repl_options
 @problem_option("Formalize only the K-th problem of the file (default: all).")
 @click.option(
     "--proof",
@@ -152,13 +227,7 @@ def check(ctx: click.Context, lean_file: Path, **opts) -> None:
     default=None,
     help="An informal proof (PROOF.md) to guide the formal one (one problem only).",
 )
-@click.option(
-    "--attempts",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help="Formal proofs sampled per statement.",
-)
+@attempts_option()
 @click.option(
     "--templates",
     "template_dir",
@@ -172,7 +241,7 @@ def formalize(problem_file: Path, **opts) -> None:
     problems = select_problem(read_problems(problem_file), opts["problem_k"], problem_file)
     informal = _informal_proof(opts["proof_file"], problems, problem_file)
     templates = LeanTemplates.load(opts["template_dir"])
-    with _pool(opts) as pool:
+    with _repls(opts) as repls:
         backend = build_generator(opts)
         results = []
         for problem in problems:
@@ -180,7 +249,7 @@ def formalize(problem_file: Path, **opts) -> None:
                 problem.text,
                 informal,
                 backend,
-                pool,
+                repls,
                 templates=templates,
                 sampling=sampling_from(opts),
                 attempts=opts["attempts"],

@@ -169,6 +169,34 @@ def model_options(func):
     return backend_options(func)
 
 
+def proof_set_options(out_help: str, out_required: bool = False):
+    """--out, --resume, --map and --scale, in order: the options of the commands that verify
+    proof sets into one resumable output file (score, label). `out_help` says what the
+    command writes there."""
+    options = [
+        click.option(
+            "--out", type=click.Path(path_type=Path), required=out_required, help=out_help
+        ),
+        click.option("--resume", is_flag=True, help="Continue a run into an existing --out."),
+        click.option(
+            "--map",
+            "mapping",
+            multiple=True,
+            metavar="FIELD=COLUMN",
+            help="Read FIELD (problem, proof, grade, id, level, source, scale) from COLUMN; "
+            "a dotted COLUMN reaches into nested objects. Repeatable.",
+        ),
+        click.option(
+            "--scale",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            help="Maximum human grade, to put human grades on [0, 1] (default: from the "
+            "competition, or guessed per file).",
+        ),
+    ]
+    return lambda func: functools.reduce(lambda f, option: option(f), reversed(options), func)
+
+
 def problem_option(help: str):
     return click.option("--problem", "problem_k", type=click.IntRange(1), default=None, help=help)
 

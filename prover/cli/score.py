@@ -12,7 +12,7 @@ import click
 
 from prover.agreement import summarize
 from prover.backends import Backend
-from prover.cli.options import build_verifier, model_options, sampling_from
+from prover.cli.options import build_verifier, model_options, proof_set_options, sampling_from
 from prover.errors import InputError, require
 from prover.lean.crosscheck_cli import (
     LeanSetup,
@@ -65,27 +65,10 @@ def _check_out(out: Path, resume: bool) -> None:
     "proof_files", metavar="PROOFS...", nargs=-1, required=True, type=click.Path(path_type=Path)
 )
 @model_options
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Output JSONL, one record per proof; a FILE.run/ directory beside it keeps "
-    "every verification, and FILE.summary.json the summary.",
-)
-@click.option("--resume", is_flag=True, help="Continue a run into an existing --out.")
-@click.option(
-    "--map",
-    "mapping",
-    multiple=True,
-    metavar="FIELD=COLUMN",
-    help="Read FIELD (problem, proof, grade, id, level, source, scale) from COLUMN; "
-    "a dotted COLUMN reaches into nested objects. Repeatable.",
-)
-@click.option(
-    "--scale",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Maximum human grade (default: from the competition, or guessed per file).",
+@proof_set_options(
+    "Output JSONL, one record per proof; a FILE.run/ directory beside it keeps every "
+    "verification, and FILE.summary.json the summary.",
+    out_required=True,
 )
 @click.option(
     "--threshold",

@@ -53,7 +53,7 @@ class Dataset:
     skipped: tuple[str, ...] = ()
 
 
-class BadRecord(ValueError):
+class UnusableRecord(ValueError):
     """A record that cannot become an item; the message says why."""
 
 
@@ -129,10 +129,10 @@ def _collect(raw: list[tuple[str, str, Any]], path: Path) -> Dataset:
     items, skipped, seen = [], [], set()
     for where, default_id, value in raw:
         try:
-            item = parse_record(value, default_id)
+            item = parse_item(value, default_id)
             if item.id in seen:
-                raise BadRecord(f"duplicate id {item.id!r}")
-        except BadRecord as exc:
+                raise UnusableRecord(f"duplicate id {item.id!r}")
+        except UnusableRecord as exc:
             skipped.append(f"{path}: {where}: {exc}; skipped")
             continue
         seen.add(item.id)
@@ -144,12 +144,12 @@ def _collect(raw: list[tuple[str, str, Any]], path: Path) -> Dataset:
 
 
 # -- record formats ------------------------------------------------------------------------
-def parse_record(value: Any, default_id: str) -> Item:
-    """One record in any supported format, or `BadRecord`."""
+def parse_item(value: Any, default_id: str) -> Item:
+    """One record in any supported format, or `UnusableRecord`."""
     if isinstance(value, _Invalid):
-        raise BadRecord(value.message)
+        raise UnusableRecord(value.message)
     if not isinstance(value, dict):
-        raise BadRecord(f"expected a JSON object, got {type(value).__name__}")
+        raise UnusableRecord(f"expected a JSON object, got {type(value).__name__}")
     record_id = str(value.get("id", value.get("unique_id", value.get("idx", default_id))))
     if "golden" in value:
         return _cmath(value, record_id)
@@ -158,7 +158,7 @@ def parse_record(value: Any, default_id: str) -> Item:
     if "question" in value and "answer" in value:
         return _gsm8k(value, record_id)
     fields = ", ".join(sorted(value)) or "none"
-    raise BadRecord(
+    raise UnusableRecord(
         f"unknown format (fields: {fields}); expected question/answer (GSM8K), "
         "problem/solution (MATH) or question/golden (CMATH)"
     )
@@ -168,10 +168,10 @@ def _text(value: dict, key: str) -> str:
     """A required non-empty field; numbers are accepted and written as text."""
     raw = value.get(key)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise BadRecord(f"field {key!r} is missing or not text")
+        raise UnusableRecord(f"field {key!r} is missing or not text")
     text = str(raw).strip()
     if not text:
-        raise BadRecord(f"field {key!r} is empty")
+        raise UnusableRecord(f"field {key!r} is empty")
     return text
 
 
@@ -188,7 +188,7 @@ def _gsm8k(value: dict, record_id: str) -> Item:
         return Item(record_id, question, answer, _optional(value, "subject"), None, "plain")
     final = answer.rsplit("####", 1)[1].strip().replace(",", "")
     if not final:
-        raise BadRecord("nothing after '####' in the answer")
+        raise UnusableRecord("nothing after '####' in the answer")
     return Item(record_id, question, final, None, None, "gsm8k")
 
 
@@ -198,7 +198,7 @@ def _math(value: dict, record_id: str) -> Item:
     if answer is None:
         answer = last_boxed(_text(value, "solution"))
     if answer is None:
-        raise BadRecord("no answer field and no \\boxed{} answer in the solution")
+        raise UnusableRecord("no answer field and no \\boxed{} answer in the solution")
     subject = _optional(value, "type", "subject")
     return Item(record_id, question, answer.strip(), subject, _optional(value, "level"), "math")
 

@@ -50,9 +50,9 @@ from prover.graph.store import (
     Edge,
     GraphStore,
     Node,
+    NodeVerdict,
     SQLiteStore,
-    Verdict,
     open_store,
 )
 
-__all__ = ["Batch", "Edge", "GraphStore", "Node", "SQLiteStore", "Verdict", "open_store"]
+__all__ = ["Batch", "Edge", "GraphStore", "Node", "NodeVerdict", "SQLiteStore", "open_store"]

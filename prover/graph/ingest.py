@@ -30,8 +30,8 @@ from prover.errors import InputError
 from prover.graph.claims import Claim, cited_claims, dependencies, split_claims
 from prover.graph.normalize import claim_id, normalize, problem_id, proof_id
 from prover.graph.store import LEAN_STATUSES, Alias, Batch, Edge, Node, Source, Verdict
-from prover.pool import ISSUE_SCORES
 from prover.rundir import RUN_FILE, read_jsonl
+from prover.runrecords import META, PROOFS, VERIFICATIONS, ProofRecord, Verification
 
 PROOF_FIELDS = ("id", "problem", "usable", "solution")
 VERDICT_FIELDS = ("proof", "index", "score")
@@ -59,8 +59,8 @@ class RunIn:
     verifier: str | None
     prompt_version: str | None
     proofs: list[ProofIn] = field(default_factory=list)
-    verifications: list[dict] = field(default_factory=list)
-    meta: list[dict] = field(default_factory=list)
+    verifications: list[Verification] = field(default_factory=list)
+    meta: list[Verification] = field(default_factory=list)
     lean: list[dict] = field(default_factory=list)  # `--lean` cross-checks (lean.jsonl)
     skipped: list[str] = field(default_factory=list)  # bad records, reported by the caller
 
@@ -103,7 +103,7 @@ def _checked(records: list, fields: tuple[str, ...], where: Path, skipped: list[
     return good
 
 
-def _problem_texts(run_dir: Path, fingerprint: dict, proofs: list[dict]) -> dict[str, str]:
+def _problem_texts(run_dir: Path, fingerprint: dict, proofs: list[ProofRecord]) -> dict[str, str]:
     """Problem id -> statement. Ids are 1-based positions in the problem file; `run.json`
     lists the statements of the problems the run was given, in order (one, with --problem),
     and `report.json` (once written) lists their ids in the same order."""
@@ -114,7 +114,7 @@ def _problem_texts(run_dir: Path, fingerprint: dict, proofs: list[dict]) -> dict
     if len(ids) == len(texts):
         return dict(zip(ids, texts, strict=True))
     if len(texts) == 1:
-        return {str(p["problem"]): texts[0] for p in proofs}
+        return {str(p.problem): texts[0] for p in proofs}
     return {str(k): text for k, text in enumerate(texts, 1)}
 
 
@@ -128,29 +128,29 @@ def _solve_source(run_dir: Path, fingerprint: dict) -> RunIn:
         fingerprint.get("verifier_model") or model,
         fingerprint.get("templates"),
     )
-    proofs = _checked(read_jsonl(run_dir / "proofs.jsonl"), PROOF_FIELDS, run_dir, run.skipped)
+    lines = read_jsonl(run_dir / f"{PROOFS}.jsonl")
+    proofs = [ProofRecord.from_json(p) for p in _checked(lines, PROOF_FIELDS, run_dir, run.skipped)]
     statements = _problem_texts(run_dir, fingerprint, proofs)
     for p in proofs:
-        if not p["usable"]:
+        if not p.usable:
             continue
-        if str(p["problem"]) not in statements:
-            run.skipped.append(f"{run_dir}: proof {p['id']} is for unknown problem {p['problem']}")
+        if str(p.problem) not in statements:
+            run.skipped.append(f"{run_dir}: proof {p.id} is for unknown problem {p.problem}")
             continue
-        attrs = {"round": p.get("round"), "self_score": p.get("self_score"), "run_id": p["id"]}
-        attrs["problem_label"] = str(p["problem"])
-        parents = tuple(p.get("parents") or ())
-        run.proofs.append(
-            ProofIn(p["id"], statements[str(p["problem"])], p["solution"], parents, attrs)
-        )
+        attrs = {"round": p.round, "self_score": p.self_score, "run_id": p.id}
+        attrs["problem_label"] = str(p.problem)
+        parents = tuple(p.parents or ())
+        run.proofs.append(ProofIn(p.id, statements[str(p.problem)], p.solution, parents, attrs))
     _read_verdicts(run, run_dir)
     return run
 
 
 def _read_verdicts(run: RunIn, run_dir: Path) -> None:
-    for kind in ("verifications", "meta"):
-        records = read_jsonl(run_dir / f"{kind}.jsonl")
-        needed = VERDICT_FIELDS + (("verification",) if kind == "meta" else ())
-        getattr(run, kind).extend(_checked(records, needed, run_dir, run.skipped))
+    for kind in (VERIFICATIONS, META):
+        lines = read_jsonl(run_dir / f"{kind}.jsonl")
+        needed = VERDICT_FIELDS + (("verification",) if kind == META else ())
+        checked = _checked(lines, needed, run_dir, run.skipped)
+        getattr(run, kind).extend(Verification.from_json(r) for r in checked)
     lean = read_jsonl(run_dir / "lean.jsonl")
     run.lean.extend(_checked(lean, ("proof", "status"), run_dir, run.skipped))
 
@@ -176,7 +176,7 @@ def _score_source(out: Path, run_dir: Path) -> RunIn:
         fingerprint.get("templates"),
     )
     _read_verdicts(run, run_dir)
-    verified = {v["proof"] for v in run.verifications}
+    verified = {v.proof for v in run.verifications}
     for item in items:
         if item.id in verified:  # proofs the run has not reached yet are not added
             attrs = {"run_id": item.id, "source": item.source, "human": item.normalized}
@@ -237,8 +237,8 @@ def _add_proof(batch: Batch, run: RunIn, proof: ProofIn, ids: dict[str, str]) ->
 def _meta_scores(run: RunIn) -> dict[tuple[str, int], list[float]]:
     scores: dict[tuple[str, int], list[float]] = {}
     for m in run.meta:
-        if m["score"] is not None:
-            scores.setdefault((m["proof"], m["verification"]), []).append(m["score"])
+        if m.score is not None:
+            scores.setdefault((m.proof, m.verification), []).append(m.score)
     return scores
 
 
@@ -248,18 +248,18 @@ def _add_verdicts(
     meta = _meta_scores(run)
     common = {"model": run.verifier, "prompt_version": run.prompt_version}
     for v in run.verifications:
-        if v["proof"] not in ids:
+        if v.proof not in ids:
             continue
-        key = f"{run.path}#{v['proof']}/v{v['index']}"
-        pid, analysis = ids[v["proof"]], v.get("analysis") or ""
-        detail = {"analysis": analysis, "run_id": v["proof"]}
+        key = f"{run.path}#{v.proof}/v{v.index}"
+        pid, analysis = ids[v.proof], v.analysis or ""
+        detail = {"analysis": analysis, "run_id": v.proof}
         batch.verdicts.append(
-            Verdict(pid, "verify", key, v["score"], v.get("reason"), **common, detail=detail)
+            Verdict(pid, "verify", key, v.score, v.reason, **common, detail=detail)
         )
-        if v["score"] in ISSUE_SCORES:
-            rated = meta.get((v["proof"], v["index"]), [])
+        if v.found_issues:
+            rated = meta.get((v.proof, v.index), [])
             status = "rejected" if rated and sum(rated) / len(rated) < 0.5 else "standing"
-            _add_flags(batch, claims[v["proof"]], key, v["score"], status, analysis, common)
+            _add_flags(batch, claims[v.proof], key, v.score, status, analysis, common)
     for r in run.lean:
         if r["proof"] in ids and r["status"] in LEAN_STATUSES:
             score = {"proved": 1.0, "failed": 0.0}.get(r["status"])
@@ -268,13 +268,12 @@ def _add_verdicts(
                                           score, r["status"], run.model or run.verifier,
                                           detail=detail))  # fmt: skip
     for m in run.meta:
-        if m["proof"] in ids:
-            key = f"{run.path}#{m['proof']}/v{m['verification']}/m{m['index']}"
-            detail = {"verification": m["verification"], "analysis": m.get("analysis") or ""}
+        if m.proof in ids:
+            key = f"{run.path}#{m.proof}/v{m.verification}/m{m.index}"
+            detail = {"verification": m.verification, "analysis": m.analysis or ""}
             batch.verdicts.append(
-                Verdict(ids[m["proof"]], "meta", key, m["score"], m.get("reason"), **common,
-                        detail=detail)
-            )  # fmt: skip
+                Verdict(ids[m.proof], "meta", key, m.score, m.reason, **common, detail=detail)
+            )
 
 
 def lean_detail(record: dict) -> str:

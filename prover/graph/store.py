@@ -63,7 +63,7 @@ class Edge:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class NodeVerdict:
     """One piece of evidence about a node; `key` makes re-adding the same evidence a no-op."""
 
     node: str
@@ -75,6 +75,9 @@ class Verdict:
     prompt_version: str | None = None
     created_at: float = 0.0
     detail: dict = field(default_factory=dict)
+
+
+Verdict = NodeVerdict  # the old name, until ingest.py, record.py and view.py import the new one
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ class Batch:
 
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
-    verdicts: list[Verdict] = field(default_factory=list)
+    verdicts: list[NodeVerdict] = field(default_factory=list)
     aliases: list[Alias] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
 
@@ -122,7 +125,7 @@ class GraphStore(Protocol):
 
     def verdicts(
         self, kind: str | None = None, nodes: Iterable[str] | None = None
-    ) -> list[Verdict]: ...
+    ) -> list[NodeVerdict]: ...
 
     def aliases(self, local_id: str | None = None) -> list[Alias]: ...
 
@@ -364,7 +367,7 @@ class SQLiteStore:
 
     def verdicts(
         self, kind: str | None = None, nodes: Iterable[str] | None = None
-    ) -> list[Verdict]:
+    ) -> list[NodeVerdict]:
         where = [("kind", kind)] if kind else []
         rows = self._select("SELECT * FROM verdicts", where, nodes, "node IN ({marks})")
         return [_verdict(row) for row in rows]
@@ -422,9 +425,9 @@ def _edge(row: tuple) -> Edge:
     return Edge(*head, attrs=json.loads(attrs))
 
 
-def _verdict(row: tuple) -> Verdict:
+def _verdict(row: tuple) -> NodeVerdict:
     *head, detail = row
-    return Verdict(*head, detail=json.loads(detail))
+    return NodeVerdict(*head, detail=json.loads(detail))
 
 
 def open_store(location: str | Path, create: bool = True) -> GraphStore:

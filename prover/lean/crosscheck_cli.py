@@ -1,281 +1,54 @@
-"""`--lean` on `prover solve` and `prover score`: the formal verdict beside the informal one.
-
-What this module does, for both commands:
-- `lean_options`: `--lean`, `--lean-project`, `--lean-repl-command`, `--lean-timeout`,
-  `--lean-attempts`;
-- `lean_setup(opts)`: checks, before any model is loaded, that Lean can be used (no toolchain
-  and no `--lean-repl-command` is one line, exit 2) and builds the REPL pool (no process
-  starts until the first check);
-- `check_proofs`: `cross_check` of each proof (the model formalizes the problem, then writes
-  formal proofs guided by the informal one), one `lean.jsonl` record per proof in the run
-  directory as it finishes, so a resumed run does not check a proof twice;
-- `lean_status` (the graph's statuses: proved, failed, timeout, not_formalized),
-  `disagreement` with the informal verdict, and the printed summaries (the
-  graph reads a run's lean.jsonl itself).
-
-It does NOT formalize or check anything itself (`prover.lean.formalize`, `prover.lean.pool`),
-score proofs informally, or decide whether a formal statement is faithful to the problem.
+"""The old home of `--lean` on solve and score, kept only until `prover/cli/score.py` and
+`prover/cli/solve.py` import from the new ones: the library part is `prover.lean.crosscheck`,
+the options and `lean_setup` are in `prover.cli.lean`, and the atomic JSONL rewrite is
+`prover.rundir.write_jsonl`. Delete this module with those two imports.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-import shlex
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-import click
+from prover.lean.crosscheck import (
+    LEAN_KIND,
+    LeanSetup,
+    Target,
+    attach_to_report,
+    attach_to_scores,
+    check_proofs,
+    disagreement,
+    lean_record,
+    lean_status,
+    score_summary,
+    score_targets,
+    solve_summary,
+    solve_targets,
+)
+from prover.rundir import write_jsonl as rewrite_jsonl
 
-from prover.backends import Backend, Sampling
-from prover.errors import InputError
-from prover.graph.ingest import lean_detail
-from prover.graph.store import LEAN_STATUSES
-from prover.lean.formalize import CrossCheck, LeanTemplates, cross_check
-from prover.lean.outcomes import Proved, Timeout
-from prover.lean.pool import PoolConfig, ReplPool
-from prover.lean.toolchain import project_dir, require_lean
-from prover.progress import Reporter
-from prover.rundir import RunDir
 
-LEAN_KIND = "lean"  # lean.jsonl in the run directory
+def __getattr__(name: str) -> Any:
+    """`lean_options` and `lean_setup`, from `prover.cli.lean` when first asked for (an import
+    at the top would import `prover.cli`, whose commands import this module)."""
+    if name in ("lean_options", "lean_setup"):
+        from prover.cli import lean
 
-LEAN_OPTIONS = [
-    click.option(
-        "--lean",
-        is_flag=True,
-        help="Cross-check in Lean 4: the model states the problem as a Lean theorem and "
-        "writes a formal proof, which the Lean REPL checks. Needs a Lean toolchain "
-        "(`prover lean doctor`) or --lean-repl-command.",
-    ),
-    click.option(
-        "--lean-project",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Lean project with Mathlib and the REPL (default: $PROVER_LEAN_PROJECT, else lean/).",
-    ),
-    click.option(
-        "--lean-repl-command",
-        default=None,
-        help="With --lean: run this REPL command line instead of lean-interact or "
-        "`lake exe repl` (then `lake` need not be on PATH).",
-    ),
-    click.option(
-        "--lean-timeout",
-        type=click.FloatRange(0, min_open=True),
-        default=120.0,
-        show_default=True,
-        help="Seconds per Lean check; a check that passes it is a `timeout`.",
-    ),
-    click.option(
-        "--lean-attempts",
-        type=click.IntRange(1),
-        default=1,
-        show_default=True,
-        help="Formal proofs sampled per formal statement.",
-    ),
+        return getattr(lean, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "LEAN_KIND",
+    "LeanSetup",
+    "Target",
+    "attach_to_report",
+    "attach_to_scores",
+    "check_proofs",
+    "disagreement",
+    "lean_record",
+    "lean_status",
+    "rewrite_jsonl",
+    "score_summary",
+    "score_targets",
+    "solve_summary",
+    "solve_targets",
 ]
-
-
-def lean_options(func):
-    """Decorate a command with `LEAN_OPTIONS`, in order."""
-    return functools.reduce(lambda f, option: option(f), reversed(LEAN_OPTIONS), func)
-
-
-@dataclass(frozen=True)
-class LeanSetup:
-    """What `--lean` needs once the informal run is done. `pool` holds no process yet."""
-
-    pool: ReplPool
-    templates: LeanTemplates
-    attempts: int
-
-
-def lean_setup(opts: dict) -> LeanSetup | None:
-    """None without `--lean`. Call it before loading a model: a missing toolchain, a REPL
-    command that is not there or a bad template fails here, with one line (exit 2)."""
-    if not opts["lean"]:
-        for name in ("lean_repl_command", "lean_project"):
-            if opts[name] is not None:
-                raise InputError(f"--{name.replace('_', '-')} needs --lean")
-        return None
-    command = tuple(shlex.split(opts["lean_repl_command"] or ""))
-    if not command:
-        require_lean(opts["lean_project"])
-    # One process: proofs are checked one after another (the model writes them in turn), and
-    # each extra process would import Mathlib again.
-    config = PoolConfig(
-        project=project_dir(opts["lean_project"]),
-        command=command or None,
-        size=1,
-        timeout=opts["lean_timeout"],
-    )
-    templates = LeanTemplates.load(opts.get("template_dir"))
-    return LeanSetup(ReplPool(config), templates, opts["lean_attempts"])
-
-
-@dataclass(frozen=True)
-class Target:
-    """One proof to cross-check: its id in the run, its problem and its informal text."""
-
-    proof: str
-    problem: str
-    solution: str
-
-
-def lean_status(result: CrossCheck) -> str:
-    """The graph's Lean status of a chain's result. A statement that does not elaborate is
-    `not_formalized`; a crashed REPL counts as `failed` (the record keeps the reason)."""
-    if isinstance(result.verdict, Proved):
-        return "proved"
-    if isinstance(result.verdict, Timeout):
-        return "timeout"
-    if result.stage != "proof":
-        return "not_formalized"
-    return "failed"
-
-
-def lean_record(target: Target, result: CrossCheck) -> dict:
-    """A `lean.jsonl` line: the proof id, the status and the chain's own record."""
-    return {"proof": target.proof, "status": lean_status(result), **result.to_record()}
-
-
-def check_proofs(
-    setup: LeanSetup,
-    targets: Sequence[Target],
-    backend: Backend,
-    sampling: Sampling,
-    run: RunDir,
-    reporter: Reporter,
-) -> dict[str, dict]:
-    """{proof id: Lean record} for every target; proofs the run already checked (a resumed
-    run) are not checked again. Closes the pool's processes when done."""
-    done = {r["proof"]: r for r in run.records(LEAN_KIND)}
-    todo = [t for t in targets if t.proof not in done]
-    with setup.pool, reporter.stage("lean", len(todo)) as progress:
-        for count, target in enumerate(todo, 1):
-            result = cross_check(
-                target.problem,
-                target.solution,
-                backend,
-                setup.pool,
-                templates=setup.templates,
-                sampling=sampling,
-                attempts=setup.attempts,
-            )
-            record = lean_record(target, result)
-            run.append(LEAN_KIND, [record])
-            done[target.proof] = record
-            progress(count, len(todo))
-    reporter.log(f"lean: {len(todo)} proofs checked, {len(targets) - len(todo)} from the run")
-    return {t.proof: done[t.proof] for t in targets}
-
-
-def disagreement(informal_passed: bool, status: str) -> str | None:
-    """Why the formal verdict and the informal one disagree, or None when they agree. A proof
-    the verifier passes but Lean does not prove (for whatever reason) is flagged, and so is
-    one that Lean proves but the verifier does not pass."""
-    if informal_passed and status != "proved":
-        return f"informal passed, Lean {status.replace('_', ' ')}"
-    if not informal_passed and status == "proved":
-        return "Lean proved, informal did not pass"
-    return None
-
-
-# -- solve -------------------------------------------------------------------------------
-
-
-def solve_targets(report: dict, problems: dict[str, str]) -> list[Target]:
-    """The best proof of each problem that has one."""
-    return [
-        Target(e["best_proof"], problems[e["problem"]], e["solution"])
-        for e in report["problems"]
-        if e["best_proof"] is not None
-    ]
-
-
-def attach_to_report(report: dict, records: dict[str, dict]) -> None:
-    """Give each problem's entry its best proof's `lean` record and `disagreement` (the
-    informal verdict of a best proof: mean score 1)."""
-    for entry in report["problems"]:
-        record = records.get(entry["best_proof"])
-        if record is not None:
-            passed = entry["mean_score"] is not None and entry["mean_score"] >= 1.0
-            entry["lean"] = record
-            entry["disagreement"] = disagreement(passed, record["status"])
-
-
-def solve_summary(report: dict, fmt: str) -> str:
-    """The informal and formal verdicts side by side, `!` marking a disagreement: a Markdown
-    table, or LaTeX comments. (JSON output carries the same fields in each problem.)"""
-    rows = ["| | problem | informal | Lean | detail |", "|---|---|---|---|---|"]
-    for entry in report["problems"]:
-        if "lean" not in entry:
-            continue
-        mark = "!" if entry["disagreement"] else ""
-        mean = "-" if entry["mean_score"] is None else f"{entry['mean_score']:.3g}"
-        why = entry["disagreement"] or lean_detail(entry["lean"])
-        rows.append(f"| {mark} | {entry['problem']} | {mean} | {entry['lean']['status']} | {why} |")
-    if fmt == "tex":
-        return "\n".join("% " + row for row in ["Lean cross-check", *rows]) + "\n"
-    return "## Lean cross-check\n\n" + "\n".join(rows) + "\n"
-
-
-# -- score -------------------------------------------------------------------------------
-
-
-def score_targets(items: Sequence, records: Sequence[dict]) -> list[Target]:
-    """The scored proofs (`ProofItem`s whose output line exists)."""
-    scored = {r["id"] for r in records}
-    return [Target(i.id, i.problem, i.proof) for i in items if i.id in scored]
-
-
-def attach_to_scores(records: list[dict], lean: dict[str, dict], threshold: float) -> dict:
-    """Give each score record its `lean` record and `disagreement` (informal: mean score >=
-    threshold); the counts for `summary.json`."""
-    statuses: Counter[str] = Counter()
-    disagreeing = []
-    for record in records:
-        found = lean.get(record["id"])
-        if found is None:
-            continue
-        mean = record["mean_score"]
-        passed = mean is not None and mean >= threshold
-        record |= {"lean": found, "disagreement": disagreement(passed, found["status"])}
-        statuses[found["status"]] += 1
-        if record["disagreement"]:
-            disagreeing.append({"id": record["id"], "why": record["disagreement"]})
-    return {
-        "statuses": {s: statuses[s] for s in LEAN_STATUSES},
-        "threshold": threshold,
-        "disagreements": len(disagreeing),
-        "disagreeing": disagreeing,
-    }
-
-
-def score_summary(summary: dict) -> str:
-    """Counts of the formal verdicts, then one `!` line per disagreement."""
-    counts = ", ".join(f"{s.replace('_', ' ')} {n}" for s, n in summary["statuses"].items())
-    lines = [
-        f"Lean: {counts}; {summary['disagreements']} disagreement(s) with the verifier "
-        f"(pass at mean score >= {summary['threshold']:g})"
-    ]
-    lines += [f"! {d['id']}: {d['why']}" for d in summary["disagreeing"]]
-    return "\n".join(lines)
-
-
-def rewrite_jsonl(path: Path, records: list[dict]) -> None:
-    """Replace a JSONL file atomically (temporary file, fsync, rename), so a kill leaves the
-    old file or the new one."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-# -- graph -------------------------------------------------------------------------------

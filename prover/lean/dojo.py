@@ -1,5 +1,5 @@
 """LeanDojo adapter: check tactic proofs of one theorem inside a traced repository, behind the
-same `check(source) -> LeanVerdict` interface as `ReplPool` (extra `leandojo`).
+same `check(source) -> LeanVerdict` interface as `ReplProcesses` (extra `leandojo`).
 
 `DojoChecker(DojoTheorem(repo, "Foo/Bar.lean", "Foo.bar"))` opens a `lean_dojo.Dojo` on the
 theorem once (LeanDojo replaces its proof by its own REPL tactic) and runs each checked source,

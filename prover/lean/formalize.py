@@ -30,7 +30,7 @@ NO_INFORMAL_PROOF = "(none)"
 
 
 class Checker(Protocol):
-    """Anything that judges Lean source: `ReplPool`, `DojoChecker`."""
+    """Anything that judges Lean source: `ReplProcesses`, `DojoChecker`."""
 
     def check(self, source: str, theorem: str | None = None) -> LeanVerdict: ...
 

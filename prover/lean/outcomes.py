@@ -1,9 +1,10 @@
 """The outcome of one Lean check, as a tagged value: `Proved`, `LeanErrors`, `Timeout` or
 `Crashed` (together `LeanVerdict`), plus `LeanMessage`, one message of the Lean REPL.
 
-A REPL process that hangs or dies is an outcome like any other, never an exception: the pool
-that owns the processes turns it into `Timeout` or `Crashed` and restarts the process. A proof
-that elaborates with `sorry` is `LeanErrors` (with `sorry=True`), never `Proved`.
+A REPL process that hangs or dies is an outcome like any other, never an exception:
+`ReplProcesses`, which owns the processes, turns it into `Timeout` or `Crashed` and restarts
+the process. A proof that elaborates with `sorry` is `LeanErrors` (with `sorry=True`), never
+`Proved`.
 
 This module does not talk to Lean; `prover.lean.protocol` builds these values from replies.
 """

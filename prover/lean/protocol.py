@@ -13,7 +13,7 @@ lines; strings escape their newlines, so a blank line only ever ends a reply):
 for a request the REPL refused ("Unknown environment.", "Lean error: ...", "Operation timed
 out"). Shapes are from the REPL's `REPL/Main.lean` and its `test/*.expected.out` transcripts.
 
-This module does not own processes (`prover.lean.transport`, `prover.lean.pool` do).
+This module does not own processes (`prover.lean.transport`, `prover.lean.repl` do).
 """
 
 from __future__ import annotations

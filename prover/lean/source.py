@@ -1,6 +1,6 @@
 """Lean source text: import headers, theorem statements, and Lean code in a model's answer.
 
-The pool runs every command in an environment that already imports its header (`import
+`ReplProcesses` runs every command in an environment that already imports its header (`import
 Mathlib`), so a file's own imports are split off when the header covers them, and message lines
 are shifted back by the lines removed. A formal statement is the declaration's signature (up
 to its top-level `:=`), renamed to one fixed name so that `#print axioms` can find it and no

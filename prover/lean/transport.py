@@ -4,14 +4,14 @@ goes through lean-interact's `LeanServer` (the `lean` extra).
 
 Both turn every failure into a value: `exchange` returns the reply (a dict), `Timeout` (the
 process tree was killed) or `Crashed` (the process died or broke the protocol; it is stopped).
-A stopped transport is started again by its owner (`prover.lean.pool.Worker`).
+A stopped transport is started again by its owner (`prover.lean.repl.Worker`).
 
 `CommandTransport` puts the REPL in a new session, so that a timeout kills `lake` *and* the
 `repl` it started (one process group), and caps its address space (RLIMIT_AS) through a tiny
-exec launcher rather than `preexec_fn`, which is unsafe when the pool starts processes from
-several threads. stderr goes to a temporary file (never a pipe that could fill up); its tail
-is quoted in `Crashed`. This module does not choose commands or keep environments (the pool
-does), and does not parse verdicts (`prover.lean.protocol`).
+exec launcher rather than `preexec_fn`, which is unsafe when `ReplProcesses` starts processes
+from several threads. stderr goes to a temporary file (never a pipe that could fill up); its
+tail is quoted in `Crashed`. This module does not choose commands or keep environments
+(`prover.lean.repl` does), and does not parse verdicts (`prover.lean.protocol`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _CHUNK = 1 << 16
 
 
 class Transport(Protocol):
-    """What the pool needs of a REPL process."""
+    """What `ReplProcesses` needs of a REPL process."""
 
     @property
     def alive(self) -> bool: ...

@@ -33,11 +33,11 @@ on the written scores, then `MathRecall(model, threshold=cutoff)` (or any filter
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import json
 import random
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -49,13 +49,8 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
 
 from prover.errors import InputError, ProverError, require
-from verifier_train.data.dedup_exact import (
-    BAD_RECORDS,
-    MAX_CHARS,
-    RecordReader,
-    parse_record,
-    record_of,
-)
+from verifier_train.data.dedup_exact import BAD_RECORDS, RecordReader, record_of
+from verifier_train.data.jsonl import MAX_CHARS, corpus_records
 
 PAPER_BUCKET = 2_000_000  # fastText's default, the paper's: 2 GB at dim 256
 MIN_BUCKET = 256
@@ -184,18 +179,9 @@ def read_texts(path: Path, max_chars: int = MAX_CHARS) -> tuple[list[str], int]:
     """The `text` of each good JSONL record of `path` (`.gz` too), and the bad-line count."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    texts, bad = [], 0
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            record, problem = parse_record(line, max_chars)
-            if problem:
-                bad += 1
-            else:
-                texts.append(record["text"])
-    return texts, bad
+    bad: Counter = Counter()
+    texts = [record["text"] for _, record in corpus_records(path, max_chars, bad)]
+    return texts, sum(bad.values())
 
 
 def split_holdout(texts: Sequence[str], fraction: float, seed: int) -> tuple[list, list]:

@@ -72,7 +72,7 @@ class DecontaminateConfig:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Decision:
     """What to do with one document; `removed` is the text cut out in segment mode and
     `detail` its provenance (with the matched n-grams) for the exclusion writer."""
 
@@ -82,7 +82,7 @@ class Verdict:
     detail: dict | None = None
 
 
-KEEP = Verdict(True)
+KEEP = Decision(True)
 
 
 class Decontaminate(BaseFilter):
@@ -129,21 +129,21 @@ class Decontaminate(BaseFilter):
         with writer_context as writer:
             for batch in batched(data, self.batch_size):
                 with self.track_time("batch"):
-                    verdicts = self.check(batch)
+                    decisions = self.check(batch)
                     kept = [
-                        doc for doc, verdict in zip(batch, verdicts, strict=True) if verdict.keep
+                        doc for doc, decision in zip(batch, decisions, strict=True) if decision.keep
                     ]
-                    self._count(verdicts, kept)
+                    self._count(decisions, kept)
                 if writer:
-                    for doc, verdict in zip(batch, verdicts, strict=True):
-                        _exclude(doc, verdict, writer, rank)
+                    for doc, decision in zip(batch, decisions, strict=True):
+                        _exclude(doc, decision, writer, rank)
                 yield from kept
 
-    def _count(self, verdicts: list[Verdict], kept: list[Document]) -> None:
+    def _count(self, decisions: list[Decision], kept: list[Document]) -> None:
         """The stats BaseFilter keeps (total, forwarded, dropped, dropped_<reason>, doc_len),
         added once per batch with the same result as once per document."""
-        reasons = Counter(verdict.reason for verdict in verdicts if not verdict.keep)
-        counts = {StatHints.total: len(verdicts), StatHints.forwarded: len(kept)}
+        reasons = Counter(decision.reason for decision in decisions if not decision.keep)
+        counts = {StatHints.total: len(decisions), StatHints.forwarded: len(kept)}
         counts[StatHints.dropped] = sum(reasons.values())
         counts.update((f"dropped_{reason}", n) for reason, n in reasons.items())
         for label, n in counts.items():
@@ -163,39 +163,39 @@ class Decontaminate(BaseFilter):
         batch = MetricStats(total, n, mean, min(values), max(values), spread)
         self.stats[label] += batch
 
-    def check(self, batch: Sequence[Document]) -> list[Verdict]:
-        """A verdict per document; cleaned documents get their new text and metadata here."""
-        verdicts = [self._precheck(doc.text) for doc in batch]
-        todo = [i for i, verdict in enumerate(verdicts) if verdict is None]
+    def check(self, batch: Sequence[Document]) -> list[Decision]:
+        """A decision per document; cleaned documents get their new text and metadata here."""
+        decisions = [self._precheck(doc.text) for doc in batch]
+        todo = [i for i, decision in enumerate(decisions) if decision is None]
         every = self.config.mode == "segment"  # segment mode needs every matched span
         found = self.index.find([batch[i].text for i in todo], every) if todo else []
         for i, matches in zip(todo, found, strict=True):
-            verdicts[i] = self._judge(batch[i], matches) if matches else KEEP
-        return verdicts
+            decisions[i] = self._judge(batch[i], matches) if matches else KEEP
+        return decisions
 
-    def _precheck(self, text: object) -> Verdict | None:
-        """The verdict for a document that is not scanned, or None to scan it."""
+    def _precheck(self, text: object) -> Decision | None:
+        """The decision for a document that is not scanned, or None to scan it."""
         if not isinstance(text, str):
-            return Verdict(False, "bad_text")
+            return Decision(False, "bad_text")
         if len(text) > self.config.max_chars:
-            return Verdict(False, "too_large")
+            return Decision(False, "too_large")
         if not text.strip():
             self.stat_update("empty")
             return KEEP
         return None
 
-    def _judge(self, doc: Document, matches: list[Match]) -> Verdict:
+    def _judge(self, doc: Document, matches: list[Match]) -> Decision:
         for source in dict.fromkeys(self.index.items[m.item].source for m in matches):
             self.stat_update(f"contaminated_{source}")
         if self.config.mode == "segment":
             return self._cut(doc, matches)
         return self._drop(doc, matches)
 
-    def _drop(self, doc: Document, matches: list[Match]) -> Verdict:
+    def _drop(self, doc: Document, matches: list[Match]) -> Decision:
         doc.metadata["decontamination"] = {"matches": self._provenance(matches, ngram=True)}
-        return Verdict(False, "contaminated")
+        return Decision(False, "contaminated")
 
-    def _cut(self, doc: Document, matches: list[Match]) -> Verdict:
+    def _cut(self, doc: Document, matches: list[Match]) -> Decision:
         """Remove the segments that overlap a match; drop the document if no word is left."""
         pattern, joiner = SEGMENTS[self.config.segments]
         segments = pattern.split(doc.text)
@@ -211,7 +211,7 @@ class Decontaminate(BaseFilter):
         }
         self.stat_update("cleaned")
         self.stat_update("segments_removed", value=len(hit))
-        return Verdict(True, removed=removed, detail=detail)
+        return Decision(True, removed=removed, detail=detail)
 
     def _provenance(self, matches: list[Match], ngram: bool) -> list[dict]:
         """One entry per matched benchmark item, with its first matched n-gram if asked."""
@@ -227,17 +227,17 @@ class Decontaminate(BaseFilter):
         return entries
 
 
-def _exclude(doc: Document, verdict: Verdict, writer, rank: int) -> None:
+def _exclude(doc: Document, decision: Decision, writer, rank: int) -> None:
     """Send a dropped document, or the segments cut from a kept one, to the exclusion writer."""
-    if not verdict.keep:
-        doc.metadata["filter_reason"] = verdict.reason
+    if not decision.keep:
+        doc.metadata["filter_reason"] = decision.reason
         writer.write(doc, rank)
-    elif verdict.removed:
+    elif decision.removed:
         metadata = doc.metadata | {
             "filter_reason": "contaminated_segments",
-            "decontamination": verdict.detail,
+            "decontamination": decision.detail,
         }
-        writer.write(Document(verdict.removed, doc.id, metadata=metadata), rank)
+        writer.write(Document(decision.removed, doc.id, metadata=metadata), rank)
 
 
 def _hit_segments(segments: list[str], matches: list[Match]) -> tuple[list[int], set[int]]:

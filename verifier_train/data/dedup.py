@@ -52,7 +52,6 @@ from datatrove.utils.stats import PipelineStats
 from prover.errors import InputError
 from verifier_train.data.dedup_exact import (
     BAD_RECORDS,
-    MAX_CHARS,
     ExactDedupFilter,
     RecordReader,
     record_of,
@@ -69,6 +68,7 @@ from verifier_train.data.dedup_minhash import (
     signatures,
     similarity,
 )
+from verifier_train.data.jsonl import MAX_CHARS
 
 GROUP = np.dtype([("key", "<u8"), ("node", "<i8")])
 

@@ -2,8 +2,9 @@
 
 `RecordReader` reads JSONL records with `text` and `url` into datatrove documents; a bad line
 (invalid JSON or UTF-8, not an object, no text, text not a string, blank or longer than
-`max_chars`, or a truncated compressed file) is counted in its stats under that reason and
-skipped, never fatal. A record without a usable URL is kept and counted as `missing_url`.
+`max_chars`, or a truncated compressed file; `verifier_train.data.jsonl` has the rules) is
+counted in its stats under that reason and skipped, never fatal. A record without a usable
+URL is kept and counted as `missing_url`.
 
 `url_key` and `text_key` turn a document's URL or text into a stable 64-bit key (the same on
 every machine and process: blake2b, never Python's salted `hash`); 0 means "no key".
@@ -34,15 +35,12 @@ punctuation differences as equal text.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import re
 import unicodedata
-import zlib
 from typing import Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import orjson
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -50,11 +48,12 @@ from datatrove.pipeline.readers.jsonl import JsonlReader
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
 
+from verifier_train.data.jsonl import MAX_CHARS, TRUNCATED, parse_record
+
 BAD_RECORDS = frozenset(
     {"invalid_json", "invalid_utf8", "not_an_object", "missing_text", "text_not_str",
      "empty_text", "huge_text", "truncated_file"}
 )  # fmt: skip
-MAX_CHARS = 1_000_000  # longer texts are counted as `huge_text` and skipped
 KeyField = Literal["url", "text"]
 
 TRACKING_PARAMS = frozenset(
@@ -195,7 +194,7 @@ class RecordReader(JsonlReader):
                         doc = self._document(line, filepath, number)
                     if doc is not None:
                         yield doc
-            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            except TRUNCATED as exc:
                 self.stat_update("truncated_file")
                 logger.warning(f"{filepath} is truncated or corrupt: {exc}")
 
@@ -213,28 +212,6 @@ class RecordReader(JsonlReader):
             ident = f"{path}:{number}"
         text = record.pop("text")
         return Document(text=text, id=str(ident), metadata=(self.default_metadata or {}) | record)
-
-
-def parse_record(line: bytes, max_chars: int) -> tuple[dict, str | None]:
-    """(record, None) or ({}, reason) for a JSONL line."""
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            return {}, "invalid_utf8"
-        return {}, "invalid_json"
-    if not isinstance(record, dict):
-        return {}, "not_an_object"
-    text = record.get("text")
-    if text is None:
-        return {}, "missing_text"
-    if not isinstance(text, str):
-        return {}, "text_not_str"
-    if not text.strip():
-        return {}, "empty_text"
-    return (record, None) if len(text) <= max_chars else ({}, "huge_text")
 
 
 def record_of(self: DiskWriter, doc: Document) -> dict:

@@ -28,7 +28,8 @@ import orjson
 
 from prover.errors import InputError
 from verifier_train.data.classifier import SCORE_KEY
-from verifier_train.data.dedup_exact import MAX_CHARS, normalize_url, parse_record
+from verifier_train.data.dedup_exact import normalize_url
+from verifier_train.data.jsonl import corpus_records
 
 
 @dataclass(frozen=True)
@@ -149,14 +150,10 @@ def read_scored(path: Path, threshold: float) -> list[tuple[object, bool]]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     pages = []
-    with path.open("rb") as f:
-        for line in f:
-            record, problem = parse_record(line, MAX_CHARS) if line.strip() else ({}, "blank")
-            if problem:
-                continue
-            score = record.get(SCORE_KEY)
-            recalled = isinstance(score, (int, float)) and score >= threshold
-            pages.append((record.get("url"), recalled))
+    for _, record in corpus_records(path):
+        score = record.get(SCORE_KEY)
+        recalled = isinstance(score, (int, float)) and score >= threshold
+        pages.append((record.get("url"), recalled))
     return pages
 
 
@@ -165,10 +162,9 @@ def write_seeds(src: Path, dst: Path, domains: Iterable[DomainStat], depth: int)
     paths = math_paths(domains)
     written = 0
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with src.open("rb") as f, dst.open("wb") as out:
-        for line in f:
-            record, problem = parse_record(line, MAX_CHARS) if line.strip() else ({}, "blank")
-            if not problem and is_seed(record.get("url"), paths, depth):
+    with dst.open("wb") as out:
+        for _, record in corpus_records(src):
+            if is_seed(record.get("url"), paths, depth):
                 out.write(orjson.dumps(record) + b"\n")
                 written += 1
     return written

@@ -11,7 +11,6 @@ scales recall out with a trained model).
 
 from __future__ import annotations
 
-import gzip
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,12 +18,15 @@ from pathlib import Path
 from prover.errors import InputError
 from prover.rundir import write_json
 from verifier_train.data.classifier import ClassifierConfig, classify_file, train_files
-from verifier_train.data.dedup_exact import MAX_CHARS, parse_record, text_key
+from verifier_train.data.dedup_exact import text_key
 from verifier_train.data.discovery import DiscoveryConfig, discover_file
+from verifier_train.data.jsonl import corpus_records
 
 
 @dataclass(frozen=True)
-class IterateConfig:
+class RecallConfig:
+    """The settings of the recall loop: rounds, the recall threshold and each step's config."""
+
     rounds: int = 4  # DeepSeekMath ran four iterations of recall
     threshold: float = 0.5  # math_score at which a page counts as recalled
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
@@ -32,7 +34,7 @@ class IterateConfig:
 
 
 def iterate(
-    corpus: Path, seeds: Path, negatives: Path, out: Path, config: IterateConfig
+    corpus: Path, seeds: Path, negatives: Path, out: Path, config: RecallConfig
 ) -> list[dict]:
     """Run (or resume) every round; returns each round's counts."""
     for path in (corpus, seeds, negatives):
@@ -50,7 +52,7 @@ def iterate(
 
 
 def run_round(
-    corpus: Path, positives: Path, negatives: Path, folder: Path, config: IterateConfig,
+    corpus: Path, positives: Path, negatives: Path, folder: Path, config: RecallConfig,
     number: int,
 ) -> dict:  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,11 +76,8 @@ def run_round(
 
 def records(path: Path) -> list[dict]:
     """The usable records of a JSONL file (`.gz` too); bad lines are skipped, as every corpus
-    stage skips them (`parse_record`)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        parsed = (parse_record(line.strip(), MAX_CHARS) for line in fh if line.strip())
-        return [record for record, reason in parsed if reason is None]
+    stage skips them (`corpus_records`)."""
+    return [record for _, record in corpus_records(path)]
 
 
 def recalled(scored: Path, threshold: float) -> int:

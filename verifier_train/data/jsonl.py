@@ -26,7 +26,7 @@ from pathlib import Path
 
 try:  # the data extra's parser; the standard one raises the same ValueErrors on bad lines
     from orjson import loads
-except ImportError:  # pragma: no cover - every test environment has the data extra
+except ImportError:  # pretraining with only the train extra
     from json import loads
 
 MAX_CHARS = 1_000_000  # longer texts are counted as `huge_text` and skipped

@@ -7,10 +7,10 @@ jsonl|parquet, max_file_size), `executor` (`kind: local|slurm|ray` and its optio
 are relative to the working directory. Unknown stages or fields and bad values are one-line
 `InputError`s.
 
-`plan` turns a recipe into `Job`s, datatrove pipelines that run one after the other (each
-executor `depends=` on the previous one). Stages are fused into one pipeline until a `dedup`
-stage, which needs its input twice (signatures, then filtering) and so starts from the
-previous pipeline's output, written as JSONL under `workdir/data/`. A `Tally` step after the
+`plan` turns a recipe into `PlannedPipeline`s, datatrove pipelines that run one after the
+other (each executor `depends=` on the previous one). Stages are fused into one pipeline until
+a `dedup` stage, which needs its input twice (signatures, then filtering) and so starts from
+the previous pipeline's output, written as JSONL under `workdir/data/`. A `Tally` step after the
 reader and after each stage counts documents and tokens (whitespace-separated words);
 `summarize` merges the per-rank stats datatrove wrote under `workdir/logs/` into
 `workdir/stats.json`: per stage, documents and tokens in and out and the reasons for removal.
@@ -72,8 +72,9 @@ class Tally(PipelineStep):
 
 
 @dataclass(frozen=True)
-class Job:
-    """One datatrove pipeline; `tasks` None means the recipe's task count."""
+class PlannedPipeline:
+    """One datatrove pipeline of a plan, run by one executor; `tasks` None means the
+    recipe's task count."""
 
     name: str
     pipeline: list
@@ -175,18 +176,18 @@ def _blocks(recipe: PipelineRecipe) -> list[list[tuple[str, Stage]]]:
     return blocks
 
 
-def plan(recipe: PipelineRecipe) -> list[Job]:
+def plan(recipe: PipelineRecipe) -> list[PlannedPipeline]:
     """The datatrove pipelines of a recipe, in the order they must run."""
-    blocks, jobs = _blocks(recipe), []
+    blocks, pipelines = _blocks(recipe), []
     source, fmt = recipe.input.path, recipe.input.format
     for number, block in enumerate(blocks):
         last = number == len(blocks) - 1
         reader = make_reader(source, fmt, recipe.input.max_chars, recipe.input.glob)
         head = [reader] + ([Tally("read")] if number == 0 else [])
         writer = _output_writer(recipe.output) if last else _intermediate_writer(recipe, number)
-        jobs += _block_jobs(recipe, number, block, head, writer)
+        pipelines += _block_pipelines(recipe, number, block, head, writer)
         source, fmt = _intermediate(recipe, number), "jsonl"
-    return jobs
+    return pipelines
 
 
 def _intermediate_writer(recipe: PipelineRecipe, block: int) -> JsonlWriter:
@@ -200,10 +201,12 @@ def _fused(recipe: PipelineRecipe, block: list[tuple[str, Stage]]) -> list[Pipel
     return steps
 
 
-def _block_jobs(recipe, number: int, block, head: list, writer: DiskWriter) -> list[Job]:
+def _block_pipelines(
+    recipe, number: int, block, head: list, writer: DiskWriter
+) -> list[PlannedPipeline]:
     tag = f"{number:02d}"
     if not block or not isinstance(block[0][1], DedupStage):
-        return [Job(f"{tag}_main", head + _fused(recipe, block) + [writer])]
+        return [PlannedPipeline(f"{tag}_main", head + _fused(recipe, block) + [writer])]
     label, stage = block[0]
     work = f"{recipe.workdir}/dedup/{tag}"
     config = stage.config()
@@ -213,32 +216,32 @@ def _block_jobs(recipe, number: int, block, head: list, writer: DiskWriter) -> l
     reader, dedup_filter, _ = last
     main = [reader, *head[1:], dedup_filter, Tally(label), *_fused(recipe, block[1:]), writer]
     return [
-        Job(f"{tag}_dedup1", first),
-        Job(f"{tag}_dedup2", buckets, min(recipe.executor.tasks, 2 + config.bands)),
-        Job(f"{tag}_dedup3", clusters, 1),
-        Job(f"{tag}_main", main),
+        PlannedPipeline(f"{tag}_dedup1", first),
+        PlannedPipeline(f"{tag}_dedup2", buckets, min(recipe.executor.tasks, 2 + config.bands)),
+        PlannedPipeline(f"{tag}_dedup3", clusters, 1),
+        PlannedPipeline(f"{tag}_main", main),
     ]
 
 
-def logging_dir(recipe: PipelineRecipe, job: Job) -> str:
-    return f"{recipe.workdir}/logs/{job.name}"
+def logging_dir(recipe: PipelineRecipe, planned: PlannedPipeline) -> str:
+    return f"{recipe.workdir}/logs/{planned.name}"
 
 
-def _executor(recipe: PipelineRecipe, job: Job, depends):
+def _executor(recipe: PipelineRecipe, planned: PlannedPipeline, depends):
     spec = recipe.executor
-    tasks = job.tasks or spec.tasks
+    tasks = planned.tasks or spec.tasks
     workers = min(spec.workers, tasks) if spec.workers > 0 else -1
-    common = {"logging_dir": logging_dir(recipe, job), "depends": depends}
+    common = {"logging_dir": logging_dir(recipe, planned), "depends": depends}
     if spec.kind == "local":
         from datatrove.executor.local import LocalPipelineExecutor
 
-        return LocalPipelineExecutor(job.pipeline, tasks, workers, **common)
+        return LocalPipelineExecutor(planned.pipeline, tasks, workers, **common)
     if spec.kind == "slurm":
         from datatrove.executor.slurm import SlurmPipelineExecutor
 
         return SlurmPipelineExecutor(
-            job.pipeline, tasks, spec.time, spec.partition, spec.cpus_per_task,
-            spec.mem_per_cpu_gb, workers=workers, job_name=f"{spec.job_name}_{job.name}",
+            planned.pipeline, tasks, spec.time, spec.partition, spec.cpus_per_task,
+            spec.mem_per_cpu_gb, workers=workers, job_name=f"{spec.job_name}_{planned.name}",
             qos=spec.qos, venv_path=spec.venv_path, condaenv=spec.condaenv,
             sbatch_args=spec.sbatch_args, **common,
         )  # fmt: skip
@@ -246,16 +249,17 @@ def _executor(recipe: PipelineRecipe, job: Job, depends):
     from datatrove.executor.ray import RayPipelineExecutor
 
     return RayPipelineExecutor(
-        job.pipeline, tasks, workers, cpus_per_task=spec.cpus_per_task,
+        planned.pipeline, tasks, workers, cpus_per_task=spec.cpus_per_task,
         mem_per_cpu_gb=spec.mem_per_cpu_gb, **common,
     )  # fmt: skip
 
 
-def executors(recipe: PipelineRecipe, jobs: list[Job] | None = None) -> list:
-    """One executor per job, each depending on the one before (nothing runs yet)."""
+def executors(recipe: PipelineRecipe, pipelines: list[PlannedPipeline] | None = None) -> list:
+    """One executor per planned pipeline, each depending on the one before (nothing runs
+    yet)."""
     chain, depends = [], None
-    for job in jobs if jobs is not None else plan(recipe):
-        depends = _executor(recipe, job, depends)
+    for planned in pipelines if pipelines is not None else plan(recipe):
+        depends = _executor(recipe, planned, depends)
         chain.append(depends)
     return chain
 
@@ -321,7 +325,7 @@ def check_same_recipe(recipe: PipelineRecipe) -> None:
 
 
 def _rank_stats(folder: Path) -> PipelineStats | None:
-    """The merged stats of every rank that finished under a job's logging dir."""
+    """The merged stats of every rank that finished under a planned pipeline's logging dir."""
     merged = None
     for path in sorted((folder / "stats").glob("*.json")):
         stats = PipelineStats.from_json(orjson.loads(path.read_bytes()))

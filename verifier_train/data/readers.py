@@ -20,8 +20,6 @@ guess other encodings than UTF-8, and does not filter by language or MIME type.
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections.abc import Iterator
 from typing import Literal
 
@@ -32,7 +30,8 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
 from prover.errors import InputError, require
-from verifier_train.data.dedup_exact import MAX_CHARS, RecordReader
+from verifier_train.data.dedup_exact import RecordReader
+from verifier_train.data.jsonl import MAX_CHARS, TRUNCATED, text_problem
 
 Format = Literal["jsonl", "parquet", "warc", "wet"]
 FORMATS: tuple[str, ...] = ("jsonl", "parquet", "warc", "wet")
@@ -47,17 +46,6 @@ BAD_READS = frozenset(
      "empty_text", "huge_text", "truncated_file", "invalid_file", "invalid_batch",
      "invalid_record", "truncated_record"}
 )  # fmt: skip
-
-
-def text_problem(text: object, max_chars: int) -> str | None:
-    """Why a record's text is unusable, or None."""
-    if text is None:
-        return "missing_text"
-    if not isinstance(text, str):
-        return "text_not_str"
-    if not text.strip():
-        return "empty_text"
-    return "huge_text" if len(text) > max_chars else None
 
 
 class ParquetRecordReader(BaseDiskReader):
@@ -142,7 +130,7 @@ class WarcRecordReader(BaseDiskReader):
             except ArchiveLoadFailed as exc:
                 self.stat_update("invalid_record")
                 logger.warning(f"{filepath}: invalid WARC record: {exc}")
-            except (EOFError, gzip.BadGzipFile, zlib.error, ValueError) as exc:
+            except (*TRUNCATED, ValueError) as exc:
                 self.stat_update("truncated_file")
                 logger.warning(f"{filepath} is truncated or corrupt: {exc}")
 

@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from prover.errors import InputError
-from verifier_train.data.dedup_exact import MAX_CHARS
 from verifier_train.data.dedup_minhash import NearDedupConfig
+from verifier_train.data.jsonl import MAX_CHARS
 from verifier_train.data.readers import FORMATS
 
 KINDS = ("local", "slurm", "ray")

@@ -19,30 +19,34 @@ not be read: an unreadable analysis might have scored anything, so it blocks the
 proof goes to a human; there is no fall-back to the next score up (the paper has none, and an
 analysis that claims a fatal error nobody could confirm is exactly what a human should see).
 
-`AutoLabeler` runs the two stages (one backend call each, via `prover.jobs.run_jobs`) over a
-proof set into a run directory that keeps every verification and meta-verification as it
-finishes, and appends a proof's output line as soon as its label is decided, so a killed run
-resumes without recomputing anything. This module does not read input files (see
-`prover.proofsets`), train anything, or decide n, m and k (the paper does not publish them).
+`AutoLabeler` runs the two stages (one backend call each) over a proof set on the engine of
+`prover score` (`prover.batchverify`): a run directory keeps every verification and
+meta-verification as it finishes, and a proof's output line is appended as soon as its label
+is decided, so a killed run resumes without recomputing anything. This module does not read
+input files (see `prover.proofsets`), train anything, or decide n, m and k (the paper does
+not publish them).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prover.backends.base import Backend, Sampling
+from prover.batchverify import META_VERIFY, VERIFY, BatchVerifier, Stages
 from prover.errors import InputError
-from prover.jobs import Job, Record, meta_jobs, run_jobs, usage, verdict_record, verification_jobs
 from prover.loop import stage_seed
-from prover.pool import ISSUE_SCORES
 from prover.progress import Reporter
 from prover.prompts import Templates
 from prover.proofsets import ProofItem
-from prover.rundir import RunDir, append_jsonl, read_jsonl, repair_tail
-from prover.scoring import by_proof
+from prover.rundir import RunDir
+from prover.runrecords import Verification, usage
+
+# a verification as its record or its JSON line (the benchmarks keep lines)
+Analyses = Iterable[Verification | Mapping[str, Any]]
 
 CONFIRM = 1.0  # the meta-verification score that confirms an analysis
 LABELLED, NEEDS_HUMAN = "labelled", "needs_human"
@@ -60,11 +64,11 @@ class Label:
 # -- the rules --------------------------------------------------------------------------
 
 
-def meta_votes(metas: Iterable[Record]) -> dict[int, list[float | None]]:
+def meta_votes(metas: Iterable[Verification]) -> dict[int, list[float | None]]:
     """Verification index -> the scores its meta-verifications gave (None: unreadable)."""
     votes: dict[int, list[float | None]] = {}
-    for m in sorted(metas, key=lambda m: (m["verification"], m["index"])):
-        votes.setdefault(m["verification"], []).append(m["score"])
+    for m in sorted(metas, key=lambda m: (m.verification, m.index)):
+        votes.setdefault(m.verification, []).append(m.score)
     return votes
 
 
@@ -73,38 +77,38 @@ def is_valid(votes: list[float | None]) -> bool:
     return 2 * sum(v == CONFIRM for v in votes) > len(votes)
 
 
-def _judged(verdicts: list[Record], votes: dict[int, list[float | None]]) -> list[dict]:
+def _judged(verdicts: list[Verification], votes: dict[int, list[float | None]]) -> list[dict]:
     """Every analysis that found issues, with its meta votes and whether it is valid."""
     return [
         {
-            "index": v["index"],
-            "score": v["score"],
-            "valid": is_valid(votes.get(v["index"], [])),
-            "votes": votes.get(v["index"], []),
-            "analysis": v["analysis"],
+            "index": v.index,
+            "score": v.score,
+            "valid": is_valid(votes.get(v.index, [])),
+            "votes": votes.get(v.index, []),
+            "analysis": v.analysis,
         }
         for v in verdicts
-        if v["score"] in ISSUE_SCORES
+        if v.found_issues
     ]
 
 
-def label_proof(verdicts: list[Record], metas: list[Record], k: int) -> Label:
-    """Label one proof from its analyses (`verdict_record`s) and their meta-verifications.
+def label_proof(verdicts: Analyses, metas: Analyses, k: int) -> Label:
+    """Label one proof from its analyses and their meta-verifications.
 
     `evidence` holds the rule that decided (`rule`, `reason`), every analysis score by index,
     the unreadable analyses (and why), the lowest score, the valid and invalid analyses at
     that score, and each issue-finding analysis with its text and meta votes."""
-    verdicts = sorted(verdicts, key=lambda v: v["index"])
-    scores = [v["score"] for v in verdicts]
+    verdicts = sorted(map(Verification.of, verdicts), key=lambda v: v.index)
+    scores = [v.score for v in verdicts]
     readable = [s for s in scores if s is not None]
-    judged = _judged(verdicts, meta_votes(metas))
+    judged = _judged(verdicts, meta_votes(map(Verification.of, metas)))
     lowest = min(readable, default=None)
     at_lowest = [j for j in judged if j["score"] == lowest]
     evidence = {
         "k": k,
         "scores": scores,
-        "unreadable": [v["index"] for v in verdicts if v["score"] is None],
-        "unread_reasons": sorted({v["reason"] for v in verdicts if v["score"] is None}),
+        "unreadable": [v.index for v in verdicts if v.score is None],
+        "unread_reasons": sorted({v.reason for v in verdicts if v.score is None}),
         "lowest": lowest,
         "valid": [j["index"] for j in at_lowest if j["valid"]],
         "invalid": [j["index"] for j in at_lowest if not j["valid"]],
@@ -154,10 +158,29 @@ class LabelConfig:
             )
 
 
-class AutoLabeler:
+def decided(verdicts: list[Verification], metas: list[Verification], config: LabelConfig) -> bool:
+    """All n analyses are in, and m meta-verifications of each one that found issues."""
+    if len(verdicts) < config.analyses:
+        return False
+    return len(metas) >= sum(v.found_issues for v in verdicts) * config.meta
+
+
+@dataclass(frozen=True)
+class LabelOutput:
+    """A proof's line lands as soon as its label is decided, in either stage."""
+
+    config: LabelConfig
+
+    def done(self, stage: str, verdicts: list[Verification], metas: list[Verification]) -> bool:
+        return decided(verdicts, metas, self.config)
+
+    def line(self, item: ProofItem, verdicts: list[Verification], metas: list[Verification]):
+        return label_record(item, verdicts, metas, self.config)
+
+
+class AutoLabeler(BatchVerifier):
     """Labels proof items into `out` (one JSONL record per proof, appended as each proof is
-    decided) with a run directory keeping every verification and meta-verification. The run's
-    records are held in memory, so deciding a proof costs no re-reading."""
+    decided) with a run directory keeping every verification and meta-verification."""
 
     def __init__(
         self,
@@ -169,64 +192,18 @@ class AutoLabeler:
         reporter: Reporter | None = None,
         meta_verifier: Backend | None = None,
     ):
-        self.verifier, self.meta_verifier = verifier, meta_verifier or verifier
-        self.config, self.run, self.out = config, run, out
-        self.templates = templates or Templates.load()
-        self.reporter = reporter or Reporter()
-        repair_tail(out)  # a line torn by a kill is redone, not appended to
-        self.written: set[str] = {r["id"] for r in read_jsonl(out)}
-        self.records = {kind: by_proof(run.records(kind)) for kind in ("verifications", "meta")}
+        verify, meta = (stage_seed(config.sampling, 0, s) for s in (VERIFY, META_VERIFY))
+        stages = Stages(config.analyses, config.meta, verify, meta)
+        output = LabelOutput(config)
+        super().__init__(verifier, stages, output, run, out, templates, reporter, meta_verifier)
 
     def label(self, items: list[ProofItem]) -> list[dict]:
         """Verify, meta-verify and label what is missing; returns every item's output record."""
-        todo = {item.id: item for item in items if item.id not in self.written}
-        proofs = {pid: (item.problem, item.proof) for pid, item in todo.items()}
-        jobs = verification_jobs(self.templates, proofs, self.config.analyses)
-        self._stage("verify", self.verifier, jobs, "verifications", todo)
-        analyses = [v for pid in todo for v in self.records["verifications"][pid]]
-        jobs = meta_jobs(self.templates, proofs, analyses, self.config.meta)
-        self._stage("meta-verify", self.meta_verifier, jobs, "meta", todo)
-        self._write([i for i in todo.values() if self.decided(i.id)])  # done before a kill
-        wanted = {item.id for item in items}
-        return [r for r in read_jsonl(self.out) if r["id"] in wanted]
-
-    def decided(self, pid: str) -> bool:
-        """All n analyses are in, and m meta-verifications of each one that found issues."""
-        verdicts = self.records["verifications"][pid]
-        if len(verdicts) < self.config.analyses:
-            return False
-        issues = sum(v["score"] in ISSUE_SCORES for v in verdicts)
-        return len(self.records["meta"][pid]) >= issues * self.config.meta
-
-    def _stage(self, name: str, backend: Backend, jobs: list[Job], kind: str, todo: dict) -> None:
-        held = self.records[kind]
-        have = Counter(r["key"] for pid in todo for r in held[pid])
-
-        def sink(records: list[Record]) -> None:
-            self.run.append(kind, records)
-            for r in records:
-                held[r["proof"]].append(r)
-            # a proof's line lands as soon as its label is decided
-            done = dict.fromkeys(r["proof"] for r in records)  # in order, once each
-            self._write([todo[pid] for pid in done if self.decided(pid)])
-
-        total = sum(max(0, job.n - have[job.key]) for job in jobs)
-        sampling = stage_seed(self.config.sampling, 0, name)
-        with self.reporter.stage(name, total) as progress:
-            run_jobs(backend, jobs, sampling, verdict_record, sink, have, progress)
-
-    def _write(self, items: list[ProofItem]) -> None:
-        items = [i for i in dict.fromkeys(items) if i.id not in self.written]
-        if not items:
-            return
-        verdicts, metas = self.records["verifications"], self.records["meta"]
-        lines = [label_record(i, verdicts[i.id], metas[i.id], self.config) for i in items]
-        append_jsonl(self.out, lines)
-        self.written.update(i.id for i in items)
+        return self.verify(items)
 
 
 def label_record(
-    item: ProofItem, verdicts: list[Record], metas: list[Record], config: LabelConfig
+    item: ProofItem, verdicts: list[Verification], metas: list[Verification], config: LabelConfig
 ) -> dict:
     """The output line of one proof: its own fields, the label, its status and evidence."""
     label = label_proof(verdicts, metas, config.min_valid)

@@ -1,12 +1,12 @@
-"""`ReplPool`: the one owner of Lean REPL processes.
+"""`ReplProcesses`: the one owner of Lean REPL processes.
 
-A pool of `size` processes (default: the cores, at most one per 8 GiB of memory), each a
+`size` processes (default: the cores, at most one per 8 GiB of memory), each a
 `Worker` with its own lock. A worker starts its process on first use and runs the import header
 once (`import Mathlib`: seconds to minutes), keeping the environment id; every later command is
 sent with that `env`, so Mathlib is imported once per process, not once per check. A command
 that passes its timeout gets `Timeout` and the worker's process group is killed; a process that
-dies gives `Crashed`; either way the worker starts a fresh process on its next use, so the pool
-never shrinks. A worker also replaces its process after `recycle_after` commands, because the
+dies gives `Crashed`; either way the worker starts a fresh process on its next use, so there are
+always `size`. A worker also replaces its process after `recycle_after` commands, because the
 REPL keeps every environment it ever made.
 
 `check(source)` is the verdict on one Lean source, `check_many` runs sources in parallel,
@@ -41,7 +41,7 @@ class LeanSetupError(BackendError):
 
 
 @dataclass(frozen=True)
-class PoolConfig:
+class ReplConfig:
     """How the REPL processes are run. `command` (a REPL command line, run in `project`) wins
     over `backend`; `backend` "auto" uses lean-interact when it is installed, else
     `lake exe repl` in the project."""
@@ -68,7 +68,7 @@ def default_size() -> int:
     return max(1, min(cores, memory_mb // MEMORY_PER_PROCESS_MB))
 
 
-def transport_factory(config: PoolConfig) -> Callable[[], Transport]:
+def transport_factory(config: ReplConfig) -> Callable[[], Transport]:
     """How each worker makes its transport."""
     project = project_dir(config.project)
     if config.command:
@@ -118,7 +118,7 @@ def interact_config(project: Path, memory_mb: int | None):
 class Worker:
     """One REPL process slot: its transport, header environment and command count."""
 
-    def __init__(self, make_transport: Callable[[], Transport], config: PoolConfig):
+    def __init__(self, make_transport: Callable[[], Transport], config: ReplConfig):
         self.lock = threading.Lock()
         self.config = config
         self.transport = make_transport()
@@ -195,15 +195,15 @@ class Session:
         return self.worker.run(request, timeout or self.timeout, in_header)
 
 
-class ReplPool:
+class ReplProcesses:
     """`size` REPL processes behind one `check`; use as a context manager (or call `close`)."""
 
     def __init__(
         self,
-        config: PoolConfig | None = None,
+        config: ReplConfig | None = None,
         make_transport: Callable[[], Transport] | None = None,
     ):
-        self.config = config or PoolConfig()
+        self.config = config or ReplConfig()
         self.size = self.config.size or default_size()
         make_transport = make_transport or transport_factory(self.config)
         self.workers = [Worker(make_transport, self.config) for _ in range(self.size)]
@@ -271,7 +271,7 @@ class ReplPool:
         for worker in self.workers:
             worker.close()
 
-    def __enter__(self) -> ReplPool:
+    def __enter__(self) -> ReplProcesses:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,4 +1,5 @@
-"""A tiny character-level Llama (about 1M parameters) for learning checks on a CPU.
+"""A tiny character-level Llama (about 1M parameters): the toy prover's model, and the model of the
+learning checks on a CPU.
 
 One token per printable ASCII character, plus <pad>, <s>, </s> and <unk>, so that arithmetic is
 learnable in minutes (a BPE vocabulary would merge digits unpredictably). Optional `words`

@@ -277,8 +277,8 @@ def test_time_stage(job: Job, generator: Path, verifier: Path, problems: list[st
         single = [check_proof(wanted[x["problem"]], x["solution"]).score == 1.0 for x in proofs]
         pools = loop.pools()
         chosen = [best(pools.get(pid, [])) for pid in wanted]
-        valid = [c is not None and check_proof(wanted[c.proof["problem"]],
-                                               c.proof["solution"]).score == 1.0
+        valid = [c is not None and check_proof(wanted[c.proof.problem],
+                                               c.proof.solution).score == 1.0
                  for c in chosen]  # fmt: skip
         rows.append({"P": p, "V": v, "R": r,
                      "single": sum(single) / max(len(proofs), 1),

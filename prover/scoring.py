@@ -96,13 +96,12 @@ class ScoreOutput:
     def done(self, stage: str, verifications: list[Verification], meta: list[Verification]) -> bool:
         if stage == END:
             return True
-        return (
-            stage == VERIFY
-            and not self.config.meta
-            and (len(verifications) == self.config.verifications)
-        )
+        finished = len(verifications) == self.config.verifications
+        return stage == VERIFY and not self.config.meta and finished
 
-    def line(self, item: ProofItem, verifications: list[Verification], meta: list[Verification]):
+    def line(
+        self, item: ProofItem, verifications: list[Verification], meta: list[Verification]
+    ) -> dict:
         return output_record(item, verifications, meta)
 
 

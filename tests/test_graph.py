@@ -22,7 +22,7 @@ from prover.graph.claims import citations, dependencies, equalities, split_claim
 from prover.graph.export import export, read_export, to_networkx
 from prover.graph.normalize import claim_id, normalize
 from prover.graph.record import add_source, mark_lean, plan_prune, prune
-from prover.graph.store import Batch, Edge, Node, SQLiteStore, Verdict, open_store
+from prover.graph.store import Batch, Edge, Node, SQLiteStore, NodeVerdict, open_store
 from prover.graph.sympycheck import check_claims
 from prover.graph.view import (
     matching_claims,
@@ -183,7 +183,7 @@ def test_sympy_check_of_claims_is_time_bounded_and_tagged():
 
 def _batch(tag: str, size: int) -> Batch:
     nodes = [Node(f"proof:{tag}-{k}", "proof", f"proof {tag} {k}") for k in range(size)]
-    verdicts = [Verdict(n.id, "verify", f"{tag}/{k}", 1.0) for k, n in enumerate(nodes)]
+    verdicts = [NodeVerdict(n.id, "verify", f"{tag}/{k}", 1.0) for k, n in enumerate(nodes)]
     edges = [Edge(a.id, b.id, "refines") for a, b in zip(nodes, nodes[1:], strict=False)]
     return Batch(nodes=nodes, edges=edges, verdicts=verdicts)
 

@@ -1,7 +1,7 @@
 """`prover score`: verify whole proof sets and compare the verifier with human grades.
 
 `score --lean` also cross-checks every scored proof in Lean with the verifier's model
-(`prover.lean.crosscheck_cli`) and counts where the formal and informal verdicts disagree.
+(`prover.lean.crosscheck`) and counts where the formal and informal verdicts disagree.
 """
 
 from __future__ import annotations
@@ -12,22 +12,20 @@ import click
 
 from prover.agreement import summarize
 from prover.backends import Backend
+from prover.cli.lean import lean_options, lean_setup
 from prover.cli.options import build_verifier, model_options, proof_set_options, sampling_from
 from prover.errors import InputError, require
-from prover.lean.crosscheck_cli import (
+from prover.lean.crosscheck import (
     LeanSetup,
     attach_to_scores,
     check_proofs,
-    lean_options,
-    lean_setup,
-    rewrite_jsonl,
     score_summary,
     score_targets,
 )
 from prover.progress import Reporter, RichReporter
 from prover.prompts import Templates
 from prover.proofsets import guessed_scales, parse_map, read_proofs
-from prover.rundir import RunDir, write_json
+from prover.rundir import RunDir, write_json, write_jsonl
 from prover.scoring import BatchScorer, ScoreConfig
 
 SKIPPED_EXIT = 3  # the run finished, but some input records were bad and skipped
@@ -168,7 +166,7 @@ def _lean(
     targets = score_targets(items, records)
     found = check_proofs(lean, targets, verifier, sampling_from(opts), run, reporter)
     lean_summary = attach_to_scores(records, found, opts["threshold"])
-    rewrite_jsonl(opts["out"], records)
+    write_jsonl(opts["out"], records)
     return lean_summary
 
 

@@ -1,7 +1,7 @@
 """`prover solve` and `prover verify`.
 
 `solve --lean` cross-checks each problem's best proof in Lean after the loop
-(`prover.lean.crosscheck_cli`); the informal loop itself does not change.
+(`prover.lean.crosscheck`); the informal loop itself does not change.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from prover.backends import Backend
+from prover.cli.lean import lean_options, lean_setup
 from prover.cli.options import (
     build_backends,
     build_verifier,
@@ -22,12 +23,10 @@ from prover.cli.options import (
 )
 from prover.cli.output import render_solutions, render_verification
 from prover.errors import InputError
-from prover.lean.crosscheck_cli import (
+from prover.lean.crosscheck import (
     LeanSetup,
     attach_to_report,
     check_proofs,
-    lean_options,
-    lean_setup,
     solve_summary,
     solve_targets,
 )

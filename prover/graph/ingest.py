@@ -29,7 +29,7 @@ from pathlib import Path
 from prover.errors import InputError
 from prover.graph.claims import Claim, cited_claims, dependencies, split_claims
 from prover.graph.normalize import claim_id, normalize, problem_id, proof_id
-from prover.graph.store import LEAN_STATUSES, Alias, Batch, Edge, Node, Source, Verdict
+from prover.graph.store import LEAN_STATUSES, Alias, Batch, Edge, Node, Source, NodeVerdict
 from prover.rundir import RUN_FILE, read_jsonl
 from prover.runrecords import META, PROOFS, VERIFICATIONS, ProofRecord, Verification
 
@@ -254,7 +254,7 @@ def _add_verdicts(
         pid, analysis = ids[v.proof], v.analysis or ""
         detail = {"analysis": analysis, "run_id": v.proof}
         batch.verdicts.append(
-            Verdict(pid, "verify", key, v.score, v.reason, **common, detail=detail)
+            NodeVerdict(pid, "verify", key, v.score, v.reason, **common, detail=detail)
         )
         if v.found_issues:
             rated = meta.get((v.proof, v.index), [])
@@ -264,7 +264,7 @@ def _add_verdicts(
         if r["proof"] in ids and r["status"] in LEAN_STATUSES:
             score = {"proved": 1.0, "failed": 0.0}.get(r["status"])
             detail = {"detail": lean_detail(r)}
-            batch.verdicts.append(Verdict(ids[r["proof"]], "lean", f"{run.path}#{r['proof']}/lean",
+            batch.verdicts.append(NodeVerdict(ids[r["proof"]], "lean", f"{run.path}#{r['proof']}/lean",
                                           score, r["status"], run.model or run.verifier,
                                           detail=detail))  # fmt: skip
     for m in run.meta:
@@ -272,7 +272,7 @@ def _add_verdicts(
             key = f"{run.path}#{m.proof}/v{m.verification}/m{m.index}"
             detail = {"verification": m.verification, "analysis": m.analysis or ""}
             batch.verdicts.append(
-                Verdict(ids[m.proof], "meta", key, m.score, m.reason, **common, detail=detail)
+                NodeVerdict(ids[m.proof], "meta", key, m.score, m.reason, **common, detail=detail)
             )
 
 
@@ -297,11 +297,11 @@ def _add_flags(
     for index in cited_claims(claims, analysis):
         cid = claim_id(claims[index].text)
         detail = {"label": claims[index].label}
-        batch.verdicts.append(Verdict(cid, "flag", key, score, status, **common, detail=detail))
+        batch.verdicts.append(NodeVerdict(cid, "flag", key, score, status, **common, detail=detail))
 
 
-def sympy_verdicts(results: dict[str, tuple[str, list]], model: str = "sympy") -> list[Verdict]:
+def sympy_verdicts(results: dict[str, tuple[str, list]], model: str = "sympy") -> list[NodeVerdict]:
     return [
-        Verdict(cid, "sympy", "sympy", None, status, model, detail={"equalities": found})
+        NodeVerdict(cid, "sympy", "sympy", None, status, model, detail={"equalities": found})
         for cid, (status, found) in results.items()
     ]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from prover.errors import InputError
 from prover.graph.ingest import build_batch, read_source, sympy_verdicts
-from prover.graph.store import LEAN_STATUSES, Batch, GraphStore, Verdict
+from prover.graph.store import LEAN_STATUSES, Batch, GraphStore, NodeVerdict
 from prover.graph.view import CLAIM_KINDS, summaries
 
 
@@ -76,7 +76,7 @@ def mark_lean(
     if not store.nodes(ids=[node]):
         raise InputError(f"no node {node!r} in the graph")
     score = {"proved": 1.0, "failed": 0.0}.get(status)
-    verdict = Verdict(node, "lean", "lean", score, status, model, detail={"detail": detail})
+    verdict = NodeVerdict(node, "lean", "lean", score, status, model, detail={"detail": detail})
     store.write(Batch(verdicts=[verdict]))
 
 

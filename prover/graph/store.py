@@ -77,7 +77,6 @@ class NodeVerdict:
     detail: dict = field(default_factory=dict)
 
 
-Verdict = NodeVerdict  # the old name, until ingest.py, record.py and view.py import the new one
 
 
 @dataclass(frozen=True)

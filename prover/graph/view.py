@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from prover.errors import InputError
 from prover.graph.normalize import normalize, problem_id
-from prover.graph.store import GraphStore, Node, Verdict
+from prover.graph.store import GraphStore, Node, NodeVerdict
 
 CLAIM_KINDS = ("step", "lemma")
 
@@ -103,15 +103,15 @@ class Summary:
         return {k: v for k, v in values.items() if v is not None}
 
 
-def _own(verdicts: list[Verdict]) -> dict[str, dict[str, list[Verdict]]]:
+def _own(verdicts: list[NodeVerdict]) -> dict[str, dict[str, list[NodeVerdict]]]:
     """node -> kind -> its verdicts."""
-    grouped: dict[str, dict[str, list[Verdict]]] = defaultdict(lambda: defaultdict(list))
+    grouped: dict[str, dict[str, list[NodeVerdict]]] = defaultdict(lambda: defaultdict(list))
     for v in verdicts:
         grouped[v.node][v.kind].append(v)
     return grouped
 
 
-def _fill_proof(summary: Summary, own: dict[str, list[Verdict]]) -> None:
+def _fill_proof(summary: Summary, own: dict[str, list[NodeVerdict]]) -> None:
     verify = own.get("verify", [])
     summary.scores = [v.score for v in verify if v.score is not None]
     summary.unscored = sum(1 for v in verify if v.score is None)
@@ -152,7 +152,7 @@ def summaries(store: GraphStore, ids: list[str] | None = None) -> dict[str, Summ
     return out
 
 
-def _fill_member(summary: Summary, proofs: list[Summary], own: dict[str, list[Verdict]]) -> None:
+def _fill_member(summary: Summary, proofs: list[Summary], own: dict[str, list[NodeVerdict]]) -> None:
     """A claim or problem: the evidence of the proofs it is in (or that prove it)."""
     summary.scores = [s for p in proofs for s in p.scores]
     summary.unscored = sum(p.unscored for p in proofs)
@@ -161,7 +161,7 @@ def _fill_member(summary: Summary, proofs: list[Summary], own: dict[str, list[Ve
     summary.flags = sum(1 for v in own.get("flag", []) if v.status == "standing")
 
 
-def _fill_checks(summary: Summary, own: dict[str, list[Verdict]]) -> None:
+def _fill_checks(summary: Summary, own: dict[str, list[NodeVerdict]]) -> None:
     if own.get("sympy"):
         summary.sympy = own["sympy"][0].status
     if own.get("lean"):

@@ -174,7 +174,9 @@ class LabelOutput:
     def done(self, stage: str, verdicts: list[Verification], metas: list[Verification]) -> bool:
         return decided(verdicts, metas, self.config)
 
-    def line(self, item: ProofItem, verdicts: list[Verification], metas: list[Verification]):
+    def line(
+        self, item: ProofItem, verdicts: list[Verification], metas: list[Verification]
+    ) -> dict:
         return label_record(item, verdicts, metas, self.config)
 
 

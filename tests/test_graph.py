@@ -22,7 +22,7 @@ from prover.graph.claims import citations, dependencies, equalities, split_claim
 from prover.graph.export import export, read_export, to_networkx
 from prover.graph.normalize import claim_id, normalize
 from prover.graph.record import add_source, mark_lean, plan_prune, prune
-from prover.graph.store import Batch, Edge, Node, SQLiteStore, NodeVerdict, open_store
+from prover.graph.store import Batch, Edge, Node, NodeVerdict, SQLiteStore, open_store
 from prover.graph.sympycheck import check_claims
 from prover.graph.view import (
     matching_claims,

@@ -29,7 +29,7 @@ from pathlib import Path
 from prover.errors import InputError
 from prover.graph.claims import Claim, cited_claims, dependencies, split_claims
 from prover.graph.normalize import claim_id, normalize, problem_id, proof_id
-from prover.graph.store import LEAN_STATUSES, Alias, Batch, Edge, Node, Source, NodeVerdict
+from prover.graph.store import LEAN_STATUSES, Alias, Batch, Edge, Node, NodeVerdict, Source
 from prover.rundir import RUN_FILE, read_jsonl
 from prover.runrecords import META, PROOFS, VERIFICATIONS, ProofRecord, Verification
 
@@ -264,9 +264,12 @@ def _add_verdicts(
         if r["proof"] in ids and r["status"] in LEAN_STATUSES:
             score = {"proved": 1.0, "failed": 0.0}.get(r["status"])
             detail = {"detail": lean_detail(r)}
-            batch.verdicts.append(NodeVerdict(ids[r["proof"]], "lean", f"{run.path}#{r['proof']}/lean",
-                                          score, r["status"], run.model or run.verifier,
-                                          detail=detail))  # fmt: skip
+            key = f"{run.path}#{r['proof']}/lean"
+            model = run.model or run.verifier
+            status = r["status"]
+            batch.verdicts.append(
+                NodeVerdict(ids[r["proof"]], "lean", key, score, status, model, detail=detail)
+            )
     for m in run.meta:
         if m.proof in ids:
             key = f"{run.path}#{m.proof}/v{m.verification}/m{m.index}"

@@ -77,8 +77,6 @@ class NodeVerdict:
     detail: dict = field(default_factory=dict)
 
 
-
-
 @dataclass(frozen=True)
 class Alias:
     """A run's own id for a node (`1-r0-k0-0`), so users can name proofs as runs print them."""

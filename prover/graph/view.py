@@ -152,7 +152,9 @@ def summaries(store: GraphStore, ids: list[str] | None = None) -> dict[str, Summ
     return out
 
 
-def _fill_member(summary: Summary, proofs: list[Summary], own: dict[str, list[NodeVerdict]]) -> None:
+def _fill_member(
+    summary: Summary, proofs: list[Summary], own: dict[str, list[NodeVerdict]]
+) -> None:
     """A claim or problem: the evidence of the proofs it is in (or that prove it)."""
     summary.scores = [s for p in proofs for s in p.scores]
     summary.unscored = sum(p.unscored for p in proofs)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import FakeBackend
 
-from prover.backends.base import Completion
 from prover.cli import main
 from prover.errors import InputError
 from prover.proofsets import ProofItem
@@ -100,36 +100,20 @@ class Crash(Exception):
     pass
 
 
-class Script:
+def scripted_verdict(prompt: str, j: int) -> str:
     """Reads its verdicts from the proof, which holds `<<{"v": [...], "m": {"j": [...]}}>>`:
     verification j scores v[j] (None: no boxed score) and names itself `#A<j>`; the meta-
-    verifications of analysis j score m[j]. Crashes before the prompt number `crash_at`."""
+    verifications of analysis j score m[j]."""
+    script = json.loads(re.search(r"<<(.*?)>>", prompt).group(1))
+    analysis = re.search(r"#A(\d+)", prompt)
+    score = (script["m"][analysis.group(1)] if analysis else script["v"])[j]
+    boxed = "no score" if score is None else f"\\boxed{{{score}}}"
+    return f"#A{j} checked. {boxed}"
 
-    name = model = "script"
 
-    def __init__(self, crash_at: int | None = None):
-        self.calls, self.prompts, self.crash_at = [], 0, crash_at
-
-    def generate(self, prompts, n=1, sampling=None, on_samples=None):
-        self.calls.append((len(prompts), n))
-        outs = []
-        for k, prompt in enumerate(prompts):
-            if self.prompts == self.crash_at:
-                raise Crash
-            self.prompts += 1
-            text = prompt[-1]["content"]
-            script = json.loads(re.search(r"<<(.*?)>>", text).group(1))
-            analysis = re.search(r"#A(\d+)", text)
-            scores = script["m"][analysis.group(1)] if analysis else script["v"]
-            outs.append([self._verdict(j, s) for j, s in enumerate(scores[:n])])
-            if on_samples:
-                on_samples([(k, c) for c in outs[-1]])
-        return outs
-
-    @staticmethod
-    def _verdict(j: int, score) -> Completion:
-        boxed = "no score" if score is None else f"\\boxed{{{score}}}"
-        return Completion(f"#A{j} checked. {boxed}", 10, 4, "stop")
+def script(crash_at: tuple[int, int] | None = None) -> FakeBackend:
+    """The scripted verifier; crashes before prompt `crash_at` = (call, prompt)."""
+    return FakeBackend(scripted_verdict, tokens=(10, 4), fail_at=crash_at, error=Crash())
 
 
 SCRIPTS = {
@@ -155,9 +139,9 @@ def labeller(tmp_path: Path, backend, resume: bool = False) -> AutoLabeler:
 
 
 def test_two_stages_one_call_each(tmp_path):
-    backend = Script()
+    backend = script()
     records = {r["id"]: r for r in labeller(tmp_path, backend).label(script_items())}
-    assert backend.calls == [(4, 3), (3, 3)]  # 3 issue-finding analyses meta-verified
+    assert backend.shapes == [(4, 3), (3, 3)]  # 3 issue-finding analyses meta-verified
     assert {k: (r["label"], r["status"]) for k, r in records.items()} == {
         "clean": (1.0, "labelled"),
         "zero": (0.0, "labelled"),
@@ -172,23 +156,25 @@ def test_two_stages_one_call_each(tmp_path):
     assert zero["tokens"]["meta"]["samples"] == 3
 
 
-@pytest.mark.parametrize("crash_at, resumed_calls", [(2, [(2, 3), (3, 3)]), (5, [(2, 3)])])
+@pytest.mark.parametrize(
+    "crash_at, resumed_calls", [((0, 2), [(2, 3), (3, 3)]), ((1, 1), [(2, 3)])]
+)  # crash before the 3rd verification prompt, or before the 2nd meta-verification prompt
 def test_resume_after_a_crash_recomputes_nothing(tmp_path, crash_at, resumed_calls):
     with pytest.raises(Crash):
-        labeller(tmp_path, Script(crash_at)).label(script_items())
+        labeller(tmp_path, script(crash_at)).label(script_items())
     partial = [r["id"] for r in read_jsonl(tmp_path / "labels.jsonl")]
     assert "clean" in partial  # the first proof was decided before the crash
-    backend = Script()
+    backend = script()
     records = labeller(tmp_path, backend, resume=True).label(script_items())
-    assert backend.calls == resumed_calls  # only the prompts that never finished
+    assert backend.shapes == resumed_calls  # only the prompts that never finished
     assert sorted(r["id"] for r in records) == sorted(SCRIPTS)
     fresh = {
-        r["id"]: r["evidence"] for r in labeller(tmp_path / "b", Script()).label(script_items())
+        r["id"]: r["evidence"] for r in labeller(tmp_path / "b", script()).label(script_items())
     }
     assert {r["id"]: r["evidence"] for r in records} == fresh
     verifications = read_jsonl(tmp_path / "run" / "verifications.jsonl")
     assert len({(v["proof"], v["index"]) for v in verifications}) == len(verifications) == 12
-    again = Script()
+    again = script()
     assert labeller(tmp_path, again, resume=True).label(script_items()) == records
     assert again.calls == []
 

@@ -4,44 +4,16 @@ incremental records and resume after a failure."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from conftest import FakeBackend
 
-from prover.backends.base import Completion, Prompt, Sampling
+from prover.backends.base import Sampling
 from prover.evaluation.data import Item, load
 from prover.evaluation.run import EvalConfig, run_eval
 from prover.rundir import RunDir, read_jsonl
 from prover.sandbox import SandboxConfig
-
-
-class Scripted:
-    """Answers each prompt with the text scripted for the question it contains."""
-
-    name = "scripted"
-    model = "scripted"
-
-    def __init__(self, script: dict[str, str], fail_after: int | None = None):
-        self.script, self.fail_after = script, fail_after
-        self.calls: list[tuple[list[Prompt], int, Sampling]] = []
-
-    def _text(self, prompt: Prompt) -> str:
-        content = prompt if isinstance(prompt, str) else prompt[-1]["content"]
-        return next(text for question, text in self.script.items() if question in content)
-
-    def generate(self, prompts: Sequence[Prompt], n=1, sampling=None, on_samples=None):
-        self.calls.append((list(prompts), n, sampling))
-        outs = []
-        for position, prompt in enumerate(prompts):
-            if self.fail_after is not None and position == self.fail_after:
-                raise RuntimeError("backend died")
-            done = [Completion(self._text(prompt), 10, 5) for _ in range(n)]
-            if on_samples:
-                on_samples([(position, c) for c in done])
-            outs.append(done)
-        return outs
-
 
 QUESTIONS = {
     "q-mul": ("What is 6 times 7?", "42", "Let me compute.\n```python\nprint(6 * 7)\n```\n"),
@@ -72,10 +44,10 @@ FAST_SANDBOX = SandboxConfig(timeout=2.0, cpu_seconds=2)
 
 
 def test_program_of_thought_runs_the_code_in_the_sandbox(pot_items, tmp_path):
-    backend = Scripted({q: text for q, _, text in QUESTIONS.values()})
+    backend = FakeBackend({q: text for q, _, text in QUESTIONS.values()})
     config = EvalConfig("pot", samples=1, sandbox=FAST_SANDBOX)
     report = run_eval(backend, pot_items, config, RunDir(tmp_path / "run", {"t": 1}))
-    assert len(backend.calls) == 1 and backend.calls[0][2].stop == ("```output",)
+    assert len(backend.calls) == 1 and backend.calls[0].sampling.stop == ("```output",)
     records = {r["id"]: r for r in read_jsonl(tmp_path / "run" / "samples.jsonl")}
     assert set(records) == set(QUESTIONS)
 
@@ -107,13 +79,13 @@ def test_records_land_incrementally_and_resume_runs_only_the_rest(pot_items, tmp
     config = EvalConfig("cot", samples=2, sampling=Sampling(seed=3))
     out = tmp_path / "run"
     with pytest.raises(RuntimeError, match="backend died"):
-        run_eval(Scripted(script, fail_after=2), pot_items, config, RunDir(out, {"t": 1}))
+        run_eval(FakeBackend(script, fail_at=(0, 2)), pot_items, config, RunDir(out, {"t": 1}))
     first = read_jsonl(out / "samples.jsonl")
     assert sorted((r["id"], r["index"]) for r in first) == [
         ("q-mul", 0), ("q-mul", 1), ("q-two", 0), ("q-two", 1)
     ]  # fmt: skip
 
-    backend = Scripted(script)
+    backend = FakeBackend(script)
     report = run_eval(backend, pot_items, config, RunDir(out, {"t": 1}, resume=True))
     ((prompts, n, sampling),) = backend.calls
     assert len(prompts) == 4 and n == 2 and sampling.seed == 3  # untouched items: same seed
@@ -122,24 +94,24 @@ def test_records_land_incrementally_and_resume_runs_only_the_rest(pot_items, tmp
     assert "program" not in records[0]  # cot runs no code
     assert report["graded_items"] == 6 and report["this_run"]["samples"] == 8
 
-    again = Scripted(script)
+    again = FakeBackend(script)
     report = run_eval(again, pot_items, config, RunDir(out, {"t": 1}, resume=True))
     assert again.calls == [] and report["this_run"] == {}
     assert len(read_jsonl(out / "samples.jsonl")) == 12
 
-    more = Scripted(script)
+    more = FakeBackend(script)
     bigger = EvalConfig("cot", samples=3)
     report = run_eval(more, pot_items, bigger, RunDir(out, {"t": 1}, resume=True))
-    assert more.calls[0][1] == 1 and len(read_jsonl(out / "samples.jsonl")) == 18
+    assert more.calls[0].n == 1 and len(read_jsonl(out / "samples.jsonl")) == 18
     assert report["metrics"]["overall"]["samples"] == 3
 
 
 def test_only_the_items_of_this_run_count(pot_items, tmp_path):
     script = {q: text for q, _, text in QUESTIONS.values()}
     out: Path = tmp_path / "run"
-    run_eval(Scripted(script), pot_items, EvalConfig("cot"), RunDir(out, {"t": 1}))
+    run_eval(FakeBackend(script), pot_items, EvalConfig("cot"), RunDir(out, {"t": 1}))
     report = run_eval(
-        Scripted(script), pot_items[:2], EvalConfig("cot"), RunDir(out, {"t": 1}, True)
+        FakeBackend(script), pot_items[:2], EvalConfig("cot"), RunDir(out, {"t": 1}, True)
     )
     assert report["items"] == 2 and report["metrics"]["overall"]["items"] == 2
     assert report["usage"]["samples"] == 2

@@ -7,6 +7,7 @@ that writes structured proofs; `test_graph_cli.py` also runs the tiny model end 
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
@@ -15,8 +16,8 @@ import time
 
 import networkx as nx
 import pytest
+from conftest import FakeBackend, Reply
 
-from prover.backends.base import Completion
 from prover.errors import InputError
 from prover.graph.claims import citations, dependencies, equalities, split_claims
 from prover.graph.export import export, read_export, to_networkx
@@ -53,48 +54,32 @@ FIXED = r"""1. We have $m^2+m = m\left(m+1\right)$.
 """
 
 
-class Scripted:
+def graph_model(meta_score: str = "1") -> Reply:
     """Drafts first, a fixed proof after refinement; the verifier gives drafts 0 (blaming
     Step 3) and the fixed proof 1; the meta-verifier upholds every analysis."""
+    drafts = itertools.count(1)
 
-    name = model = "scripted"
-
-    def __init__(self, meta_score: str = "1") -> None:
-        self.prompts: list[str] = []
-        self.drafts = 0
-        self.meta_score = meta_score
-
-    def generate(self, prompts, n=1, sampling=None, on_samples=None):
-        outs = []
-        for k, prompt in enumerate(prompts):
-            self.prompts.append(prompt[-1]["content"])
-            outs.append([self._complete(prompt[-1]["content"]) for _ in range(n)])
-            if on_samples:
-                on_samples([(k, c) for c in outs[-1]])
-        return outs
-
-    def _complete(self, prompt: str) -> Completion:
+    def reply(prompt: str, i: int) -> str:
         if "checking a grader's evaluation" in prompt:
-            text = f"{META_OPENING}\nsound\n\n{META_CLOSING} \\boxed{{{self.meta_score}}}"
-        elif "You are grading a proof" in prompt:
+            return f"{META_OPENING}\nsound\n\n{META_CLOSING} \\boxed{{{meta_score}}}"
+        if "You are grading a proof" in prompt:
             bad = "draft" in prompt.split("## Problem")[-1] or "(draft" in prompt
             analysis = "Step 3 is wrong: 2+2 is not 5." if bad else "Every step is right."
-            text = f"{EVAL_OPENING}\n{analysis}\n\n{EVAL_CLOSING} \\boxed{{{0 if bad else 1}}}"
-        elif "earlier attempts" in prompt:
-            text = f"## Solution\n{FIXED}\n## Self Evaluation\n{EVAL_CLOSING} \\boxed{{1}}"
-        else:
-            self.drafts += 1
-            solution = DRAFT.format(k=self.drafts)
-            text = f"## Solution\n{solution}\n## Self Evaluation\n{EVAL_CLOSING} \\boxed{{0.5}}"
-        return Completion(text, 10, 5, "stop")
+            return f"{EVAL_OPENING}\n{analysis}\n\n{EVAL_CLOSING} \\boxed{{{0 if bad else 1}}}"
+        if "earlier attempts" in prompt:
+            return f"## Solution\n{FIXED}\n## Self Evaluation\n{EVAL_CLOSING} \\boxed{{1}}"
+        solution = DRAFT.format(k=next(drafts))
+        return f"## Solution\n{solution}\n## Self Evaluation\n{EVAL_CLOSING} \\boxed{{0.5}}"
+
+    return reply
 
 
 def make_run(
     path, problem: str = PROBLEM, meta: bool = False, notes=None, meta_score: str = "1"
-) -> Scripted:
+) -> FakeBackend:
     """A real loop run directory: round 0 makes 2 drafts (verified 0), round 1 refines the
     best into 2 copies of the fixed proof (verified 1)."""
-    backend = Scripted(meta_score)
+    backend = FakeBackend(graph_model(meta_score))
     config = LoopConfig(proofs=2, verifications=2, top_k=1, rounds=1, meta=meta)
     fingerprint = {"problems": [problem], "model": "scripted", "templates": "t1"}
     run = RunDir(path, fingerprint)

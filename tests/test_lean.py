@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import FakeBackend
 
-from prover.backends import Completion
 from prover.cli import main
 from prover.errors import InputError, MissingExtraError
 from prover.lean import (
@@ -309,18 +309,12 @@ def test_a_session_holds_one_process_for_tactic_mode(tmp_path):
 # ---------------------------------------------------------------- formalize and prove
 
 
-class Scripted:
+def scripted(*answers: str) -> FakeBackend:
     """Our own `Backend` interface answering from a list (the model is not under test here)."""
+    return FakeBackend(answers)
 
-    name, model = "scripted", "scripted"
 
-    def __init__(self, *answers: str):
-        self.answers = list(answers)
-        self.prompts: list = []
-
-    def generate(self, prompts, n=1, sampling=None, on_samples=None):
-        self.prompts.extend(prompts)
-        return [[Completion(self.answers.pop(0), 1, 1) for _ in range(n)] for _ in prompts]
+Scripted = scripted  # the name test_lean_wiring.py imports
 
 
 STATEMENT = "```lean\ntheorem gcd_fact : Nat.gcd 180 168 = 12 := by sorry\n```"
@@ -328,19 +322,19 @@ FORMAL_PROOF = "```lean\ntheorem gcd_fact : Nat.gcd 180 168 = 12 := by norm_num\
 
 
 def test_cross_check_formalizes_then_proves(tmp_path):
-    backend = Scripted(STATEMENT, FORMAL_PROOF)
+    backend = scripted(STATEMENT, FORMAL_PROOF)
     with make_repls(tmp_path) as repls:
         result = cross_check("Show that gcd(180, 168) = 12.", "Euclid.", backend, repls)
     assert result.proved and result.stage == "proof"
     assert result.lean_proof.startswith("theorem formal_statement : Nat.gcd 180 168 = 12")
-    prove_prompt = backend.prompts[1][0]["content"]
+    prove_prompt = backend.prompts[1]
     assert "Euclid." in prove_prompt and "formal_statement" in prove_prompt
     assert result.to_record()["lean"] == "proved"
 
 
 def test_cross_check_stops_where_the_chain_breaks(tmp_path):
     with make_repls(tmp_path) as repls:
-        no_code = cross_check("p", None, Scripted("I cannot."), repls)
+        no_code = cross_check("p", None, scripted("I cannot."), repls)
         assert no_code.stage == "formalize" and no_code.verdict is None
         assert no_code.to_record()["lean"] == "unformalized"
         with pytest.raises(InputError):

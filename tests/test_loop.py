@@ -5,7 +5,10 @@ runs the same loop end to end in test_cli.py."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from conftest import FakeBackend, Reply
 
 from prover.backends.base import Completion, Sampling
 from prover.errors import InputError
@@ -16,45 +19,27 @@ from prover.rundir import RunDir
 PROBLEMS = {"1": "Prove that 1 + 1 = 2.", "2": "Prove that 2 + 2 = 4."}
 
 
-class Scripted:
+def loop_model() -> Reply:
     """Proofs are 'draft' at first and 'fixed' after refinement; the verifier gives 'fixed'
     proofs 1 and drafts 0 (or 0.5 for every third draft)."""
+    drafts = itertools.count(1)
 
-    name = "scripted"
-    model = "scripted"
-
-    def __init__(self, fail_after: int | None = None, die_after_prompts: int | None = None):
-        self.calls: list[tuple[int, int]] = []  # (prompts, n) per call
-        self.fail_after = fail_after  # calls before a simulated kill
-        self.die_after_prompts = die_after_prompts  # ... and prompts reported in that call
-        self.drafts = 0
-        self.seeds: list[int | None] = []
-
-    def generate(self, prompts, n=1, sampling=None, on_samples=None):
-        if self.fail_after is not None and len(self.calls) >= self.fail_after:
-            if self.die_after_prompts is None:
-                raise KeyboardInterrupt("simulated kill")
-        self.calls.append((len(prompts), n))
-        self.seeds.append(sampling.seed if sampling else None)
-        outs = []
-        for k, prompt in enumerate(prompts):
-            if len(self.calls) > (self.fail_after or 1e9) and k == self.die_after_prompts:
-                raise KeyboardInterrupt("simulated kill mid-stage")
-            outs.append([self._complete(prompt[-1]["content"], i) for i in range(n)])
-            if on_samples:  # report prompt by prompt, like the openai backend
-                on_samples([(k, c) for c in outs[-1]])
-        return outs
-
-    def _complete(self, prompt: str, i: int) -> Completion:
+    def reply(prompt: str, i: int) -> str:
         if "grading a proof" in prompt:
             score = "1" if "fixed" in prompt else ("0.5" if "draft-2" in prompt else "0")
-            text = f"{EVAL_OPENING}\nissue in step {i}\n\n{EVAL_CLOSING} \\boxed{{{score}}}"
-        elif "earlier attempts" in prompt:
-            text = f"## Solution\nfixed proof\n## Self Evaluation\n{EVAL_CLOSING} \\boxed{{1}}"
-        else:
-            self.drafts += 1
-            text = f"## Solution\ndraft-{self.drafts % 3}\n## Self Evaluation\n\\boxed{{0.5}}"
-        return Completion(text, 10, 5, "stop")
+            return f"{EVAL_OPENING}\nissue in step {i}\n\n{EVAL_CLOSING} \\boxed{{{score}}}"
+        if "earlier attempts" in prompt:
+            return f"## Solution\nfixed proof\n## Self Evaluation\n{EVAL_CLOSING} \\boxed{{1}}"
+        return f"## Solution\ndraft-{next(drafts) % 3}\n## Self Evaluation\n\\boxed{{0.5}}"
+
+    return reply
+
+
+def scripted(reply: Reply | None = None, kill_at: tuple[int, int] | None = None) -> FakeBackend:
+    """The loop's model (`loop_model` unless `reply`), killed before prompt `kill_at` =
+    (call, prompt); it reports prompt by prompt, like the openai backend."""
+    kill = KeyboardInterrupt("simulated kill")
+    return FakeBackend(reply or loop_model(), fail_at=kill_at, error=kill)
 
 
 def make_loop(tmp_path, backend, resume=False, **overrides) -> Loop:
@@ -65,11 +50,11 @@ def make_loop(tmp_path, backend, resume=False, **overrides) -> Loop:
 
 
 def test_each_stage_is_one_batched_call(tmp_path):
-    backend = Scripted()
+    backend = scripted()
     report = make_loop(tmp_path, backend).solve(PROBLEMS)
     # round 0: generate 2 problems x n=4, verify 8 proofs x n=3; round 1: refine the top 2 of
     # each problem (4 prompts x n=2), verify 8 proofs; then every problem has passed.
-    assert backend.calls == [(2, 4), (8, 3), (4, 2), (8, 3)]
+    assert backend.shapes == [(2, 4), (8, 3), (4, 2), (8, 3)]
     assert report["rounds"] == 2
     for entry in report["problems"]:
         assert entry["passed"] and entry["mean_score"] == 1.0 and entry["round"] == 1
@@ -77,7 +62,7 @@ def test_each_stage_is_one_batched_call(tmp_path):
 
 
 def test_refinement_prompt_holds_issue_analyses_lowest_first(tmp_path):
-    backend = Scripted()
+    backend = scripted()
     loop = make_loop(tmp_path, backend, rounds=0)
     loop.solve(PROBLEMS)
     jobs = loop.generation_jobs(PROBLEMS, 1)
@@ -88,18 +73,18 @@ def test_refinement_prompt_holds_issue_analyses_lowest_first(tmp_path):
 
 
 def test_meta_verification_runs_on_issue_finding_analyses(tmp_path):
-    backend = Scripted()
+    backend = scripted()
     make_loop(tmp_path, backend, meta=True, rounds=0).solve(PROBLEMS)
     # generate, verify, then one meta call over every analysis scored 0 or 0.5 (all 24)
-    assert backend.calls == [(2, 4), (8, 3), (24, 1)]
+    assert backend.shapes == [(2, 4), (8, 3), (24, 1)]
 
 
 def test_kill_and_resume_recomputes_nothing(tmp_path):
     with pytest.raises(KeyboardInterrupt):
-        make_loop(tmp_path, Scripted(fail_after=2)).solve(PROBLEMS)  # dies in round 1 generate
-    again = Scripted()
+        make_loop(tmp_path, scripted(kill_at=(2, 0))).solve(PROBLEMS)  # dies in round 1 generate
+    again = scripted()
     report = make_loop(tmp_path, again, resume=True).solve(PROBLEMS)
-    assert again.calls == [(4, 2), (8, 3)]  # only round 1 is run
+    assert again.shapes == [(4, 2), (8, 3)]  # only round 1 is run
     run = RunDir(tmp_path / "run", {"problems": list(PROBLEMS.values())}, resume=True)
     ids = [p["id"] for p in run.records("proofs")]
     assert len(ids) == len(set(ids)) == 16
@@ -107,20 +92,20 @@ def test_kill_and_resume_recomputes_nothing(tmp_path):
 
 
 def test_torn_stage_is_completed_not_repeated(tmp_path):
-    make_loop(tmp_path, Scripted(), rounds=0).solve(PROBLEMS)
+    make_loop(tmp_path, scripted(), rounds=0).solve(PROBLEMS)
     path = tmp_path / "run" / "verifications.jsonl"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:-4]) + lines[-4][:20])  # lose 3 records and tear 1
     (tmp_path / "run" / "rounds.jsonl").unlink()
-    again = Scripted()
+    again = scripted()
     make_loop(tmp_path, again, resume=True, rounds=0).solve(PROBLEMS)
-    assert again.calls == [(4, 1)]  # two proofs lack verifications: one call, n=1 copies
+    assert again.shapes == [(4, 1)]  # two proofs lack verifications: one call, n=1 copies
     records = [line for line in path.read_text().splitlines() if line]
     assert len(records) == 24
 
 
 def test_resume_refuses_other_settings(tmp_path):
-    make_loop(tmp_path, Scripted(), rounds=0).solve(PROBLEMS)
+    make_loop(tmp_path, scripted(), rounds=0).solve(PROBLEMS)
     run_dir = tmp_path / "run"
     with pytest.raises(InputError, match="different problems"):
         RunDir(run_dir, {"problems": ["another"]}, resume=True)
@@ -129,49 +114,46 @@ def test_resume_refuses_other_settings(tmp_path):
 
 
 def test_unparseable_verifications_never_pass(tmp_path):
-    class Nonsense(Scripted):
-        def _complete(self, prompt, i):
-            return Completion("\x17 nonsense", 10, 5, "stop")
-
-    backend = Nonsense()
+    backend = scripted(lambda prompt, i: "\x17 nonsense")
     report = make_loop(tmp_path, backend, rounds=1).solve(PROBLEMS)
     entry = report["problems"][0]
     assert not entry["passed"] and entry["mean_score"] is None and report["rounds"] == 2
 
 
 def test_problem_without_usable_proofs_starts_afresh(tmp_path):
-    class TruncatesFirst(Scripted):
-        def _complete(self, prompt, i):
-            c = super()._complete(prompt, i)
-            if len(self.calls) == 1:  # every round-0 proof is cut off at the token limit
-                return Completion(c.text[:5], 10, 5, "length")
-            return c
+    model = loop_model()
 
-    backend = TruncatesFirst()
+    def truncates_first(prompt: str, i: int) -> str | Completion:
+        text = model(prompt, i)
+        if len(backend.calls) == 1:  # every round-0 proof is cut off at the token limit
+            return Completion(text[:5], 10, 5, "length")
+        return text
+
+    backend = scripted(truncates_first)
     loop = make_loop(tmp_path, backend, rounds=1)
     report = loop.solve(PROBLEMS)
     # round 0: one generate call and no verification (nothing usable); round 1: fresh again
-    assert backend.calls == [(2, 4), (2, 4), (8, 3)]
+    assert backend.shapes == [(2, 4), (2, 4), (8, 3)]
     assert report["problems"][0]["round"] == 1
 
 
 def test_corrupt_middle_line_is_an_error_not_a_silent_loss(tmp_path):
-    make_loop(tmp_path, Scripted(), rounds=0).solve(PROBLEMS)
+    make_loop(tmp_path, scripted(), rounds=0).solve(PROBLEMS)
     path = tmp_path / "run" / "proofs.jsonl"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text(lines[0] + "{broken\n" + "".join(lines[1:]))
     with pytest.raises(InputError, match="line 2 is corrupt"):
-        make_loop(tmp_path, Scripted(), resume=True, rounds=0).solve(PROBLEMS)
+        make_loop(tmp_path, scripted(), resume=True, rounds=0).solve(PROBLEMS)
 
 
 def test_kill_mid_stage_keeps_what_finished_and_completes_the_round(tmp_path):
     with pytest.raises(KeyboardInterrupt):  # round 1 verify dies after 3 of its 8 proofs
-        make_loop(tmp_path, Scripted(fail_after=3, die_after_prompts=3)).solve(PROBLEMS)
+        make_loop(tmp_path, scripted(kill_at=(3, 3))).solve(PROBLEMS)
     run = RunDir(tmp_path / "run", {}, resume=True)
     assert len(run.records("verifications")) == 24 + 3 * 3
-    again = Scripted()
+    again = scripted()
     report = make_loop(tmp_path, again, resume=True).solve(PROBLEMS)
-    assert again.calls == [(5, 3)]  # only the 5 unverified proofs of round 1
+    assert again.shapes == [(5, 3)]  # only the 5 unverified proofs of round 1
     assert len(run.records("verifications")) == 48
     assert [r["round"] for r in run.records("rounds")] == [0, 1]
     assert report["rounds"] == 2 and all(e["passed"] for e in report["problems"])
@@ -187,11 +169,11 @@ def test_kill_after_the_last_stage_of_a_round_records_the_round(tmp_path, monkey
 
     monkeypatch.setattr(RunDir, "append", dies_on_round_1)
     with pytest.raises(KeyboardInterrupt):
-        make_loop(tmp_path, Scripted()).solve(PROBLEMS)
+        make_loop(tmp_path, scripted()).solve(PROBLEMS)
     monkeypatch.setattr(RunDir, "append", append)
-    again = Scripted()
+    again = scripted()
     report = make_loop(tmp_path, again, resume=True).solve(PROBLEMS)
-    assert again.calls == []  # nothing left to compute; round 1 is only recorded
+    assert again.shapes == []  # nothing left to compute; round 1 is only recorded
     assert report["rounds"] == 2 and all(e["passed"] for e in report["problems"])
 
 
@@ -199,23 +181,20 @@ def test_resumed_stage_draws_new_seeds(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         make_loop(
             tmp_path,
-            Scripted(fail_after=1, die_after_prompts=1),
+            scripted(kill_at=(1, 1)),
             generation=Sampling(seed=5),
             rounds=0,
         ).solve(PROBLEMS)
-    again = Scripted()
+    again = scripted()
     make_loop(tmp_path, again, resume=True, rounds=0, generation=Sampling(seed=5)).solve(PROBLEMS)
     first_seed = 5 * 1000  # round 0, stage 0
     assert again.seeds[0] != first_seed
 
 
 def test_line_separators_in_model_text_do_not_break_records(tmp_path):
-    class Odd(Scripted):
-        def _complete(self, prompt, i):
-            c = super()._complete(prompt, i)
-            return Completion(c.text + " \u2028 \u2029 \x85 end", 10, 5, "stop")
-
-    make_loop(tmp_path, Odd(), rounds=0).solve(PROBLEMS)
+    model = loop_model()
+    odd = scripted(lambda prompt, i: model(prompt, i) + " \u2028 \u2029 \x85 end")
+    make_loop(tmp_path, odd, rounds=0).solve(PROBLEMS)
     run = RunDir(tmp_path / "run", {}, resume=True)
     assert len(run.records("proofs")) == 8
     assert all(p["text"].endswith("\u2028 \u2029 \x85 end") for p in run.records("proofs"))
@@ -227,6 +206,6 @@ def test_each_record_file_is_read_once_per_run(tmp_path, monkeypatch):
     monkeypatch.setattr(
         RunDir, "records", lambda self, kind: reads.append(kind) or records(self, kind)
     )
-    make_loop(tmp_path, Scripted(), meta=True).solve(PROBLEMS)
+    make_loop(tmp_path, scripted(), meta=True).solve(PROBLEMS)
     # the round's records are kept in memory as they are written, not read back each stage
     assert sorted(reads) == ["meta", "proofs", "rounds", "verifications"]

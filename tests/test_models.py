@@ -64,7 +64,7 @@ def test_every_model_option_names_the_builtins():
 
 
 def test_builtin_name_resolves_everywhere(with_tiny):
-    from prover.cli.train_common import check_model
+    from verifier_train.trainer_io import check_model
 
     assert resolve_model("tiny") == str(with_tiny)
     assert check_model("tiny") == str(with_tiny)  # training commands load what this returns

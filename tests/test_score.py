@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import FakeBackend
 
-from prover.backends.base import Completion, Sampling
+from prover.backends.base import Sampling
 from prover.cli import main
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING
 from prover.proofsets import ProofItem
@@ -23,24 +24,10 @@ from prover.scoring import BatchScorer, ScoreConfig
 DATA = Path(__file__).parent / "data" / "deepseek-math-v2"
 
 
-class Grader:
-    """Gives 'good' proofs 1 and others 0; counts calls."""
-
-    name = model = "grader"
-
-    def __init__(self):
-        self.calls = []
-
-    def generate(self, prompts, n=1, sampling=None, on_samples=None):
-        self.calls.append((len(prompts), n))
-        outs = []
-        for k, prompt in enumerate(prompts):
-            good = "good" in prompt[-1]["content"].split("## Proof")[-1]
-            text = f"{EVAL_OPENING}\nchecked\n{EVAL_CLOSING} \\boxed{{{1 if good else 0}}}"
-            outs.append([Completion(text, 10, 3, "stop")] * n)
-            if on_samples:
-                on_samples([(k, c) for c in outs[-1]])
-        return outs
+def grade(prompt: str, i: int) -> str:
+    """Gives 'good' proofs 1 and others 0."""
+    good = "good" in prompt.split("## Proof")[-1]
+    return f"{EVAL_OPENING}\nchecked\n{EVAL_CLOSING} \\boxed{{{1 if good else 0}}}"
 
 
 def items(n: int) -> list[ProofItem]:
@@ -60,15 +47,15 @@ def items(n: int) -> list[ProofItem]:
 
 def test_batch_scorer_one_call_per_stage_and_resume(tmp_path):
     out = tmp_path / "scores.jsonl"
-    backend = Grader()
+    backend = FakeBackend(grade, tokens=(10, 3))
     run = RunDir(tmp_path / "run", {})
     records = BatchScorer(
         backend, ScoreConfig(verifications=3, sampling=Sampling()), run, out
     ).score(items(6))
-    assert backend.calls == [(6, 3)]
+    assert backend.shapes == [(6, 3)]
     assert [r["mean_score"] for r in records] == [0.0, 1.0] * 3
     assert records[1]["scores"] == [1.0, 1.0, 1.0] and records[0]["human"] == 0.0
-    again = Grader()
+    again = FakeBackend(grade, tokens=(10, 3))
     resumed = BatchScorer(
         again, ScoreConfig(verifications=3), RunDir(tmp_path / "run", {}, resume=True), out
     ).score(items(6))
@@ -76,12 +63,12 @@ def test_batch_scorer_one_call_per_stage_and_resume(tmp_path):
 
 
 def test_meta_verification_of_issue_finding_analyses(tmp_path):
-    backend = Grader()
+    backend = FakeBackend(grade, tokens=(10, 3))
     config = ScoreConfig(verifications=2, meta=1)
     records = BatchScorer(backend, config, RunDir(tmp_path / "r", {}), tmp_path / "o.jsonl").score(
         items(4)
     )
-    assert backend.calls == [(4, 2), (4, 1)]  # the 2 bad proofs x 2 analyses scored 0
+    assert backend.shapes == [(4, 2), (4, 1)]  # the 2 bad proofs x 2 analyses scored 0
     assert all(len(v["meta"]) == 1 for v in records[0]["verifications"])
 
 

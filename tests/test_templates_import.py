@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import FakeBackend
 
-from prover.backends.base import Completion, Sampling
+from prover.backends.base import Sampling
 from prover.cli import main
 from prover.loop import Loop, LoopConfig, refinement_groups
 from prover.prompts import Templates
@@ -325,33 +326,26 @@ def test_refinement_groups_follow_n_proofs_to_refine():
 SCORES = (0.0, 1.0, 0.5)  # the i-th verification of every proof
 
 
-class Recorder:
-    """A backend that answers by prompt kind and records every prompt it is sent."""
+def published_reply(prompt: str, i: int) -> str:
+    """Answers by prompt kind, as the published templates word them."""
+    if prompt.startswith("## Brief"):
+        return f"Here is my evaluation of the solution:\nnote {i}\n\n\\boxed{{{SCORES[i]}}}\n"
+    if prompt.startswith("Below are"):
+        return "Here is my analysis:\nfair\n\n\\boxed{1}"
+    draft = "better draft" if "## Earlier Attempts" in prompt else "first draft"
+    return f"## Solution\n{draft} {i}\n\n## Self Evaluation\nok\n\n\\boxed{{0.5}}"
 
-    name = model = "recorder"
 
-    def __init__(self):
-        self.calls: list[list[str]] = []
-
-    def generate(self, prompts, n=1, sampling=None, on_samples=None):
-        texts = [p[-1]["content"] for p in prompts]
-        self.calls.append(texts)
-        return [[Completion(self._reply(t, i), 10, 5, "stop") for i in range(n)] for t in texts]
-
-    @staticmethod
-    def _reply(prompt: str, i: int) -> str:
-        if prompt.startswith("## Brief"):
-            return f"Here is my evaluation of the solution:\nnote {i}\n\n\\boxed{{{SCORES[i]}}}\n"
-        if prompt.startswith("Below are"):
-            return "Here is my analysis:\nfair\n\n\\boxed{1}"
-        draft = "better draft" if "## Earlier Attempts" in prompt else "first draft"
-        return f"## Solution\n{draft} {i}\n\n## Self Evaluation\nok\n\n\\boxed{{0.5}}"
+def recording_backend() -> FakeBackend:
+    """A backend that answers by prompt kind and records every prompt it is sent; it only
+    returns its samples, never reporting them as it goes."""
+    return FakeBackend(published_reply, report=False)
 
 
 def expected_calls(problem: str) -> list[list[str]]:
     """What main.py would send for the same problem, proofs and ratings, stage by stage."""
     q = problem.strip()
-    ratings = [(s, Recorder._reply("## Brief", i).strip()) for i, s in enumerate(SCORES)]
+    ratings = [(s, published_reply("## Brief", i).strip()) for i, s in enumerate(SCORES)]
     calls = [[T["proof_generation"].format(question=q)]]
     for proof in ("first draft 0", "better draft 0"):
         calls.append([T["proof_verification"].format(statement=q, proof=proof)])
@@ -371,25 +365,25 @@ def expected_calls(problem: str) -> list[list[str]]:
 def test_solve_with_imported_templates_sends_the_published_prompts(imported, tmp_path, monkeypatch):
     tex = tmp_path / "problem.tex"
     tex.write_text("Show that $n^2 + n$ is even for every integer $n$.\n")
-    recorder = Recorder()
+    recorder = recording_backend()
     monkeypatch.setattr("prover.cli.solve.build_backends", lambda opts: (recorder, recorder))
     out = tmp_path / "run"
     small = ["-P", "1", "-V", "3", "-K", "1", "-R", "1", "--meta"]
     result = invoke("solve", tex, "--templates", imported, "--out", out, *small)
     assert result.exit_code == 0, result.output
-    assert recorder.calls == expected_calls(read_problems(tex)[0].text)
+    assert recorder.batches == expected_calls(read_problems(tex)[0].text)
     run = json.loads((out / "run.json").read_text())
     assert run["templates"] == Templates.load(imported).digest() != Templates.load().digest()
 
 
 def test_loop_refines_several_proofs_per_prompt(imported, tmp_path):
-    recorder = Recorder()
+    recorder = recording_backend()
     config = LoopConfig(proofs=2, verifications=3, top_k=2, rounds=1, proofs_per_refinement=2,
                         generation=Sampling())  # fmt: skip
     run = RunDir(tmp_path / "run", {})
     Loop(recorder, recorder, config, run, Templates.load(imported)).solve({"1": PROBLEM})
-    [refinement] = recorder.calls[2]
-    ratings = [(s, Recorder._reply("## Brief", i).strip()) for i, s in enumerate(SCORES)]
+    [refinement] = recorder.batches[2]
+    ratings = [(s, published_reply("## Brief", i).strip()) for i, s in enumerate(SCORES)]
     proofs = [("first draft 0", ratings), ("first draft 1", ratings)]
     assert refinement == T["proof_refinement"].format(
         instruction=T["proof_generation"].format(question=PROBLEM.strip()).strip(),

@@ -1,21 +1,24 @@
-"""The toy prover's training (`verifier_train.v2.toy_prover`) at tiny sizes, its model card,
-and the shipped model's card against the shipped recipe."""
+"""The toy prover (`verifier_train.v2.toy_prover`): trained at tiny sizes through
+`prover iterate` (cold start, measurement, model card, resume), and the shipped model's card
+against the shipped recipe."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
-from verifier_train.v2.toy_prover import (
-    ToyProverRecipe,
-    card_recipe,
-    measure,
-    train_toy_prover,
-    write_card,
-)
+from prover.cli import main
+from verifier_train.recipe_yaml import read_recipe, section
+from verifier_train.v2.toy_prover import ToyProverRecipe, card_recipe, training_times
 
 ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_RECIPE = ROOT / "verifier_train/recipes/toy-prover.yaml"
+SHIPPED_CARD = ROOT / "prover/models/toy/MODEL_CARD.md"
 TINY = ToyProverRecipe(
     hidden=32,
     layers=1,
@@ -36,14 +39,33 @@ def test_recipe_checks_its_sizes():
         ToyProverRecipe(sft_steps=4, chunk_steps=2, batch=32, sft_rows=100)
 
 
-def test_trains_measures_resumes_and_writes_a_card(tmp_path):
-    logs: list[str] = []
-    final = train_toy_prover(TINY, tmp_path, log=logs.append)
-    assert (final / "config.json").is_file() and len(logs) == 3  # copy + 2 chunks
-    found = measure(final, TINY, max_tokens=8)
-    assert found.proofs == 4 and found.problems == 3
-    assert 0.0 <= found.verifier_accuracy <= 1.0
-    card = write_card(final, TINY, found, seconds=1.0)
-    assert card_recipe(card) == TINY
-    logs.clear()
-    assert train_toy_prover(TINY, tmp_path, log=logs.append) == final and not logs  # resumed
+def test_iterate_trains_measures_cards_and_resumes_the_toy_prover(tmp_path):
+    recipe = tmp_path / "toy.yaml"
+    tiny = asdict(TINY) | {"families": list(TINY.families)}
+    recipe.write_text(yaml.safe_dump({"toy_prover": tiny, "iterate": {"rounds": 0}}))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    final = out / "toy-prover" / "final"
+    assert f"no rounds; the model is {final}" in result.output
+    assert set(training_times(out / "toy-prover")) == {"copy", "sft-2", "sft-4"}
+    card = final / "MODEL_CARD.md"
+    assert card_recipe(card) == TINY and "Held-out figures" in card.read_text()
+    again = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert again.exit_code == 0 and "done in" not in again.output  # nothing retrained
+
+
+def test_a_bad_toy_recipe_is_one_line(tmp_path):
+    recipe = tmp_path / "toy.yaml"
+    recipe.write_text(yaml.safe_dump({"toy_prover": {"sft_steps": 5}, "iterate": {"rounds": 0}}))
+    result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "multiple of chunk_steps" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not SHIPPED_CARD.is_file(), reason="the toy model is not in this checkout")
+def test_shipped_card_matches_the_shipped_recipe():
+    shipped = section(read_recipe(SHIPPED_RECIPE), "toy_prover", ToyProverRecipe, SHIPPED_RECIPE)
+    assert card_recipe(SHIPPED_CARD) == shipped
+    config = json.loads((SHIPPED_CARD.parent / "config.json").read_text())
+    assert (config["hidden_size"], config["num_hidden_layers"]) == (shipped.hidden, shipped.layers)

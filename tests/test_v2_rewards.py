@@ -1,11 +1,12 @@
-"""DeepSeekMath-V2 rewards against hand-computed values, with judges behind a scripted backend
-(the project's own Backend interface, answering fixed texts)."""
+"""DeepSeekMath-V2 rewards against hand-computed values, with judges behind the tests' fake backend
+(the project's own Backend interface, answering each prompt with the texts of the first key
+it contains)."""
 
 from __future__ import annotations
 
 import pytest
+from conftest import FakeBackend
 
-from prover.backends.base import Completion
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING, META_CLOSING, META_OPENING, Templates
 from verifier_train.v2.rewards import (
     Judge,
@@ -31,24 +32,6 @@ def meta(score: str) -> str:
 
 def generation(self_score: str, solution: str = "Since 2 = 2, done.") -> str:
     return (f"## Solution\n{solution}\n\n## Self Evaluation\n{analysis(self_score)}")  # fmt: skip
-
-
-class Scripted:
-    """Answers each prompt with the texts of the first rule whose key it contains."""
-
-    name = "scripted"
-
-    def __init__(self, rules: list[tuple[str, list[str]]]):
-        self.rules, self.calls = rules, 0
-
-    def generate(self, prompts, n=1, sampling=None, on_samples=None):
-        self.calls += 1
-        out = []
-        for prompt in prompts:
-            text = prompt[0]["content"]
-            texts = next(t for key, t in self.rules if key in text)
-            out.append([Completion(texts[k % len(texts)], 1, 1) for k in range(n)])
-        return out
 
 
 @pytest.mark.parametrize(
@@ -90,7 +73,7 @@ def test_score_reward():
 
 
 def test_verifier_reward_function_with_meta_judge():
-    judge = Judge(Scripted([("Gap in step 2", [meta("1"), meta("0")]), ("", [meta("1")])]),
+    judge = Judge(FakeBackend({"Gap in step 2": [meta("1"), meta("0")], "": [meta("1")]}),
                   TEMPLATES, JudgeConfig(samples=2))  # fmt: skip
     reward = verifier_reward(judge)
     completions = [
@@ -109,12 +92,12 @@ def test_meta_verifier_reward_function():
 
 
 def test_generator_reward_function_batches_judges():
-    verifier = Scripted([
-        ("Since 2 = 2", [analysis("1"), analysis("0.5")]),  # R_proof 0.75
-        ("Wrong", [analysis("0"), analysis("0")]),
-        ("Unreadable", ["no score here"]),
-    ])  # fmt: skip
-    metas = Scripted([("", [meta("1")])])
+    verifier = FakeBackend({
+        "Since 2 = 2": [analysis("1"), analysis("0.5")],  # R_proof 0.75
+        "Wrong": [analysis("0"), analysis("0")],
+        "Unreadable": ["no score here"],
+    })  # fmt: skip
+    metas = FakeBackend({"": [meta("1")]})
     reward = generator_reward(Judge(verifier, TEMPLATES, JudgeConfig(2)),
                               Judge(metas, TEMPLATES, JudgeConfig(1)))  # fmt: skip
     completions = [
@@ -125,4 +108,4 @@ def test_generator_reward_function_batches_judges():
     ]
     got = reward(completions, problem=["P"] * 4)
     assert got == pytest.approx([0.76 * 0.75 + 0.24 * 0.75, 0.24, None, 0.0])
-    assert verifier.calls == 1 and metas.calls == 1  # one backend call per judge per batch
+    assert len(verifier.calls) == len(metas.calls) == 1  # one backend call per judge per batch

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from prover.cli.train_common import say, stage_options, train_and_save
+from prover.cli.train_common import say, stage_options
 from prover.errors import InputError
+from verifier_train.trainer_io import train_and_save
 
 
 @click.command("iterative-grpo")
@@ -33,12 +34,13 @@ def iterative_grpo(data: str, recipe: Path | None, model: str | None, out: Path,
     `grpo`, `reward_model` and `iterative` sections; a re-run resumes."""
     from dataclasses import replace
 
-    from prover.cli.train_common import check_model, load_stage
+    from prover.cli.train_common import load_stage
     from prover.evaluation.data import load
     from verifier_train.grpo import GRPORecipe
     from verifier_train.iterative_rl import IterativeRecipe, IterativeRL
     from verifier_train.recipe_yaml import read_recipe, section
     from verifier_train.reward_model import RewardModelRecipe
+    from verifier_train.trainer_io import check_model
 
     grpo_recipe, policy = load_stage(recipe, model, "grpo", GRPORecipe)
     if reward_model:

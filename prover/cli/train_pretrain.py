@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from prover.cli.train_common import load_stage, stage_options, steps, train_and_save
+from prover.cli.train_common import load_stage, stage_options, steps
 from prover.errors import InputError
+from verifier_train.trainer_io import train_and_save
 
 
 def parse_data(specs: tuple[str, ...]) -> dict[str, list[str]]:

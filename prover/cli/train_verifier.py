@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from prover.cli.options import TEMPLATES_OPTION
-from prover.cli.train_common import load_stage, say, stage_options, steps, train_and_save
+from prover.cli.train_common import load_stage, say, stage_options, steps
 from prover.errors import InputError
+from verifier_train.trainer_io import train_and_save
 
 FILES = click.argument("files", metavar="DATA...", nargs=-1, required=True,
                        type=click.Path(path_type=Path, dir_okay=False))  # fmt: skip

@@ -140,7 +140,8 @@ def sft_rows(recipe: ToyProverRecipe, templates: Any) -> list[dict]:
 
 def train_toy_prover(recipe: ToyProverRecipe, out: Path, log=print) -> Path:
     """Build, warm up and SFT the toy prover under `out/`; returns the final model folder
-    (`out/final`). Finished chunks are kept, so a re-run continues where it stopped."""
+    (`out/final`). Finished stages are kept (with their seconds in `out/times.json`), so a
+    re-run continues where it stopped."""
     import torch
 
     from prover.prompts import Templates
@@ -148,28 +149,43 @@ def train_toy_prover(recipe: ToyProverRecipe, out: Path, log=print) -> Path:
     from verifier_train.v2.toyworld.rows import copy_rows, vocabulary_words
 
     torch.set_num_threads(recipe.threads)
-    templates, start = Templates.load(), time.perf_counter()
-    prev = out / "copy"
+    templates, prev = Templates.load(), out / "copy"
     if not (prev / "config.json").is_file():
+        start = time.perf_counter()
         words = vocabulary_words(templates)
         base = build_char_model(out / "init", words, recipe.hidden, recipe.layers, recipe.seed)
         rows = copy_rows(COPY_ROWS, recipe.seed)
         sft(base, rows, recipe.copy_steps, recipe.batch, recipe.learning_rate, recipe.seed, prev)
-        log(f"toy prover: copy warm-up done ({time.perf_counter() - start:.0f} s)")
+        _timed(out, "copy", start, log)
     rows, size = sft_rows(recipe, templates), recipe.chunk_steps * recipe.batch
     for end in range(recipe.chunk_steps, recipe.sft_steps + 1, recipe.chunk_steps):
         path = out / f"sft-{end}"
         if not (path / "config.json").is_file():
+            start = time.perf_counter()
             chunk = rows[(end - recipe.chunk_steps) * recipe.batch :][:size]
             lr, seed = recipe.learning_rate, recipe.seed + end
             sft(prev, chunk, recipe.chunk_steps, recipe.batch, lr, seed, path)
-            seconds = time.perf_counter() - start
-            log(f"toy prover: SFT step {end}/{recipe.sft_steps} ({seconds:.0f} s)")
+            _timed(out, path.name, start, log)
         prev = path
     final = out / "final"
     if not (final / "config.json").is_file():
         _copy_model(prev, final)
     return final
+
+
+def _timed(out: Path, stage: str, start: float, log) -> None:
+    """Record a finished stage's seconds in `out/times.json` and say so."""
+    from prover.rundir import write_json
+
+    seconds = time.perf_counter() - start
+    write_json(out / "times.json", training_times(out) | {stage: round(seconds, 1)})
+    log(f"toy prover: {stage} done in {seconds:.0f} s")
+
+
+def training_times(out: Path) -> dict[str, float]:
+    """Seconds of each finished stage of the toy prover trained in `out`."""
+    path = out / "times.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _copy_model(src: Path, dst: Path) -> None:
@@ -277,6 +293,16 @@ runs offline in seconds, not a solved task.
     path = model / "MODEL_CARD.md"
     path.write_text(text)
     return path
+
+
+def finish_card(final: Path, recipe: ToyProverRecipe, log=print) -> Path:
+    """MODEL_CARD.md of the trained toy prover at `final` (measured first), unless written."""
+    card = final / "MODEL_CARD.md"
+    if not card.is_file():
+        log("toy prover: measuring on held-out problems")
+        seconds = sum(training_times(final.parent).values())
+        write_card(final, recipe, measure(final, recipe), seconds)
+    return card
 
 
 def card_recipe(card: Path) -> ToyProverRecipe:

@@ -9,7 +9,9 @@ is appended as soon as it is done, so a killed run resumes without recomputing a
 run's records are held in memory, so writing a line costs no re-reading.
 
 What differs between scoring and labelling is an `Output`: when a proof is done, and what
-its line holds. This module does not read input files or decide what a line means.
+its line holds. What they share around the engine is a `ProofSetRun`: the proof files (read
+through `prover.proofsets`), the output file beside its run directory and summary, and the
+resume rule (`check_out`). This module does not parse records or decide what a line means.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from pathlib import Path
 from typing import Protocol
 
 from prover.backends.base import Backend, Sampling
+from prover.errors import InputError
 from prover.jobs import Job, meta_jobs, run_jobs, verification_jobs
 from prover.progress import Reporter
 from prover.prompts import Templates
-from prover.proofsets import ProofItem
+from prover.proofsets import ProofItem, parse_map, read_proofs
+from prover.records import BadRecord
 from prover.rundir import RunDir, append_jsonl, read_jsonl, repair_tail
 from prover.runrecords import META, VERIFICATIONS, RunRecords, Verification, by_proof
 
@@ -124,3 +128,50 @@ class BatchVerifier:
         verdicts, meta = self.held[VERIFICATIONS], self.held[META]
         append_jsonl(self.out, [self.output.line(i, verdicts[i.id], meta[i.id]) for i in items])
         self.written.update(i.id for i in items)
+
+
+# -- what scoring and labelling share around the engine -----------------------------------
+
+
+@dataclass(frozen=True)
+class ProofSetRun:
+    """The proof files of a scoring or labelling run, how to read them, and its output."""
+
+    files: tuple[Path, ...]
+    out: Path | None = None  # None: the command's default output
+    resume: bool = False
+    mapping: tuple[str, ...] = ()  # FIELD=COLUMN
+    scale: float | None = None  # maximum human grade
+    limit: int | None = None  # only the first N proofs
+    template_dir: str | None = None
+
+    def read(self, reporter: Reporter, nothing: str) -> tuple[list[ProofItem], list[BadRecord]]:
+        """(the first `limit` proof items, the bad records, each logged as skipped); an
+        InputError "`nothing` in FILES" when no item is left."""
+        items, bad = read_proofs(list(self.files), parse_map(self.mapping), self.scale)
+        for record in bad:
+            reporter.log(f"skipped {record}")
+        items = items[: self.limit] if self.limit else items
+        if not items:
+            raise InputError(f"{nothing} in {', '.join(str(f) for f in self.files)}")
+        return items, bad
+
+    def resolved(self) -> list[str]:
+        """The input files as a resumed run's fingerprint names them."""
+        return [str(f.resolve()) for f in self.files]
+
+
+def run_paths(out: Path) -> tuple[Path, Path]:
+    """(run directory beside the output, summary file beside the output)."""
+    stem = out.name.removesuffix(".jsonl")
+    return out.with_name(out.name + ".run"), out.with_name(stem + ".summary.json")
+
+
+def check_out(out: Path, resume: bool) -> None:
+    """An output that is a directory, sits under a file, or exists without `resume`: one line."""
+    if out.is_dir():
+        raise InputError(f"--out {out} is a directory; give a file name such as {out}/scores.jsonl")
+    if any(parent.is_file() for parent in out.parents):
+        raise InputError(f"--out {out}: a parent of it is a file")
+    if out.exists() and not resume:
+        raise InputError(f"{out} exists; pass --resume to continue it or choose another --out")

@@ -15,7 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from serve_fixture import transformers_server  # noqa: F401  (session-wide server)
 
-from prover.backends.base import Completion, OnSamples, Prompt, Sampling
+from prover.backends.base import Completion, Prompt, Sampling
 from prover.tiny import build_tiny_model
 
 
@@ -128,13 +128,7 @@ class FakeBackend:
         self.fail_at, self.error = fail_at, error or RuntimeError("backend died")
         self.calls: list[Call] = []
 
-    def generate(
-        self,
-        prompts: Sequence[Prompt],
-        n: int = 1,
-        sampling: Sampling | None = None,
-        on_samples: OnSamples | None = None,
-    ) -> list[list[Completion]]:
+    def generate(self, prompts, n=1, sampling=None, on_samples=None) -> list[list[Completion]]:
         self.calls.append(Call(list(prompts), n, sampling))
         outs = []
         for position, prompt in enumerate(prompts):

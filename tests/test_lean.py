@@ -314,9 +314,6 @@ def scripted(*answers: str) -> FakeBackend:
     return FakeBackend(answers)
 
 
-Scripted = scripted  # the name test_lean_wiring.py imports
-
-
 STATEMENT = "```lean\ntheorem gcd_fact : Nat.gcd 180 168 = 12 := by sorry\n```"
 FORMAL_PROOF = "```lean\ntheorem gcd_fact : Nat.gcd 180 168 = 12 := by norm_num\n```"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_graph import PROBLEM, make_run
-from test_lean import FORMAL_PROOF, STANDIN, STATEMENT, Scripted
+from test_lean import FORMAL_PROOF, STANDIN, STATEMENT, scripted
 
 from prover.backends import Sampling
 from prover.cli import main
@@ -169,7 +169,7 @@ def test_a_scripted_formal_proof_is_proved_and_kept_in_the_report_and_graph(tmp_
     run = RunDir(tmp_path / "run", {}, resume=True)
     report = json.loads((run.path / "report.json").read_text())
     targets = solve_targets(report, {"1": PROBLEM})
-    backend = Scripted(STATEMENT, FORMAL_PROOF)  # the stand-in's transcripts hold these
+    backend = scripted(STATEMENT, FORMAL_PROOF)  # the stand-in's transcripts hold these
     records = check_proofs(setup(tmp_path), targets, backend, Sampling(), run, Reporter())
     [record] = records.values()
     assert record["status"] == "proved" and record["stage"] == "proof"
@@ -179,7 +179,7 @@ def test_a_scripted_formal_proof_is_proved_and_kept_in_the_report_and_graph(tmp_
     [entry] = report["problems"]
     assert entry["mean_score"] == 1.0 and entry["disagreement"] is None
     assert "| proved |" in solve_summary(report, "md")
-    again = check_proofs(setup(tmp_path), targets, Scripted(), Sampling(), run, Reporter())
+    again = check_proofs(setup(tmp_path), targets, scripted(), Sampling(), run, Reporter())
     assert again == records  # from lean.jsonl: the empty script is never asked
 
     db = tmp_path / "g.db"
@@ -202,7 +202,7 @@ def test_timeouts_and_crashes_of_the_formal_proof(tmp_path, standin_args, status
         {"problems": [{"problem": "1", "best_proof": "p1", "solution": "Euclid."}]}, {"1": GCD}
     )
     lean = setup(tmp_path, *standin_args, timeout=1.0)
-    backend = Scripted(STATEMENT, FORMAL_PROOF)
+    backend = scripted(STATEMENT, FORMAL_PROOF)
     [record] = check_proofs(lean, targets, backend, Sampling(), run, Reporter()).values()
     assert record["status"] == status and record["stage"] == "proof"
 

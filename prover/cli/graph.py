@@ -1,8 +1,8 @@
 """`prover graph ...`: the proof graph of verified steps (see `prover.graph`).
 
 Thin commands: they open the store named by `--db` (or $PROVER_GRAPH), call the library and
-print. `record_into_graph` is what `prover solve --graph` and `prover score --graph` call
-when a run finishes. This module does not parse records or sum verdicts itself.
+print. What `prover solve --graph` and `prover score --graph` do with the graph is
+`prover.graph.hooks`. This module does not parse records or sum verdicts itself.
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from pathlib import Path
 
 import click
 
+from prover.graph.hooks import (
+    added_line,
+    record_into_graph,  # noqa: F401  (`prover score` imports it here)
+)
 from prover.graph.record import add_source, mark_lean, plan_prune, prune
 from prover.graph.store import LEAN_STATUSES, GraphStore, open_store
 from prover.graph.view import (
@@ -23,13 +27,10 @@ from prover.graph.view import (
     matching_claims,
     proof_steps,
     resolve,
-    reusable_claims,
-    reuse_note,
     summaries,
     unverified_steps,
     weakest_step,
 )
-from prover.progress import Reporter
 
 OUTPUT = click.Choice(["text", "json"])
 
@@ -86,45 +87,9 @@ def add(store: GraphStore, sources: tuple[Path, ...], no_sympy: bool, sympy_time
     Adding one again adds only what is new."""
     for source in sources:
         added = add_source(store, source, sympy=not no_sympy, timeout=sympy_timeout)
-        click.echo(_added_line(added))
+        click.echo(added_line(added))
         for reason in added.skipped:
             click.echo(f"skipped {reason}", err=True)
-
-
-def _added_line(added) -> str:
-    return (
-        f"recorded {added.source} ({added.kind}): {added.proofs} proofs, {added.claims} "
-        f"claims, {added.verdicts} verdicts; {added.checked} claims newly sympy-checked"
-    )
-
-
-def record_into_graph(db: Path, source: Path, reporter: Reporter | None = None) -> None:
-    """Add a finished run or scoring output to the graph at `db` (solve/score --graph)."""
-    reporter = reporter or Reporter()
-    store = open_store(db)
-    try:
-        added = add_source(store, source)
-    finally:
-        store.close()
-    reporter.log(f"graph {db}: " + _added_line(added))
-    for reason in added.skipped:
-        reporter.log(f"skipped {reason}")
-
-
-def reuse_notes(db: Path, problems: dict[str, str], reporter: Reporter) -> dict[str, str]:
-    """{problem id: the verified claims block for its refinement prompts} (solve --reuse);
-    a graph that does not exist yet has nothing to reuse."""
-    if not db.is_file():
-        reporter.log(f"graph {db} does not exist yet: nothing to reuse")
-        return {}
-    store = open_store(db, create=False)
-    try:
-        found = {pid: reusable_claims(store, text) for pid, text in problems.items()}
-    finally:
-        store.close()
-    for pid, claims in found.items():
-        reporter.log(f"reuse: {len(claims)} verified claims for problem {pid}")
-    return {pid: reuse_note(claims) for pid, claims in found.items() if claims}
 
 
 # -- stats -------------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import time
 from pathlib import Path
 
 import click
 
-from prover.backends import BACKENDS, DEFAULT_MODEL, Backend, Sampling, make_backend
+from prover.backends import BACKENDS, DEFAULT_MODEL, Backend, Sampling, build
+from prover.backends.build import (
+    BackendConfig,
+    quiet_transformers,  # noqa: F401  (commands import it here)
+)
 from prover.backends.memory import DTYPES
 from prover.models import help_text as model_help
 
@@ -201,66 +205,26 @@ def problem_option(help: str):
     return click.option("--problem", "problem_k", type=click.IntRange(1), default=None, help=help)
 
 
-def quiet_transformers() -> None:
-    """Weight-loading bars would interleave with our progress on stderr."""
-    from transformers.utils import logging
-
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-
-
-def verifier_spec(opts: dict) -> tuple[str, str, str | None] | None:
-    """(backend, model, base_url) of a separate verifier, or None to verify with the
-    generator itself (the DeepSeekMath-V2 default)."""
-    model = opts["verifier_model"] or opts["model"]
-    if opts["verifier_base_url"]:
-        return "openai", model, opts["verifier_base_url"]
-    if model != opts["model"]:
-        return opts["backend"], model, opts["base_url"]
-    return None
+def backend_config(opts: dict) -> BackendConfig:
+    """The model options of a command as a `BackendConfig` (a command without the
+    verification options verifies, if at all, with its generator)."""
+    names = {f.name for f in dataclasses.fields(BackendConfig)}
+    return BackendConfig(**{name: value for name, value in opts.items() if name in names})
 
 
 def build_backends(opts: dict) -> tuple[Backend, Backend]:
     """(generator, verifier), loading a model once when both are the same."""
-    generator = build_generator(opts)
-    spec = verifier_spec(opts)
-    return generator, (generator if spec is None else _backend(*spec, opts))
+    return build.build_backends(backend_config(opts))
 
 
 def build_generator(opts: dict) -> Backend:
     """Only the generator, for commands that do not verify proofs."""
-    quiet_transformers()
-    return _backend(opts["backend"], opts["model"], opts["base_url"], opts)
+    return build.build_generator(backend_config(opts))
 
 
 def build_verifier(opts: dict) -> Backend:
     """Only the verifier, for commands that do not generate proofs."""
-    quiet_transformers()
-    spec = verifier_spec(opts) or (opts["backend"], opts["model"], opts["base_url"])
-    return _backend(*spec, opts)
-
-
-def _backend(kind: str, model: str, base_url: str | None, opts: dict) -> Backend:
-    if kind == "hf":
-        return make_backend(
-            "hf", model, device=opts["device"], dtype=opts["dtype"], batch_size=opts["batch_size"]
-        )
-    if kind == "openai":
-        return make_backend("openai", model, base_url=base_url, api_key_env=opts["api_key_env"])
-    return make_backend(
-        kind,
-        model,
-        dtype=opts["dtype"],
-        gpu_memory_utilization=opts.get("gpu_memory", 0.9) / vllm_engines(opts),
-        tensor_parallel_size=opts.get("tensor_parallel_size", 1),
-    )
-
-
-def vllm_engines(opts: dict) -> int:
-    """How many in-process vLLM engines the command builds: two when a separate verifier model
-    runs in-process beside the generator (they share the GPU memory share)."""
-    spec = verifier_spec(opts) if "verifier_model" in opts else None
-    return 2 if opts["backend"] == "vllm" and spec is not None and spec[0] == "vllm" else 1
+    return build.build_verifier(backend_config(opts))
 
 
 def sampling_from(opts: dict) -> Sampling:
@@ -270,8 +234,3 @@ def sampling_from(opts: dict) -> Sampling:
         max_tokens=opts["max_tokens"],
         seed=opts["seed"],
     )
-
-
-def default_run_dir(source: str, command: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{command}-{Path(source).stem}-{stamp}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shlex
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +31,7 @@ from prover.errors import BackendError, InputError
 from prover.lean import protocol
 from prover.lean.outcomes import Crashed, LeanErrors, LeanVerdict, Proved, Timeout
 from prover.lean.source import split_imports
-from prover.lean.toolchain import REPL_BINARY, SETUP, find_tool, project_dir
+from prover.lean.toolchain import REPL_BINARY, SETUP, find_tool, project_dir, require_lean
 from prover.lean.transport import CommandTransport, InteractTransport, Reply, Transport
 
 MEMORY_PER_PROCESS_MB = 8192  # what one REPL with Mathlib imported needs, roughly
@@ -276,3 +277,33 @@ class ReplProcesses:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class ReplOptions:
+    """What a user says about the REPL (`--project`, `--repl-command`, `--timeout`,
+    `--workers`, `--header`, `--memory-mb`), before anything is looked up."""
+
+    project: Path | None = None
+    repl_command: str | None = None  # a shell-quoted command line
+    timeout: float = 120.0
+    workers: int | None = None  # None: `default_size()`
+    header: str = "import Mathlib"
+    memory_mb: int = 16384  # 0: no cap
+
+
+def repl_processes(options: ReplOptions) -> ReplProcesses:
+    """The REPL processes of the options (none started yet); no toolchain (and no REPL
+    command) is an InputError, and so is a REPL command that is not there."""
+    command = tuple(shlex.split(options.repl_command or ""))
+    if not command:
+        require_lean(options.project)
+    config = ReplConfig(
+        project=project_dir(options.project),
+        command=command or None,
+        timeout=options.timeout,
+        size=options.workers,
+        header=options.header,
+        memory_mb=options.memory_mb or None,
+    )
+    return ReplProcesses(config)

@@ -115,3 +115,33 @@ def test_only_the_items_of_this_run_count(pot_items, tmp_path):
     )
     assert report["items"] == 2 and report["metrics"]["overall"]["items"] == 2
     assert report["usage"]["samples"] == 2
+
+
+# -- `prover eval` as one library call ------------------------------------------------------
+def test_evaluate_warns_runs_and_keeps_the_run_json_fingerprint(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from prover.backends.build import BackendConfig
+    from prover.errors import InputError
+    from prover.evaluation.evaluate import EvalRun, evaluate
+
+    data = tmp_path / "gsm.jsonl"
+    rows = [{"question": "What is 3 + 4?", "answer": "#### 7"}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n")
+    backend = FakeBackend("$3+4=\\boxed{7}$")
+    monkeypatch.setattr("prover.evaluation.evaluate.build_generator", lambda config: backend)
+    config = EvalConfig("cot", samples=2, sampling=Sampling(temperature=0.5))
+    run = EvalRun(str(data), config, BackendConfig(model="m"), out=tmp_path / "run")
+    warnings: list[str] = []
+    evaluated = evaluate(run, warn=warnings.append)
+    assert evaluated.items == 1 and evaluated.run_dir == run.out
+    assert evaluated.report["metrics"]["overall"]["accuracy"] == 1.0
+    assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "line 2" in warnings[0]
+    # the keys and values old run directories hold: they must keep resuming
+    assert json.loads((run.out / "run.json").read_text()) == {
+        "command": "eval", "data": str(data), "task": "cot", "model": "m",
+        "temperature": 0.5, "top_p": 0.95, "max_tokens": 2048,
+    }  # fmt: skip
+    assert evaluate(replace(run, resume=True)).report["this_run"] == {}
+    with pytest.raises(InputError, match="--resume needs --out"):
+        evaluate(replace(run, out=None, resume=True))

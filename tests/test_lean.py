@@ -530,3 +530,49 @@ def test_real_lean_check(tmp_path):
     result = invoke("lean", "check", bad, "--workers", "1")
     assert result.exit_code == 1 and "uses sorry" not in result.output
     assert f"{bad}:7:" in result.output  # the error is on the `wrong` theorem's line
+
+
+# ---------------------------------------------------------------- `prover lean` as library calls
+
+
+def test_check_file_and_formalize_file_are_the_commands_as_calls(tmp_path, monkeypatch):
+    from prover.lean.commands import CheckRun, FormalizeRun, check_file, formalize_file
+    from prover.lean.repl import ReplOptions
+
+    repl = ReplOptions(repl_command=f"{sys.executable} {STANDIN}", memory_mb=0, workers=1)
+    proved = tmp_path / "Proved.lean"
+    proved.write_text(PROVED + "\n")
+    assert isinstance(check_file(CheckRun(proved, repl)), Proved)
+    empty = tmp_path / "Empty.lean"
+    empty.write_text("\n")
+    with pytest.raises(InputError, match="is empty"):
+        check_file(CheckRun(empty, repl))
+
+    problems = tmp_path / "p.tex"
+    problems.write_text("\\begin{enumerate}\\item Show that gcd(180, 168) = 12.\n"
+                        "\\item Prove that $1 + 1 = 2$.\\end{enumerate}\n")  # fmt: skip
+    backend = scripted(STATEMENT, FORMAL_PROOF, "I cannot.")
+    monkeypatch.setattr("prover.lean.commands.build_generator", lambda config: backend)
+    seen = []
+    results = formalize_file(FormalizeRun(problems, repl=repl), lambda p, r: seen.append(p.index))
+    assert [(p.index, r.proved, r.stage) for p, r in results] == [
+        (1, True, "proof"), (2, False, "formalize")
+    ]  # fmt: skip
+    assert seen == [1, 2]
+    with pytest.raises(InputError, match="choose one with --problem"):
+        formalize_file(FormalizeRun(problems, proof_file=proved, repl=repl))
+
+
+def test_lean_options_need_lean(tmp_path):
+    from prover.lean.crosscheck import LeanOptions, setup_lean
+    from prover.lean.repl import ReplOptions
+
+    assert setup_lean(LeanOptions()) is None
+    with pytest.raises(InputError, match="--lean-repl-command needs --lean"):
+        setup_lean(LeanOptions(repl=ReplOptions(repl_command="repl")))
+    with pytest.raises(InputError, match="--lean-project needs --lean"):
+        setup_lean(LeanOptions(repl=ReplOptions(project=tmp_path)))
+    repl = ReplOptions(project=tmp_path, repl_command=f"{sys.executable} {STANDIN}", workers=4)
+    setup = setup_lean(LeanOptions(True, repl, attempts=2))
+    assert setup.repls.size == 1 and setup.attempts == 2  # one process: checks come in turn
+    setup.repls.close()

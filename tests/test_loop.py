@@ -6,6 +6,7 @@ runs the same loop end to end in test_cli.py."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from conftest import FakeBackend, Reply
@@ -209,3 +210,48 @@ def test_each_record_file_is_read_once_per_run(tmp_path, monkeypatch):
     make_loop(tmp_path, scripted(), meta=True).solve(PROBLEMS)
     # the round's records are kept in memory as they are written, not read back each stage
     assert sorted(reads) == ["meta", "proofs", "rounds", "verifications"]
+
+
+# -- `prover solve` as one library call -----------------------------------------------------
+def test_solve_file_runs_resumes_and_keeps_the_run_json_fingerprint(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from prover.backends.build import BackendConfig
+    from prover.prompts import Templates
+    from prover.solving import SolveRun, solve_file
+
+    problem_file = tmp_path / "p.tex"
+    problem_file.write_text(PROBLEMS["1"] + "\n")
+    backend = scripted()
+    monkeypatch.setattr("prover.solving.build_backends", lambda config: (backend, backend))
+    loop = LoopConfig(proofs=2, verifications=2, top_k=1, rounds=1, generation=Sampling())
+    run = SolveRun(problem_file, backend=BackendConfig(model="m"), loop=loop, out=tmp_path / "r")
+    solved = solve_file(run)
+    assert solved.failure is None and not solved.lean_checked and solved.run_dir == run.out
+    assert [p.text for p in solved.problems] == [PROBLEMS["1"]]
+    assert solved.report["problems"][0]["passed"]
+    # the keys and values old run directories hold: they must keep resuming
+    assert json.loads((run.out / "run.json").read_text()) == {
+        "problems": [PROBLEMS["1"]], "model": "m", "verifier_model": None, "proofs": 2,
+        "verifications": 2, "top_k": 1, "templates": Templates.load().digest(),
+    }  # fmt: skip
+    calls = len(backend.calls)
+    with pytest.raises(InputError, match="already holds a run"):
+        solve_file(run)
+    assert solve_file(replace(run, resume=True)).report == solved.report
+    assert len(backend.calls) == calls  # nothing recomputed
+    with pytest.raises(InputError, match="different model"):
+        solve_file(replace(run, resume=True, backend=BackendConfig(model="other")))
+
+
+def test_solve_file_checks_its_flags_before_any_model_is_built(tmp_path, monkeypatch):
+    from prover.solving import SolveRun, solve_file
+
+    problem_file = tmp_path / "p.tex"
+    problem_file.write_text(PROBLEMS["1"] + "\n")
+    monkeypatch.setattr("prover.solving.build_backends", lambda config: pytest.fail("built"))
+    with pytest.raises(InputError, match="--resume needs --out"):
+        solve_file(SolveRun(problem_file, resume=True))
+    with pytest.raises(InputError, match="--reuse needs --graph"):
+        solve_file(SolveRun(problem_file, reuse=True, out=tmp_path / "r"))
+    assert not (tmp_path / "r").exists()

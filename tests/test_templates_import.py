@@ -366,7 +366,7 @@ def test_solve_with_imported_templates_sends_the_published_prompts(imported, tmp
     tex = tmp_path / "problem.tex"
     tex.write_text("Show that $n^2 + n$ is even for every integer $n$.\n")
     recorder = recording_backend()
-    monkeypatch.setattr("prover.cli.solve.build_backends", lambda opts: (recorder, recorder))
+    monkeypatch.setattr("prover.solving.build_backends", lambda config: (recorder, recorder))
     out = tmp_path / "run"
     small = ["-P", "1", "-V", "3", "-K", "1", "-R", "1", "--meta"]
     result = invoke("solve", tex, "--templates", imported, "--out", out, *small)

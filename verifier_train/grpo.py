@@ -14,9 +14,13 @@ Reward functions are guarded: one that raises or returns the wrong count stops t
 one-line `RewardError` naming it; NaN/inf rewards become None (unscorable, left out of the
 group baseline by TRL) and their share is logged as `rewards/<name>/unscorable_frac`.
 
+`train_grpo(GRPORun)` is the `prover train grpo` stage in one call: the recipe, the questions
+(prompts that do not fit are skipped and counted), the reward functions, the held-out
+evaluation, a resumable run and the saved model; the tokenizer is loaded once.
+
 This module does NOT: generate with vLLM itself (TRL does, with `use_vllm` and `vllm_mode`),
-train reward models, run iterative RL rounds, load YAML, or evaluate maj@k/pass@k (see
-`verifier_train.train_metrics`). Process reward functions must be synchronous.
+train reward models, run iterative RL rounds, parse command lines, or evaluate maj@k/pass@k
+(see `verifier_train.train_metrics`). Process reward functions must be synchronous.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from typing import Any
 
 import torch
 
-from prover.errors import ProverError
+from prover.errors import InputError, ProverError
+from verifier_train.trainer_io import Log, StageRun, Trained, load_stage, train_and_save, trained
 
 Step = tuple[int, float]
 StepRewards = Sequence[Step] | None
@@ -86,8 +91,6 @@ LOCAL_FIELDS = ("max_prompt_length", "lora_r", "lora_alpha", "lora_dropout", "lo
 def check_context(recipe: GRPORecipe) -> None:
     """A prompt and its completion must fit the vLLM engine's context, when one is set: an
     InputError (one line) when a recipe asks for more than it holds."""
-    from prover.errors import InputError
-
     need = recipe.max_prompt_length + recipe.max_completion_length
     limit = recipe.vllm_max_model_length
     if recipe.use_vllm and limit is not None and need > limit:
@@ -367,18 +370,18 @@ def build_trainer(
     recipe: GRPORecipe | None = None,
     output_dir: Path | str = "grpo-out",
     callbacks: Sequence[Any] = (),
+    tokenizer: Any = None,
     **config_overrides: Any,
 ):
     """A `ProcessGRPOTrainer` for the model at `model_path` on `dataset` (a `datasets.Dataset`
     with a `prompt` column, plus any columns the reward functions read). Every log entry also
-    goes to `output_dir/metrics.jsonl`; `callbacks` are added (e.g. `HeldOutEval`)."""
-    from transformers import AutoTokenizer
-
+    goes to `output_dir/metrics.jsonl`; `callbacks` are added (e.g. `HeldOutEval`). The
+    model's tokenizer is loaded unless the caller has it already (`tokenizer`)."""
     from verifier_train.train_metrics import MetricsJSONL
 
     recipe = recipe or GRPORecipe()
     trainer_class = _make_trainer_class()
-    tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+    tokenizer = load_tokenizer(model_path) if tokenizer is None else tokenizer
     return trainer_class(
         model=str(model_path),
         reward_funcs=list(reward_funcs),
@@ -387,4 +390,81 @@ def build_trainer(
         processing_class=tokenizer,
         callbacks=[MetricsJSONL(output_dir), *callbacks],
         peft_config=lora_config(recipe),
+    )
+
+
+def load_tokenizer(model_path: Path | str) -> Any:
+    """The model's tokenizer (loaded once per stage: prompts are fitted and trained with it)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(model_path))
+
+
+# --- The `prover train grpo` stage ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GRPORun:
+    """What `prover train grpo` is asked: the run, the questions (a GSM8K/MATH/CMATH file,
+    `champ` or `gym:<generator>[:count[:seed]]`; the first `limit`), the reward functions
+    (`verifier_train.rewards.load_reward` specs), and the held-out evaluation."""
+
+    run: StageRun
+    data: str
+    limit: int | None = None
+    rewards: tuple[str, ...] = ("answer",)
+    held_out: str | None = None  # questions for maj@k / pass@k at intervals
+    eval_every: int = 50
+    eval_samples: int = 4
+
+
+def question_dataset(data: str, limit: int | None, tokenizer: Any, max_prompt: int,
+                     log: Log = print):  # fmt: skip
+    """Prompt/answer rows of the questions in `data`; prompts longer than `max_prompt` tokens
+    are skipped and counted (logged with the bad records)."""
+    from datasets import Dataset
+
+    from prover.evaluation.data import load
+    from prover.evaluation.tasks import build_prompt
+
+    loaded = load(data, limit)
+    rows = [{"prompt": build_prompt(i, "cot"), "answer": i.answer} for i in loaded.items]
+    kept, too_long = fit_prompts(rows, tokenizer, max_prompt)
+    if loaded.skipped or too_long:
+        log(f"skipped {len(loaded.skipped)} bad records and {too_long} prompts over "
+            f"{max_prompt} tokens")  # fmt: skip
+    if not kept:
+        raise InputError(f"no usable questions in {data}")
+    return Dataset.from_list(kept)
+
+
+def held_out_callbacks(config: GRPORun, stage: GRPORecipe) -> list:
+    """A `HeldOutEval` on the held-out questions, sampling as the policy is trained to."""
+    if config.held_out is None:
+        return []
+    from prover.evaluation.data import load
+    from verifier_train.train_metrics import HeldOutConfig, HeldOutEval
+
+    held = HeldOutConfig(config.eval_every, config.eval_samples, stage.max_completion_length,
+                         stage.temperature)  # fmt: skip
+    return [HeldOutEval(load(config.held_out).items, held)]
+
+
+def train_grpo(config: GRPORun, log: Log = print) -> Trained:
+    """GRPO of the run's model on the questions with the reward functions into `out/final`,
+    resuming from the last checkpoint in `out`."""
+    from verifier_train.rewards import load_reward
+
+    stage, policy = load_stage(config.run, "grpo", GRPORecipe)
+    funcs = [load_reward(spec) for spec in config.rewards]
+    tokenizer = load_tokenizer(policy)
+    dataset = question_dataset(config.data, config.limit, tokenizer, stage.max_prompt_length,
+                               log)  # fmt: skip
+    callbacks = held_out_callbacks(config, stage)
+    out = config.run.out
+    trainer = build_trainer(policy, dataset, funcs, stage, out, callbacks, tokenizer,
+                            **config.run.overrides())  # fmt: skip
+    final = train_and_save(trainer, out)
+    return trained(
+        trainer, final, f"trained {policy} on {len(dataset)} questions; model in {final}"
     )

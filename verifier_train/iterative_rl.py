@@ -11,8 +11,12 @@ Each round r, in its own folder `OUT/round-r/`:
 `OUT/state.json` records the finished rounds; a re-run resumes at the first unfinished step
 (samples already graded are reused, and each trainer resumes from its last checkpoint).
 
+`train_iterative(IterativeRun)` is the `prover train iterative-grpo` stage in one call: the
+recipe's `grpo`, `reward_model` and `iterative` sections, the questions, the real sampler and
+trainers, and the rounds.
+
 This module does NOT: train process reward models in rounds (outcome RMs only, as the paper's
-iterative experiment), choose the questions, or run rounds in parallel.
+iterative experiment), choose the questions, parse command lines, or run rounds in parallel.
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prover.errors import InputError
 from prover.rundir import append_jsonl, read_jsonl, write_json
+from verifier_train.trainer_io import Log, StageRun
+
+if TYPE_CHECKING:
+    from verifier_train.grpo import GRPORecipe
+    from verifier_train.reward_model import RewardModelRecipe
 
 STATE = "state.json"
 
@@ -163,3 +172,107 @@ class IterativeRL:
     def _grpo(self, step: Round, policy: str, reward_model: str) -> str:
         trainer = self.train_policy(policy, reward_model, step.folder / "policy")
         return str(self.finish(trainer, step.folder / "policy"))
+
+
+# --- The `prover train iterative-grpo` stage ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IterativeRun:
+    """What `prover train iterative-grpo` is asked: the run (its recipe has `grpo`,
+    `reward_model` and `iterative` sections), the questions (the first `limit`), the reward
+    model to start from (None: trained in round 0 from the policy's base) and a rounds
+    override."""
+
+    run: StageRun
+    data: str
+    reward_model: str | None = None
+    rounds: int | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The recipe's three sections and the models to start from."""
+
+    grpo: GRPORecipe
+    reward_model: RewardModelRecipe
+    iterative: IterativeRecipe
+    policy: str
+    start_rm: str
+
+
+def _plan(config: IterativeRun) -> _Plan:
+    from dataclasses import replace
+
+    from verifier_train.grpo import GRPORecipe
+    from verifier_train.recipe_yaml import read_recipe, section
+    from verifier_train.reward_model import RewardModelRecipe
+    from verifier_train.trainer_io import check_model, load_stage
+
+    grpo_recipe, policy = load_stage(config.run, "grpo", GRPORecipe)
+    reward_model = config.reward_model
+    if reward_model:
+        reward_model = check_model(reward_model, "--reward-model")
+    recipe = config.run.recipe
+    settings = read_recipe(recipe) if recipe else {}
+    where = recipe or Path("defaults")
+    rm_recipe = section(settings, "reward_model", RewardModelRecipe, where)
+    plan = section(settings, "iterative", IterativeRecipe, where)
+    plan = replace(plan, rounds=config.rounds) if config.rounds else plan
+    return _Plan(grpo_recipe, rm_recipe, plan, policy, reward_model or policy)
+
+
+def train_iterative(config: IterativeRun, log: Log = print, announce: Log = print) -> dict:
+    """The rounds of iterative RL into `out`, resuming what is finished; returns the state
+    (each round's policy and reward model). `log` gets what was skipped, `announce` (first
+    rank only) each GRPO round as it starts."""
+    from prover.evaluation.data import load
+    from verifier_train.trainer_io import train_and_save
+
+    plan = _plan(config)
+    items = load(config.data, config.limit).items
+    if not items:
+        raise InputError(f"no questions in {config.data}")
+    train_policy = _policy_trainer(config, plan.grpo, log, announce)
+    driver = IterativeRL(config.run.out, plan.iterative, _sampler,
+                         _rm_trainer(plan.reward_model), train_policy, train_and_save)  # fmt: skip
+    return driver.run(plan.policy, plan.start_rm, items)
+
+
+def _sampler(policy: str):
+    from prover.backends import make_backend
+    from prover.backends.build import quiet_transformers
+
+    quiet_transformers()
+    return make_backend("hf", policy)
+
+
+def _rm_trainer(rm_recipe: RewardModelRecipe) -> Callable:
+    def train_rm(init: str, examples: list, out: Path):
+        from verifier_train.reward_model import build_trainer
+
+        trainer, _stats = build_trainer("outcome", init, examples, rm_recipe, out)
+        return trainer
+
+    return train_rm
+
+
+def _policy_trainer(
+    config: IterativeRun, grpo_recipe: GRPORecipe, log: Log, announce: Log
+) -> Callable:
+    def train_policy(policy: str, reward_model: str, out: Path):
+        from verifier_train.grpo import build_trainer, load_tokenizer, question_dataset
+        from verifier_train.reward_model import orm_reward_function
+
+        tokenizer = load_tokenizer(policy)
+        dataset = question_dataset(config.data, config.limit, tokenizer,
+                                   grpo_recipe.max_prompt_length, log)  # fmt: skip
+        reward = orm_reward_function(reward_model)
+        trainer = build_trainer(policy, dataset, [reward], grpo_recipe, out, (), tokenizer,
+                                **config.run.overrides())  # fmt: skip
+        if trainer.is_world_process_zero():
+            announce(f"GRPO round in {out} from {policy} with reward model {reward_model}")
+        return trainer
+
+    return train_policy

@@ -23,12 +23,18 @@ with `prover.rundir.append_jsonl`; a re-run skips records already in the output 
 already in the side file (records are keyed by a hash of the question and the steps). A step
 whose prompt does not fit the policy's context gets no label, and its record is skipped.
 
+`label_steps(StepLabelsRun)` is `prover train step-labels` in one call: the solutions of a
+file, the policy behind any backend (loaded only when something is left to sample), and the
+labelling run.
+
 This module does NOT train anything (see `verifier_train.reward_model`), deduplicate
-solutions, or check that the solution's own final answer matches the gold one.
+solutions, parse command lines, or check that the solution's own final answer matches the gold
+one.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from prover.backends.base import Backend, Completion, Prompt, Sampling, deepseek_math_chat
+from prover.backends.build import BackendConfig, build_generator
+from prover.errors import InputError
 from prover.grading import TIMEOUT, grade_many
 from prover.progress import Reporter
 from prover.records import Invalid, read_records
@@ -201,6 +209,7 @@ class LabelReport:
     already: int = 0  # records found in the output and skipped
     too_long: int = 0  # records with a step prefix longer than the policy's context
     steps: int = 0  # step prefixes sampled by this run
+    skipped: int = 0  # bad input records (`label_steps`)
 
 
 def side_file(out: Path) -> Path:
@@ -355,3 +364,34 @@ def _renderer(backend: Backend) -> Callable[[Prompt], str]:
     else in the DeepSeekMath format (what deepseek-math's own chat template writes)."""
     tokenizer = getattr(backend, "tokenizer", None)
     return lambda prompt: render_prompt(tokenizer, prompt)
+
+
+# --- The `prover train step-labels` command -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepLabelsRun:
+    """What `prover train step-labels` is asked: the solutions file (its first `limit` usable
+    records), the labels JSONL, the policy's backend and the labelling settings."""
+
+    data: Path
+    out: Path
+    backend: BackendConfig
+    shepherd: ShepherdConfig = field(default_factory=ShepherdConfig)
+    limit: int | None = None
+
+
+def label_steps(
+    config: StepLabelsRun, reporter: Reporter | None = None, log: Callable[[str], None] = print
+) -> LabelReport:
+    """Label the steps of every usable solution of `config.data` into `config.out` (a re-run
+    skips labelled records); bad records are logged and counted in `skipped`."""
+    solutions, rejected = read_solutions([config.data], config.limit)
+    for reason in rejected:
+        log(f"skipped {reason}")
+    if not solutions:
+        raise InputError(f"no usable solutions in {config.data} ({len(rejected)} skipped)")
+    generator = functools.partial(build_generator, config.backend)
+    report = label_solutions(solutions, generator, config.out, config.shepherd, reporter)
+    report.skipped = len(rejected)
+    return report

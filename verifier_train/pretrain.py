@@ -14,9 +14,12 @@ itself (transformers has no such built-in: `warmup_stable_decay` decays smoothly
 Memory for the 7B recipe: `verifier_train.memory` (the same accounting for every stage;
 about 24 GiB per GPU on 8 GPUs at micro-batch 2, 114 GiB unsharded: see the recipe).
 
-This module does NOT: read files (see `pretrain_data`), load YAML, launch processes (use
-accelerate/torchrun with the configs in verifier_train/accelerate/), or pre-tokenize the corpus
-(blocks are tokenized as training reads them).
+`train_pretrain(PretrainRun)` is the `prover train pretrain` stage in one call: the recipe,
+its mixture with the `--data NAME=PATH` replacements, a resumable run and the saved model.
+
+This module does NOT: read files (see `pretrain_data`), parse command lines, launch processes
+(use accelerate/torchrun with the configs in verifier_train/accelerate/), or pre-tokenize the
+corpus (blocks are tokenized as training reads them).
 """
 
 from __future__ import annotations
@@ -28,7 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from prover.errors import InputError
-from verifier_train.pretrain_data import MixtureStats, Source, parse_mixture, pretrain_dataset
+from verifier_train.pretrain_data import (
+    MixtureStats,
+    Source,
+    normalized_weights,
+    parse_mixture,
+    pretrain_dataset,
+)
+from verifier_train.trainer_io import Log, StageRun, Trained, load_stage, train_and_save
 
 FIRST_DROP, SECOND_DROP = 0.316, 0.1  # the paper's lr factors after 80% and 90% of training
 NOT_TRAINING_ARGS = ("mixture", "shuffle_buffer")
@@ -172,3 +182,44 @@ def build_trainer(
         processing_class=tokenizer,
         callbacks=[MetricsJSONL(output_dir)],
     )
+
+
+# --- The `prover train pretrain` stage ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PretrainRun:
+    """What `prover train pretrain` is asked: the run, and `NAME=PATH` (or a bare PATH, named
+    `data`) specs that replace the paths of those sources in the recipe's mixture."""
+
+    run: StageRun
+    data: tuple[str, ...] = ()
+
+
+def parse_data(specs: Sequence[str]) -> dict[str, list[str]]:
+    """{source name: paths} from `NAME=PATH` (or a bare PATH, named `data`), repeatable."""
+    data: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        name, path = (name.strip(), path) if sep else ("data", spec)
+        if not name or not path:
+            raise InputError(f"--data {spec!r}: expected NAME=PATH")
+        data.setdefault(name, []).append(path)
+    return data
+
+
+def train_pretrain(config: PretrainRun, log: Log = print) -> Trained:
+    """Continued pretraining of the run's model on the mixture into `out/final`, resuming
+    from the last checkpoint in `out`; the bad records read are logged when it ends."""
+    stage, policy = load_stage(config.run, "pretrain", PretrainRecipe)
+    stage = with_data(stage, parse_data(config.data))
+    stats = MixtureStats()
+    out = config.run.out
+    trainer = build_trainer(policy, stage, out, stats, **config.run.overrides())
+    final = train_and_save(trainer, out)
+    if line := stats.skipped_line():
+        log(line)
+    shares = zip(stage.mixture, normalized_weights(stage.mixture), strict=True)
+    mix = ", ".join(f"{s.name} {w:.0%}" for s, w in shares)
+    steps = trainer.state.global_step
+    return Trained(final, f"pretrained {policy} for {steps} steps on {mix}; model in {final}")

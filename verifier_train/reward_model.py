@@ -27,9 +27,12 @@ final answer its label is about); a PRM sample keeps the steps whose label token
 truncated there (a step's label depends only on its prefix); with no step inside, it is
 skipped. Both are counted. At reward time the same rule gives None (ORM) or fewer steps (PRM).
 
-This module does NOT: read data files (`verifier_train.reward_data`), generate or label data
-(`verifier_train.math_shepherd`), train
-pairwise, apply LoRA, launch processes (use accelerate/torchrun), or load YAML.
+`train_reward_model(RewardModelRun)` is the `prover train reward-model` stage in one call:
+the recipe, the examples, the trainer, a resumable run and the saved model.
+
+This module does NOT: parse data files (`verifier_train.reward_data`), generate or label data
+(`verifier_train.math_shepherd`), train pairwise, apply LoRA, launch processes (use
+accelerate/torchrun), or parse command lines.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from verifier_train.grpo import RewardFunc, process_reward
 from verifier_train.math_shepherd import assistant_text, render_prompt, step_spans
 from verifier_train.reward_data import KINDS, OutcomeExample, ProcessExample
 from verifier_train.rewards import completion_text
+from verifier_train.trainer_io import Log, StageRun, Trained, load_stage, train_and_save, trained
 
 IGNORE = -100  # label of tokens that carry no step label (the loss skips them)
 
@@ -361,3 +365,42 @@ def prm_reward_function(
         ]
 
     return prm_reward
+
+
+# --- The `prover train reward-model` stage --------------------------------------------------
+
+ARTICLE = {"outcome": "an", "process": "a"}
+
+
+@dataclass(frozen=True)
+class RewardModelRun:
+    """What `prover train reward-model` is asked: the run, the kind (outcome or process) and
+    the data files."""
+
+    run: StageRun
+    kind: str
+    files: tuple[Path, ...]
+
+
+def train_reward_model(config: RewardModelRun, log: Log = print) -> Trained:
+    """An outcome (ORM) or process (PRM) reward model on the run's model's base, trained on
+    the examples of `config.files` into `out/final`, resuming from the last checkpoint; bad
+    records and samples that do not fit are logged."""
+    from verifier_train.reward_data import load_examples
+
+    kind = config.kind
+    stage, policy = load_stage(config.run, "reward_model", RewardModelRecipe)
+    examples, rejected = load_examples(kind, config.files)
+    for reason in rejected:
+        log(f"skipped {reason}")
+    if not examples:
+        raise InputError(f"no usable {kind} reward-model records ({len(rejected)} skipped)")
+    out = config.run.out
+    trainer, stats = build_trainer(kind, policy, examples, stage, out, **config.run.overrides())
+    if stats.too_long or stats.truncated:
+        log(f"{stats.too_long} samples longer than max_length {stage.max_length} skipped, "
+            f"{stats.truncated} cut after their last step that fits")  # fmt: skip
+    final = train_and_save(trainer, out)
+    summary = (f"trained {ARTICLE[kind]} {kind} reward model from {policy} on {stats.kept} "
+               f"samples ({len(rejected)} bad records skipped); model in {final}")  # fmt: skip
+    return trained(trainer, final, summary)

@@ -8,9 +8,12 @@ thought, ending with the answer in `\\boxed{}`). With prompt/completion data, TR
 of prompt tokens to -100 (`completion_only_loss`), so the loss falls on the completion only; TRL
 also appends EOS to each completion.
 
-This module does NOT: read data files or validate answers (see `verifier_train.sft_data`), load
-YAML, launch processes (use accelerate/torchrun), apply LoRA, or pack by default (the paper
-concatenates examples to 4K; set `packing=True` on GPUs with flash attention).
+`train_sft(SFTRun)` is the whole stage in one call (`prover train sft`): the recipe, the
+records, the trainer, a resumable run and the saved model.
+
+This module does NOT: parse data files or validate answers (see `verifier_train.sft_data`),
+parse command lines, launch processes (use accelerate/torchrun), apply LoRA, or pack by default
+(the paper concatenates examples to 4K; set `packing=True` on GPUs with flash attention).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from prover.backends.base import deepseek_math_chat
+from prover.errors import InputError
 from prover.evaluation.tasks import COT_INSTRUCTION, POT_INSTRUCTION
 from prover.parse import last_boxed
 from verifier_train.sft_data import SFTRecord, boxed_sentence
+from verifier_train.trainer_io import Log, StageRun, Trained, load_stage, train_and_save, trained
 
 INSTRUCTIONS: Mapping[str, str] = {
     "cot": COT_INSTRUCTION,
@@ -126,3 +131,31 @@ def build_trainer(
         processing_class=tokenizer,
         callbacks=[MetricsJSONL(output_dir)],
     )
+
+
+@dataclass(frozen=True)
+class SFTRun:
+    """What `prover train sft` is asked: the run, the data files, and whether each record's
+    answer is checked against its reasoning."""
+
+    run: StageRun
+    files: tuple[Path, ...]
+    check_answers: bool = True
+
+
+def train_sft(config: SFTRun, log: Log = print) -> Trained:
+    """Fine-tune the run's model on the records of `config.files` (bad ones are logged and
+    skipped) into `out/final`, resuming from the last checkpoint in `out`."""
+    from verifier_train.sft_data import load_sft
+
+    stage, policy = load_stage(config.run, "sft", SFTRecipe)
+    records, rejected = load_sft(config.files, check_answers=config.check_answers)
+    for reason in rejected:
+        log(f"skipped {reason}")
+    if not records:
+        raise InputError("no usable SFT records")
+    out = config.run.out
+    trainer = build_trainer(policy, records, stage, out, **config.run.overrides())
+    final = train_and_save(trainer, out)
+    summary = f"fine-tuned {policy} on {len(records)} records ({len(rejected)} skipped); "
+    return trained(trainer, final, summary + f"model in {final}")

@@ -1,44 +1,18 @@
 """`prover eval`: answer benchmarks in the DeepSeekMath setups (CoT, few-shot, program of thought).
 
-This module parses options, loads data and prints the metrics table; it does not generate,
-grade or compute metrics itself (see `prover.evaluation`).
+This module parses options, makes one call (`prover.evaluation.evaluate`) and prints the
+metrics table; it does not load data, generate, grade or compute metrics itself.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
-from prover.cli.options import backend_options, build_generator, default_run_dir, sampling_from
-from prover.errors import InputError
-from prover.evaluation.data import Dataset, load
+from prover.cli.options import backend_config, backend_options, sampling_from
 from prover.evaluation.tasks import TASKS
 from prover.progress import RichReporter
-from prover.rundir import RunDir
-
-MAX_SKIP_LINES = 10
-FINGERPRINT = ("model", "temperature", "top_p", "max_tokens")
-
-
-def _fingerprint(data: str, task: str, opts: dict) -> dict:
-    """Settings a resumed run must share; the item limit and k may grow on resume."""
-    return {"command": "eval", "data": data, "task": task, **{k: opts[k] for k in FINGERPRINT}}
-
-
-def _out_dir(data: str) -> Path:
-    name = Path(data).stem if Path(data).exists() else data
-    return default_run_dir(re.sub(r"[^\w.-]+", "-", name), "eval")
-
-
-def _report_skipped(dataset: Dataset) -> None:
-    """One unwrapped stderr line per skipped record (the first few), then a count."""
-    for message in dataset.skipped[:MAX_SKIP_LINES]:
-        click.echo(f"warning: {message}", err=True)
-    if len(dataset.skipped) > MAX_SKIP_LINES:
-        more = len(dataset.skipped) - MAX_SKIP_LINES
-        click.echo(f"warning: ... and {more} more skipped records", err=True)
 
 
 def _percent(value) -> str:
@@ -114,20 +88,14 @@ def eval_command(data, task, limit, samples, out, resume, workers, **opts) -> No
     Writes samples.jsonl (one graded record per sample) and metrics.json to --out and prints
     the metrics: accuracy, maj@k and pass@k by the DeepSeekMath rules, Math-Verify's beside.
     """
-    from prover.evaluation.run import EvalConfig, run_eval
+    from prover.evaluation.evaluate import EvalRun, evaluate
+    from prover.evaluation.run import EvalConfig
 
-    reporter = RichReporter()
-    dataset = load(data, limit)
-    _report_skipped(dataset)
-    if resume and out is None:
-        raise InputError("--resume needs --out RUN_DIR (the run to continue)")
-    run = RunDir(out or _out_dir(data), _fingerprint(data, task, opts), resume=resume)
-    generator = build_generator(opts)
     config = EvalConfig(task, samples, sampling_from(opts), workers)
-    notes = {"data": data, "skipped_records": len(dataset.skipped)}
-    report = run_eval(generator, dataset.items, config, run, reporter, notes)
-    click.echo(_render(metrics_table(report)))
-    click.echo(f"{len(dataset.items)} items; samples and metrics in {run.path}", err=True)
+    run = EvalRun(data, config, backend_config(opts), limit, out, resume)
+    evaluated = evaluate(run, RichReporter(), warn=lambda line: click.echo(line, err=True))
+    click.echo(_render(metrics_table(evaluated.report)))
+    click.echo(f"{evaluated.items} items; samples and metrics in {evaluated.run_dir}", err=True)
 
 
 def _render(table) -> str:

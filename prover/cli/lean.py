@@ -1,8 +1,9 @@
 """`prover lean`: optional Lean 4 cross-checking (`doctor`, `check`, `formalize`), and the
 Lean options of every command: the REPL options here, and `--lean` with its settings on
-`prover solve` and `prover score` (`lean_options`, `lean_setup`).
+`prover solve` and `prover score` (`lean_options`, `lean_config`).
 
-Thin commands over `prover.lean`. `check` and `formalize` need a Lean toolchain (`lake`) and the
+Thin commands over `prover.lean` (`prover.lean.commands` does what `check` and `formalize`
+do). `check` and `formalize` need a Lean toolchain (`lake`) and the
 project in `lean/`; without one they stop with one line and exit 2, unless `--repl-command`
 names a REPL to run instead. Exit codes: 0 proved (doctor: everything present), 1 not proved
 (doctor: something missing), 2 unusable input or no toolchain.
@@ -12,29 +13,16 @@ from __future__ import annotations
 
 import functools
 import json
-import shlex
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from prover.cli.options import backend_options, build_generator, problem_option, sampling_from
-from prover.errors import InputError
-from prover.lean import (
-    LeanTemplates,
-    Proved,
-    ReplConfig,
-    ReplProcesses,
-    cross_check,
-    describe,
-    doctor,
-    project_dir,
-    require_lean,
-    to_record,
-)
-from prover.lean.crosscheck import LeanSetup
-from prover.parse import split_solution
-from prover.texinput import read_problems, read_text, select_problem
+from prover.cli.options import backend_config, backend_options, problem_option, sampling_from
+from prover.lean import Proved, describe, doctor, project_dir, to_record
+from prover.lean.commands import CheckRun, FormalizeRun, check_file, formalize_file
+from prover.lean.crosscheck import LeanOptions, LeanSetup, setup_lean
+from prover.lean.repl import ReplOptions
 
 
 def project_option(prefix: str = "") -> Callable:
@@ -129,46 +117,28 @@ def lean_options(func: Callable) -> Callable:
     return _apply(LEAN_OPTIONS, func)
 
 
-def repl_processes(
-    project: Path | None, repl_command: str | None, timeout: float, **settings
-) -> ReplProcesses:
-    """The REPL processes of the options (none started yet); no toolchain (and no REPL
-    command) is an InputError, and so is a REPL command that is not there."""
-    command = tuple(shlex.split(repl_command or ""))
-    if not command:
-        require_lean(project)
-    config = ReplConfig(
-        project=project_dir(project), command=command or None, timeout=timeout, **settings
-    )
-    return ReplProcesses(config)
-
-
-def _repls(opts: dict) -> ReplProcesses:
-    return repl_processes(
-        opts["project"],
-        opts["repl_command"],
-        opts["timeout"],
-        size=opts["workers"],
+def repl_config(opts: dict) -> ReplOptions:
+    """The REPL options of `prover lean check` and `formalize`."""
+    return ReplOptions(
+        project=opts["project"],
+        repl_command=opts["repl_command"],
+        timeout=opts["timeout"],
+        workers=opts["workers"],
         header=opts["header"],
-        memory_mb=opts["memory_mb"] or None,
+        memory_mb=opts["memory_mb"],
     )
+
+
+def lean_config(opts: dict) -> LeanOptions:
+    """`--lean` and its settings on solve and score."""
+    repl = ReplOptions(opts["lean_project"], opts["lean_repl_command"], opts["lean_timeout"])
+    return LeanOptions(opts["lean"], repl, opts["lean_attempts"])
 
 
 def lean_setup(opts: dict) -> LeanSetup | None:
-    """None without `--lean`. Call it before loading a model: a missing toolchain, a REPL
-    command that is not there or a bad template fails here, with one line (exit 2)."""
-    if not opts["lean"]:
-        for name in ("lean_repl_command", "lean_project"):
-            if opts[name] is not None:
-                raise InputError(f"--{name.replace('_', '-')} needs --lean")
-        return None
-    # One process: proofs are checked one after another (the model writes them in turn), and
-    # each extra process would import Mathlib again.
-    repls = repl_processes(
-        opts["lean_project"], opts["lean_repl_command"], opts["lean_timeout"], size=1
-    )
-    templates = LeanTemplates.load(opts.get("template_dir"))
-    return LeanSetup(repls, templates, opts["lean_attempts"])
+    """None without `--lean`; a missing toolchain is one line (exit 2), before any model is
+    loaded (`prover.lean.crosscheck.setup_lean`)."""
+    return setup_lean(lean_config(opts), opts.get("template_dir"))
 
 
 @click.group(name="lean")
@@ -200,14 +170,10 @@ def doctor_command(ctx: click.Context, project: Path | None) -> None:
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
-def check(ctx: click.Context, lean_file: Path, **opts) -> None:
+def check(ctx: click.Context, lean_file: Path, theorem: str | None, fmt: str, **opts) -> None:
     """Check FILE.lean with the Lean REPL: exit 0 when it is proved (no error, no sorry)."""
-    source = read_text(lean_file)
-    if not source.strip():
-        raise InputError(f"{lean_file} is empty")
-    with _repls(opts) as repls:
-        verdict = repls.check(source, theorem=opts["theorem"])
-    if opts["fmt"] == "json":
+    verdict = check_file(CheckRun(lean_file, repl_config(opts), theorem))
+    if fmt == "json":
         click.echo(json.dumps({"file": str(lean_file), **to_record(verdict)}, ensure_ascii=False))
     else:
         click.echo(describe(verdict, source=str(lean_file)))
@@ -236,39 +202,27 @@ def check(ctx: click.Context, lean_file: Path, **opts) -> None:
     help="Directory overriding lean_formalize.txt / lean_prove.txt.",
 )
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md")
-def formalize(problem_file: Path, **opts) -> None:
+def formalize(problem_file: Path, problem_k: int | None, proof_file: Path | None, attempts: int,
+              template_dir: str | None, fmt: str, **opts) -> None:  # fmt: skip
     """Autoformalize PROBLEM.tex into Lean theorems with the model, then try to prove them."""
-    problems = select_problem(read_problems(problem_file), opts["problem_k"], problem_file)
-    informal = _informal_proof(opts["proof_file"], problems, problem_file)
-    templates = LeanTemplates.load(opts["template_dir"])
-    with _repls(opts) as repls:
-        backend = build_generator(opts)
-        results = []
-        for problem in problems:
-            result = cross_check(
-                problem.text,
-                informal,
-                backend,
-                repls,
-                templates=templates,
-                sampling=sampling_from(opts),
-                attempts=opts["attempts"],
-            )
-            click.echo(_render(problem.index, result, opts["fmt"]))
-            results.append(result)
-    failed = [str(p.index) for p, r in zip(problems, results, strict=True) if not r.proved]
+    run = FormalizeRun(
+        problem_file,
+        problem_k=problem_k,
+        proof_file=proof_file,
+        backend=backend_config(opts),
+        sampling=sampling_from(opts),
+        repl=repl_config(opts),
+        attempts=attempts,
+        template_dir=template_dir,
+    )
+
+    def show(problem, result) -> None:  # each problem as soon as it is done
+        click.echo(_render(problem.index, result, fmt))
+
+    results = formalize_file(run, on_result=show)
+    failed = [str(problem.index) for problem, result in results if not result.proved]
     if failed:
         raise click.ClickException(f"not proved in Lean: problem(s) {', '.join(failed)}")
-
-
-def _informal_proof(path: Path | None, problems: list, problem_file: Path) -> str | None:
-    if path is None:
-        return None
-    if len(problems) > 1:
-        raise InputError(
-            f"{problem_file} holds {len(problems)} problems; choose one with --problem"
-        )
-    return split_solution(read_text(path))[0]
 
 
 def _render(index: int, result, fmt: str) -> str:

@@ -2,60 +2,47 @@
 
 `score --lean` also cross-checks every scored proof in Lean with the verifier's model
 (`prover.lean.crosscheck`) and counts where the formal and informal verdicts disagree.
+This module only parses options and prints; the run is `prover.scorerun.score_proof_sets`.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
 
-from prover.agreement import summarize
-from prover.backends import Backend
+from prover.batchverify import ProofSetRun
 from prover.cli.lean import lean_options, lean_setup
-from prover.cli.options import build_verifier, model_options, proof_set_options, sampling_from
-from prover.errors import InputError, require
-from prover.lean.crosscheck import (
-    LeanSetup,
-    attach_to_scores,
-    check_proofs,
-    score_summary,
-    score_targets,
-)
-from prover.progress import Reporter, RichReporter
-from prover.prompts import Templates
-from prover.proofsets import guessed_scales, parse_map, read_proofs
-from prover.rundir import RunDir, write_json, write_jsonl
-from prover.scoring import BatchScorer, ScoreConfig
+from prover.cli.options import backend_config, model_options, proof_set_options, sampling_from
+from prover.lean.crosscheck import score_summary
+from prover.progress import RichReporter
+from prover.scorerun import ScoreRun, score_proof_sets
+from prover.scoring import ScoreConfig
 
 SKIPPED_EXIT = 3  # the run finished, but some input records were bad and skipped
 
 
-def _paths(out: Path) -> tuple[Path, Path]:
-    """(run directory beside the output, summary file beside the output)."""
-    stem = out.name.removesuffix(".jsonl")
-    return out.with_name(out.name + ".run"), out.with_name(stem + ".summary.json")
+def proof_set(files: tuple[Path, ...], opts: dict) -> ProofSetRun:
+    """The proof-set options of `score` and `label` (`proof_set_options`, --limit,
+    --templates)."""
+    return ProofSetRun(
+        files,
+        opts["out"],
+        opts["resume"],
+        opts["mapping"],
+        opts["scale"],
+        opts["limit"],
+        opts["template_dir"],
+    )
 
 
-def _fingerprint(files: tuple[Path, ...], opts: dict, templates: Templates) -> dict:
-    """Settings a resumed run must share with the run it continues."""
-    keys = ("verifications", "temperature", "top_p", "max_tokens", "scale", "mapping")
-    return {
-        "files": [str(f.resolve()) for f in files],
-        "model": opts["verifier_model"] or opts["model"],
-        "meta": opts["meta_verifications"] if opts["meta"] else 0,
-        "templates": templates.digest(),
-        **{k: list(opts[k]) if isinstance(opts[k], tuple) else opts[k] for k in keys},
-    }
-
-
-def _check_out(out: Path, resume: bool) -> None:
-    if out.is_dir():
-        raise InputError(f"--out {out} is a directory; give a file name such as {out}/scores.jsonl")
-    if any(parent.is_file() for parent in out.parents):
-        raise InputError(f"--out {out}: a parent of it is a file")
-    if out.exists() and not resume:
-        raise InputError(f"{out} exists; pass --resume to continue it or choose another --out")
+def _score_run(files: tuple[Path, ...], opts: dict) -> ScoreRun:
+    meta = opts["meta_verifications"] if opts["meta"] else 0
+    scoring = ScoreConfig(opts["verifications"], meta, sampling_from(opts))
+    return ScoreRun(
+        proof_set(files, opts), backend_config(opts), scoring, opts["threshold"], opts["report"]
+    )
 
 
 @click.command()
@@ -93,81 +80,27 @@ def _check_out(out: Path, resume: bool) -> None:
 )
 @lean_options
 @click.pass_context
-def score(ctx: click.Context, proof_files: tuple[Path, ...], **opts) -> None:
+def score(ctx: click.Context, proof_files: tuple[Path, ...], graph_db: Path | None, **opts) -> None:
     """Verify every proof in PROOFS V times; write per-proof scores and, where human grades
     exist, agreement statistics (accuracy, MAE, Pearson, Spearman, confusion, calibration)."""
-    if opts["report"]:
-        require("matplotlib", "plots")  # before any proof is scored, not after
     reporter = RichReporter()
-    items, bad = read_proofs(list(proof_files), parse_map(opts["mapping"]), opts["scale"])
-    for record in bad:
-        reporter.log(f"skipped {record}")
-    items = items[: opts["limit"]] if opts["limit"] else items
-    if not items:
-        raise InputError(f"no scorable proofs in {', '.join(str(f) for f in proof_files)}")
-    out = opts["out"]
-    _check_out(out, opts["resume"])
-    lean = lean_setup(opts)  # before any model is loaded: no toolchain is one line, exit 2
-    for name, scale in guessed_scales(items).items():
-        reporter.log(
-            f"{name}: no grade scale known, guessed 0-{scale:g} from its grades "
-            "(set --scale if that is wrong)"
-        )
-    run_dir, summary_path = _paths(out)
-    templates = Templates.load(opts["template_dir"])
-    run = RunDir(run_dir, _fingerprint(proof_files, opts, templates), resume=opts["resume"])
-    config = ScoreConfig(
-        verifications=opts["verifications"],
-        meta=opts["meta_verifications"] if opts["meta"] else 0,
-        sampling=sampling_from(opts),
+    result = score_proof_sets(
+        _score_run(proof_files, opts), functools.partial(lean_setup, opts), reporter
     )
-    verifier = build_verifier(opts)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    records = BatchScorer(verifier, config, run, out, templates, reporter).score(items)
-    lean_summary = _lean(lean, items, records, verifier, run, reporter, opts)
-    summary = summarize(records, opts["threshold"])
-    summary |= {"skipped": len(bad), "bad_records": [str(b) for b in bad]}
-    if lean_summary is not None:
-        summary["lean"] = lean_summary
-    write_json(summary_path, summary)
-    print_table(summary)
-    if lean_summary is not None:
-        click.echo(score_summary(lean_summary))
-    if opts["report"]:
-        from prover.plots import write_plots
-
-        write_plots(records, summary, opts["report"])
-    reporter.log(f"scores: {out}  summary: {summary_path}")
-    if opts["graph_db"] is not None:
+    print_table(result.summary)
+    if result.lean is not None:
+        click.echo(score_summary(result.lean))
+    reporter.log(f"scores: {result.out}  summary: {result.summary_path}")
+    if graph_db is not None:
         from prover.cli.graph import record_into_graph
 
-        record_into_graph(opts["graph_db"], out, reporter)  # with FILE.run/lean.jsonl, if any
-    if bad:
+        record_into_graph(graph_db, result.out, reporter)  # with FILE.run/lean.jsonl
+    if result.skipped:
         click.echo(
-            f"{len(bad)} bad record(s) skipped (listed above); the rest were scored", err=True
+            f"{result.skipped} bad record(s) skipped (listed above); the rest were scored",
+            err=True,
         )
         ctx.exit(SKIPPED_EXIT)
-
-
-def _lean(
-    lean: LeanSetup | None,
-    items: list,
-    records: list[dict],
-    verifier: Backend,
-    run: RunDir,
-    reporter: Reporter,
-    opts: dict,
-) -> dict | None:
-    """With --lean: cross-check every scored proof with the verifier's model (the one model
-    this command loads), give each record (and its line in --out) its `lean` and
-    `disagreement` fields, and return the Lean part of the summary."""
-    if lean is None:
-        return None
-    targets = score_targets(items, records)
-    found = check_proofs(lean, targets, verifier, sampling_from(opts), run, reporter)
-    lean_summary = attach_to_scores(records, found, opts["threshold"])
-    write_jsonl(opts["out"], records)
-    return lean_summary
 
 
 def _fmt(value) -> str:

@@ -1,16 +1,17 @@
-"""Options and helpers shared by the `prover train ...` stage commands."""
+"""Options and helpers shared by the `prover train ...` stage commands: the options every
+stage has, and how a stage's notes and result are printed. The stages themselves are library
+calls (`verifier_train.sft.train_sft`, `verifier_train.v2.stages.train_verifier`, ...); this
+module does not read recipes or data."""
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
 
 import click
 
-from prover.errors import InputError, require
 from prover.models import help_text as model_help
-from verifier_train.trainer_io import check_model, check_runnable
+from verifier_train.trainer_io import Trained
 
 
 def stage_options(section_name: str):
@@ -30,27 +31,12 @@ def stage_options(section_name: str):
     return lambda func: functools.reduce(lambda f, o: o(f), reversed(options), func)
 
 
-def load_stage(recipe: Path | None, model: str | None, name: str, cls: type) -> tuple[Any, str]:
-    """(the stage's recipe dataclass, the model to train: a folder or hub id to load) from the
-    YAML and the flags."""
-    for module in ("trl", "datasets"):
-        require(module, "train")
-    from verifier_train.recipe_yaml import read_recipe, section
-
-    settings = read_recipe(recipe) if recipe else {}
-    stage = section(settings, name, cls, recipe or Path("defaults"))
-    policy = model or settings.get("model")
-    if not policy:
-        raise InputError("no model: pass --model or set `model` in the recipe")
-    check_runnable(stage)
-    return stage, check_model(policy)
+def warn(message: str) -> None:
+    """A stage's note (what it skipped) on stderr."""
+    click.echo(message, err=True)
 
 
-def steps(max_steps: int | None) -> dict[str, int]:
-    return {} if max_steps is None else {"max_steps": max_steps}
-
-
-def say(trainer, message: str) -> None:
-    """Echo once per run, not once per rank, under `accelerate launch` / `torchrun`."""
-    if trainer.is_world_process_zero():
-        click.echo(message)
+def show(trained: Trained) -> None:
+    """The stage's summary line on stdout, once per run under a launcher."""
+    if trained.show:
+        click.echo(trained.summary)

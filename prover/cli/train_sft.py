@@ -1,4 +1,5 @@
-"""`prover train sft`: supervised fine-tuning on unified records."""
+"""`prover train sft`: supervised fine-tuning on unified records. This module only parses
+options; the stage is `verifier_train.sft.train_sft`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from prover.cli.train_common import load_stage, say, stage_options, steps
-from prover.errors import InputError
-from verifier_train.trainer_io import train_and_save
+from prover.cli.train_common import show, stage_options, warn
+from verifier_train.trainer_io import StageRun
 
 
 @click.command()
@@ -20,16 +20,7 @@ def sft(files: tuple[Path, ...], recipe: Path | None, model: str | None, out: Pa
         max_steps: int | None, no_check: bool) -> None:  # fmt: skip
     """Supervised fine-tuning on {question, reasoning, answer, meta} records (GSM8K, MATH and
     champ files are converted); the loss falls on the completion only."""
-    from verifier_train.sft import SFTRecipe, build_trainer
-    from verifier_train.sft_data import load_sft
+    from verifier_train.sft import SFTRun, train_sft
 
-    stage, policy = load_stage(recipe, model, "sft", SFTRecipe)
-    records, rejected = load_sft(files, check_answers=not no_check)
-    for reason in rejected:
-        click.echo(f"skipped {reason}", err=True)
-    if not records:
-        raise InputError("no usable SFT records")
-    trainer = build_trainer(policy, records, stage, out, **steps(max_steps))
-    final = train_and_save(trainer, out)
-    say(trainer, f"fine-tuned {policy} on {len(records)} records ({len(rejected)} skipped); "
-               f"model in {final}")  # fmt: skip
+    run = StageRun(out, recipe, model, max_steps)
+    show(train_sft(SFTRun(run, files, check_answers=not no_check), log=warn))

@@ -1,4 +1,6 @@
-"""`prover train verifier|meta-verifier|generator`: the DeepSeekMath-V2 stages on GRPO."""
+"""`prover train verifier|meta-verifier|generator`: the DeepSeekMath-V2 stages on GRPO. This
+module only parses options; the stages are `verifier_train.v2.stages.train_verifier`,
+`train_meta_verifier` and `train_generator`."""
 
 from __future__ import annotations
 
@@ -8,9 +10,8 @@ from pathlib import Path
 import click
 
 from prover.cli.options import TEMPLATES_OPTION
-from prover.cli.train_common import load_stage, say, stage_options, steps
-from prover.errors import InputError
-from verifier_train.trainer_io import train_and_save
+from prover.cli.train_common import show, stage_options, warn
+from verifier_train.trainer_io import StageRun
 
 FILES = click.argument("files", metavar="DATA...", nargs=-1, required=True,
                        type=click.Path(path_type=Path, dir_okay=False))  # fmt: skip
@@ -51,42 +52,23 @@ def shared_options(func):
     return functools.reduce(lambda f, o: o(f), reversed(SHARED), func)
 
 
-def settings(opts: dict):
-    """(templates, judge config, probe config) from the shared options."""
-    from prover.prompts import Templates
+def settings(template_dir: str | None, judge_samples: int, judge_max_tokens: int,
+             judge_temperature: float, probe_every: int):  # fmt: skip
+    """The shared options as the stages' `V2Settings`."""
     from verifier_train.v2.rewards import JudgeConfig
-    from verifier_train.v2.stages import ProbeConfig
+    from verifier_train.v2.stages import ProbeConfig, V2Settings
 
-    judge = JudgeConfig(opts["judge_samples"], opts["judge_temperature"], opts["judge_max_tokens"])
-    probes = ProbeConfig(opts["probe_every"], max_tokens=min(opts["judge_max_tokens"], 1024),
-                         temperature=opts["judge_temperature"])  # fmt: skip
-    return Templates.load(opts["template_dir"]), judge, probes
+    judge = JudgeConfig(judge_samples, judge_temperature, judge_max_tokens)
+    probes = ProbeConfig(probe_every, max_tokens=min(judge_max_tokens, 1024),
+                         temperature=judge_temperature)  # fmt: skip
+    return V2Settings(template_dir, judge, probes)
 
 
-def judge_spec(opts: dict, role: str):
+def judge_spec(model: str | None, backend: str, base_url: str | None):
+    """The judge options as a `JudgeSpec`, or None without a model (the stage checks them)."""
     from verifier_train.v2.stages import JudgeSpec
 
-    model, backend, url = opts[role], opts[f"{role}_backend"], opts[f"{role}_base_url"]
-    flag = role.replace("_", "-")
-    if model and backend == "openai" and not url:
-        raise InputError(f"--{flag}-backend openai needs --{flag}-base-url (the server's /v1 URL)")
-    return JudgeSpec(model, backend, url) if model else None
-
-
-def report_skipped(skipped: list) -> None:
-    for reason in skipped[:20]:
-        click.echo(f"skipped {reason}", err=True)
-    if len(skipped) > 20:
-        click.echo(f"skipped {len(skipped) - 20} more records", err=True)
-
-
-def finish(built: tuple, out: Path, stage) -> object:
-    """Report prompts that did not fit, train with resume, save; returns the trainer."""
-    trainer, too_long = built
-    if too_long:
-        click.echo(f"skipped {too_long} prompts over {stage.max_prompt_length} tokens", err=True)
-    train_and_save(trainer, out)
-    return trainer
+    return JudgeSpec(model, backend, base_url) if model else None
 
 
 @click.command()
@@ -101,24 +83,17 @@ def finish(built: tuple, out: Path, stage) -> object:
 @judge_options("meta_verifier", required=False)
 @shared_options
 def verifier(files: tuple[Path, ...], recipe: Path | None, model: str | None, out: Path,
-             max_steps: int | None, meta_data: tuple[Path, ...], **opts) -> None:  # fmt: skip
+             max_steps: int | None, meta_data: tuple[Path, ...], meta_verifier: str | None,
+             meta_verifier_backend: str, meta_verifier_base_url: str | None,
+             **shared) -> None:  # fmt: skip
     """GRPO for the verifier on graded proofs (problem, proof, expert score): reward
     R_format · (1 − |s′ − s|), times R_meta with --meta-verifier."""
-    from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2.stages import make_judge, verifier_trainer
-    from verifier_train.v2.verifier import read_meta_data, read_verifier_data
+    from verifier_train.v2.stages import VerifierRun, train_verifier
 
-    stage, policy = load_stage(recipe, model, "verifier", GRPORecipe)
-    data, skipped = read_verifier_data(list(files))
-    metas, meta_skipped = read_meta_data(list(meta_data)) if meta_data else ([], [])
-    report_skipped(skipped + meta_skipped)
-    templates, judge_config, probes = settings(opts)
-    meta_judge = make_judge(judge_spec(opts, "meta_verifier"), templates, judge_config)
-    built = verifier_trainer(policy, data, metas, stage, out, templates, meta_judge, probes,
-                             **steps(max_steps))  # fmt: skip
-    trainer = finish(built, out, stage)
-    say(trainer, f"trained the verifier {policy} on {len(data)} proofs"
-        f"{f' and {len(metas)} analyses' if metas else ''}; model in {out / 'final'}")  # fmt: skip
+    meta_judge = judge_spec(meta_verifier, meta_verifier_backend, meta_verifier_base_url)
+    config = VerifierRun(StageRun(out, recipe, model, max_steps), files, meta_data, meta_judge,
+                         settings(**shared))  # fmt: skip
+    show(train_verifier(config, log=warn))
 
 
 @click.command("meta-verifier")
@@ -126,21 +101,13 @@ def verifier(files: tuple[Path, ...], recipe: Path | None, model: str | None, ou
 @stage_options("meta_verifier")
 @shared_options
 def meta_verifier(files: tuple[Path, ...], recipe: Path | None, model: str | None, out: Path,
-                  max_steps: int | None, **opts) -> None:  # fmt: skip
+                  max_steps: int | None, **shared) -> None:  # fmt: skip
     """GRPO for the meta-verifier on graded analyses (problem, proof, analysis, meta score):
     reward R_format · (1 − |ms′ − ms|)."""
-    from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2.stages import meta_verifier_trainer
-    from verifier_train.v2.verifier import read_meta_data
+    from verifier_train.v2.stages import MetaVerifierRun, train_meta_verifier
 
-    stage, policy = load_stage(recipe, model, "meta_verifier", GRPORecipe)
-    data, skipped = read_meta_data(list(files))
-    report_skipped(skipped)
-    templates, _, _ = settings(opts)
-    built = meta_verifier_trainer(policy, data, stage, out, templates, **steps(max_steps))
-    trainer = finish(built, out, stage)
-    say(trainer, f"trained the meta-verifier {policy} on {len(data)} analyses; "
-        f"model in {out / 'final'}")  # fmt: skip
+    config = MetaVerifierRun(StageRun(out, recipe, model, max_steps), files, settings(**shared))
+    show(train_meta_verifier(config, log=warn))
 
 
 @click.command()
@@ -152,23 +119,16 @@ def meta_verifier(files: tuple[Path, ...], recipe: Path | None, model: str | Non
 @click.option("--beta", type=float, default=0.24, show_default=True, help="Weight of R_self.")
 @shared_options
 def generator(files: tuple[Path, ...], recipe: Path | None, model: str | None, out: Path,
-              max_steps: int | None, alpha: float, beta: float, **opts) -> None:  # fmt: skip
+              max_steps: int | None, verifier_model: str, verifier_model_backend: str,
+              verifier_model_base_url: str | None, meta_verifier: str | None,
+              meta_verifier_backend: str, meta_verifier_base_url: str | None, alpha: float,
+              beta: float, **shared) -> None:  # fmt: skip
     """GRPO for the proof generator on problems (.tex or records with `problem`), rewarded by
     a verifier model: R_format · (α·R_proof + β·R_self)."""
-    from verifier_train.grpo import GRPORecipe
-    from verifier_train.v2.generator import read_problems
-    from verifier_train.v2.stages import generator_trainer, make_judge
+    from verifier_train.v2.stages import GeneratorRun, train_generator
 
-    stage, policy = load_stage(recipe, model, "generator", GRPORecipe)
-    problems, skipped = read_problems(list(files))
-    report_skipped(skipped)
-    if not problems:
-        raise InputError("no problems to train the generator on")
-    templates, judge_config, probes = settings(opts)
-    judge = make_judge(judge_spec(opts, "verifier_model"), templates, judge_config)
-    meta_judge = make_judge(judge_spec(opts, "meta_verifier"), templates, judge_config)
-    built = generator_trainer(policy, problems, stage, out, templates, judge, meta_judge, alpha,
-                              beta, probes, **steps(max_steps))  # fmt: skip
-    trainer = finish(built, out, stage)
-    say(trainer, f"trained the generator {policy} on {len(problems)} problems; "
-        f"model in {out / 'final'}")  # fmt: skip
+    judge = judge_spec(verifier_model, verifier_model_backend, verifier_model_base_url)
+    meta_judge = judge_spec(meta_verifier, meta_verifier_backend, meta_verifier_base_url)
+    config = GeneratorRun(StageRun(out, recipe, model, max_steps), files, judge, meta_judge,
+                          alpha, beta, settings(**shared))  # fmt: skip
+    show(train_generator(config, log=warn))

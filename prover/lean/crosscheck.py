@@ -2,8 +2,8 @@
 
 What this module does, for both commands:
 - `LeanSetup`: what a run needs to cross-check (the REPL processes, which start no process
-  until the first check, the templates, the attempts); `prover.cli.lean.lean_setup` builds it
-  from the `--lean` options before any model is loaded;
+  until the first check, the templates, the attempts); `setup_lean` builds it from the
+  `--lean` options (`LeanOptions`) before any model is loaded;
 - `check_proofs`: `cross_check` of each proof (the model formalizes the problem, then writes
   formal proofs guided by the informal one), one `lean.jsonl` record per proof in the run
   directory as it finishes, so a resumed run does not check a proof twice;
@@ -20,14 +20,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from prover.backends import Backend, Sampling
+from prover.errors import InputError
 from prover.graph.ingest import lean_detail
 from prover.graph.store import LEAN_STATUSES
 from prover.lean.formalize import CrossCheck, LeanTemplates, cross_check
 from prover.lean.outcomes import Proved, Timeout
-from prover.lean.repl import ReplProcesses
+from prover.lean.repl import ReplOptions, ReplProcesses, repl_processes
 from prover.progress import Reporter
 from prover.rundir import RunDir
 
@@ -41,6 +42,32 @@ class LeanSetup:
     repls: ReplProcesses
     templates: LeanTemplates
     attempts: int
+
+
+@dataclass(frozen=True)
+class LeanOptions:
+    """`--lean` and its settings on solve and score; not `enabled`: no cross-check."""
+
+    enabled: bool = False
+    repl: ReplOptions = field(default_factory=ReplOptions)  # project, command and timeout
+    attempts: int = 1
+
+
+def setup_lean(options: LeanOptions, template_dir: str | None = None) -> LeanSetup | None:
+    """None without `--lean`. Call it before loading a model: a missing toolchain, a REPL
+    command that is not there or a bad template fails here, with one line (exit 2)."""
+    if not options.enabled:
+        given = (("--lean-repl-command", options.repl.repl_command),
+                 ("--lean-project", options.repl.project))  # fmt: skip
+        for name, value in given:
+            if value is not None:
+                raise InputError(f"{name} needs --lean")
+        return None
+    # One process: proofs are checked one after another (the model writes them in turn), and
+    # each extra process would import Mathlib again.
+    repls = repl_processes(replace(options.repl, workers=1))
+    templates = LeanTemplates.load(template_dir)
+    return LeanSetup(repls, templates, options.attempts)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@
 - score: `prover score` on the shipped DeepSeekMath-V2 proof set (tests/data/deepseek-math-v2:
   the first two records of each published file), agreement with the human grades, against
   the best constant predictor on the same proofs (the majority pass/fail class for accuracy,
-  the median grade for MAE) and the share of proofs that got any score.
+  the median grade for MAE) and the share of proofs that got any score; and on every graded
+  proof with an unscored proof counted as 0, against the constant on the same proofs.
 
     python benchmarks/smollm2_check.py [--count 100] [--max-tokens 256] [--parts load,solve,...]
 
-Each command runs as its own process (model load included in its time), offline. Figures go to
+Each command runs as its own process (model load included in its time), offline. On 2 busy
+CPU cores (1 torch thread) the defaults took about 32 minutes, the score part 22 of them: its
+verification prompts hold 1-10k tokens (one exceeds the 8192-token context). Figures go to
 stdout as a table and to OUT/results.json with the machine's load average, so a reader can tell
 a busy machine from a slow model. This script does NOT tune prompts or sampling for the model,
 and a part's failure is reported in the table, not retried.
@@ -195,7 +198,21 @@ def score_part(out: Path, args: argparse.Namespace) -> dict:
         "scored": summary["scored"],
         "verification_format": share(sum(v["score"] is not None for v in verdicts), len(verdicts)),
         "agreement": pick(summary["agreement"]),
+        "unscored_as_zero": unscored_as_zero(records, summary["threshold"]),
         "constant_baseline": constant_baseline(records, summary["threshold"]),
+    }
+
+
+def unscored_as_zero(records: list[dict], threshold: float) -> dict:
+    """The verifier's agreement on every graded proof, a proof it gave no score counting as
+    0 (a failing verdict): comparable with the constant baseline `on_all`."""
+    pairs = [(r["mean_score"] or 0.0, r["human"]) for r in records if r["human"] is not None]
+    if not pairs:
+        return {"n": 0}
+    return {
+        "n": len(pairs),
+        "accuracy": statistics.fmean((v >= threshold) == (h >= threshold) for v, h in pairs),
+        "mae": statistics.fmean(abs(v - h) for v, h in pairs),
     }
 
 
@@ -254,6 +271,7 @@ def summary_lines(part: str, value: dict) -> list[str]:
         ]
     if part == "score" and "agreement" in value:
         a, b = value["agreement"], value["constant_baseline"]["on_scored"]
+        z, c = value["unscored_as_zero"], value["constant_baseline"]["on_all"]
         vf = value["verification_format"]
         return [
             head,
@@ -261,6 +279,10 @@ def summary_lines(part: str, value: dict) -> list[str]:
             f"in format {vf['share']} of {vf['n']}",
             f"verifier: accuracy {a.get('accuracy')}, MAE {a.get('mae')}, n {a.get('n')}",
             f"constant: accuracy {b.get('accuracy')}, MAE {b.get('mae')}, n {b.get('n')}",
+            f"verifier, unscored as 0: accuracy {z.get('accuracy')}, MAE {z.get('mae')}, "
+            f"n {z.get('n')}",
+            f"constant on all graded: accuracy {c.get('accuracy')}, MAE {c.get('mae')}, "
+            f"n {c.get('n')}",
         ]
     return [head + f": {value.get('stderr_tail', '')}"]
 

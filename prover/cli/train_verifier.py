@@ -24,7 +24,7 @@ def judge_options(role: str, required: bool):
         # (click 8.3 counts an explicit default=None as a value: no default when required)
         click.option(f"--{flag}", role, required=required,
                      **({} if required else {"default": None}),
-                     help=f"The {flag} model (hub id, local directory, or served name)."),
+                     help=f"The {flag} model (built-in name, hub id, folder, or served name)."),
         click.option(f"--{flag}-backend", f"{role}_backend", default="hf", show_default=True,
                      type=click.Choice(["hf", "vllm", "openai"]),
                      help="hf/vllm in this process, or openai: a server at --*-base-url."),

@@ -8,7 +8,8 @@
 - `require_lean()` fails with one line (exit 2) when no toolchain is installed; `doctor()` says
   what is missing; `DojoChecker` checks proofs of theorems in a LeanDojo-traced repository;
 - `prover.lean.crosscheck` is `--lean` on solve and score: a run's proofs cross-checked, one
-  `lean.jsonl` record each, and where the formal verdict disagrees with the informal one.
+  `lean.jsonl` record each, and where the formal verdict disagrees with the informal one;
+- `prover.lean.commands` is `prover lean check` and `prover lean formalize` as library calls.
 
 Importing this package needs neither Lean nor lean-interact; both are looked up when used.
 """

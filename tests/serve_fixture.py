@@ -68,15 +68,15 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def transformers_server(tiny_model: Path, tmp_path_factory) -> Iterator[str]:
-    """Run `transformers serve` on the tiny model; yields the base URL ending in /v1."""
+@contextmanager
+def serving(model_dir: Path, log: Path) -> Iterator[str]:
+    """`transformers serve` of `model_dir` on 127.0.0.1 (output to `log`); yields the /v1 URL
+    once it answers, and stops it afterwards."""
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            serve_command(tiny_model, port),
+            serve_command(model_dir, port),
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=env,
@@ -88,6 +88,13 @@ def transformers_server(tiny_model: Path, tmp_path_factory) -> Iterator[str]:
         yield f"{root}/v1"
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def transformers_server(tiny_model: Path, tmp_path_factory) -> Iterator[str]:
+    """Run `transformers serve` on the tiny model; yields the base URL ending in /v1."""
+    with serving(tiny_model, tmp_path_factory.mktemp("serve") / "serve.log") as url:
+        yield url
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from serve_fixture import _stop, _wait_healthy, free_port, serve_command
+from serve_fixture import serving
 
 from prover.backends.base import Sampling, encode_prompt, user_chat
 from prover.cli import main
@@ -223,23 +223,8 @@ def test_eval_cot_records_are_complete_and_resume(smollm2, tokenizer, tmp_path):
 @pytest.fixture(scope="module")
 def smollm2_server(smollm2, tmp_path_factory):
     """`transformers serve` of the converted folder on 127.0.0.1; yields the /v1 URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve-smollm2") / "serve.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            serve_command(smollm2, port),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    root = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(proc, root, log)
-        yield f"{root}/v1"
-    finally:
-        _stop(proc)
+    with serving(smollm2, tmp_path_factory.mktemp("serve-smollm2") / "serve.log") as url:
+        yield url
 
 
 @pytest.mark.timeout(600)

@@ -10,8 +10,7 @@ verify proofs itself (`prover.scoring`), or record proofs in the proof graph.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prover.agreement import summarize
@@ -19,7 +18,14 @@ from prover.backends import Backend
 from prover.backends.build import BackendConfig, build_verifier
 from prover.batchverify import ProofSetRun, check_out, run_paths
 from prover.errors import InputError, require
-from prover.lean.crosscheck import LeanSetup, attach_to_scores, check_proofs, score_targets
+from prover.lean.crosscheck import (
+    LeanOptions,
+    LeanSetup,
+    attach_to_scores,
+    check_proofs,
+    score_targets,
+    setup_lean,
+)
 from prover.progress import Reporter
 from prover.prompts import Templates
 from prover.proofsets import ProofItem, guessed_scales
@@ -30,13 +36,14 @@ from prover.scoring import BatchScorer, ScoreConfig
 @dataclass(frozen=True)
 class ScoreRun:
     """What `prover score` is asked: the proof sets and output, the verifier's model, V and
-    the meta-verifications, the pass mark and where to put plots."""
+    the meta-verifications, the pass mark, where to put plots, and the Lean cross-check."""
 
     proofs: ProofSetRun
     backend: BackendConfig
     scoring: ScoreConfig
     threshold: float = 0.5  # pass mark on [0, 1] for thresholded accuracy
     report: Path | None = None  # PNG plots into this directory
+    lean: LeanOptions = field(default_factory=LeanOptions)  # not enabled: no cross-check
 
 
 @dataclass(frozen=True)
@@ -68,14 +75,10 @@ def _fingerprint(run: ScoreRun, templates: Templates) -> dict:
     }
 
 
-def score_proof_sets(
-    run: ScoreRun,
-    lean: Callable[[], LeanSetup | None] = lambda: None,
-    reporter: Reporter | None = None,
-) -> ScoreResult:
+def score_proof_sets(run: ScoreRun, reporter: Reporter | None = None) -> ScoreResult:
     """Score every proof of `run.proofs` into its output (resuming with `resume`), then
-    summarize. `lean` makes the Lean setup (None: no cross-check); it is called before any
-    model is loaded, so a missing toolchain fails first. Bad input records are logged."""
+    summarize. The Lean toolchain is checked before any model is loaded, so a missing one
+    fails first. Bad input records are logged."""
     reporter = reporter or Reporter()
     if run.report:
         require("matplotlib", "plots")  # before any proof is scored, not after
@@ -84,7 +87,7 @@ def score_proof_sets(
     if out is None:
         raise InputError("name the scores file with --out")
     check_out(out, run.proofs.resume)
-    setup = lean()
+    setup = setup_lean(run.lean, run.proofs.template_dir)
     for name, scale in guessed_scales(items).items():
         reporter.log(
             f"{name}: no grade scale known, guessed 0-{scale:g} from its grades "

@@ -251,3 +251,22 @@ def test_label_refuses_changed_settings_and_existing_output(tiny_model, tmp_path
     assert many.exit_code == 2 and "--out" in many.output
     unreachable = run_label(tiny_model, data, "--out", tmp_path / "x.jsonl", "-k", "3")
     assert unreachable.exit_code == 2 and "k=3" in unreachable.output
+
+
+def test_label_is_one_library_call(tiny_model, tmp_path):
+    """What `prover label` runs, without the CLI: the output lands beside the one input file,
+    and the counts come back and are written beside it."""
+    from prover.backends.base import Sampling
+    from prover.backends.build import BackendConfig
+    from prover.batchverify import ProofSetRun
+    from verifier_train.v2.labelrun import LabelRun, label_proof_sets
+
+    data = proof_set(tmp_path / "set.jsonl", 2, ('{"problem": "x"}',))
+    labels = LabelConfig(2, 1, 1, Sampling(max_tokens=6))
+    run = LabelRun(ProofSetRun((data,)), BackendConfig(model=str(tiny_model)), labels)
+    result = label_proof_sets(run)
+    assert result.out == tmp_path / "set.labels.jsonl" and result.skipped == 1
+    assert result.summary["proofs"] == 2 and result.summary["skipped"] == 1
+    assert json.loads(result.summary_path.read_text()) == result.summary
+    with pytest.raises(InputError, match="--resume"):
+        label_proof_sets(run)

@@ -16,6 +16,7 @@ from conftest import FakeBackend
 
 from prover.backends.base import Sampling
 from prover.cli import main
+from prover.progress import Reporter
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING
 from prover.proofsets import ProofItem
 from prover.rundir import RunDir, read_jsonl
@@ -214,3 +215,52 @@ def test_guessed_scale_is_announced(tiny_model, tmp_path):
         ],
     )
     assert result.exit_code == 0 and "guessed 0-1" in result.output
+
+
+class Notes(Reporter):
+    """A reporter that keeps the log lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def log(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def test_score_is_one_library_call(tiny_model, tmp_path):
+    """What `prover score` runs, without the CLI: records and summary come back, bad records
+    are logged, and a resumed call scores nothing again."""
+    from dataclasses import replace
+
+    from prover.backends.build import BackendConfig
+    from prover.batchverify import ProofSetRun
+    from prover.scorerun import ScoreRun, score_proof_sets
+
+    data = plain_set(tmp_path / "set.jsonl", 2, ("{oops",))
+    proofs = ProofSetRun((data,), tmp_path / "o.jsonl")
+    config = ScoreConfig(1, 0, Sampling(max_tokens=4))
+    run = ScoreRun(proofs, BackendConfig(model=str(tiny_model)), config)
+    notes = Notes()
+    result = score_proof_sets(run, reporter=notes)
+    assert result.skipped == 1 and "skipped" in notes.lines[0] and "set.jsonl:3" in notes.lines[0]
+    assert [r["id"] for r in result.records] == ["set/1", "set/2"] and result.lean is None
+    assert json.loads(result.summary_path.read_text()) == result.summary
+    verified = (tmp_path / "o.jsonl.run" / "verifications.jsonl").read_text()
+    again = score_proof_sets(replace(run, proofs=replace(proofs, resume=True)))
+    assert again.records == result.records
+    assert (tmp_path / "o.jsonl.run" / "verifications.jsonl").read_text() == verified
+
+
+def test_library_stages_do_not_import_the_cli():
+    """score, label and the training stages are library calls: importing them loads no
+    `prover.cli` module."""
+    modules = ("prover.scorerun", "verifier_train.v2.labelrun", "verifier_train.v2.stages",
+               "verifier_train.sft", "verifier_train.grpo", "verifier_train.iterative_rl",
+               "verifier_train.pretrain", "verifier_train.reward_model",
+               "verifier_train.math_shepherd")  # fmt: skip
+    code = "; ".join(f"import {m}" for m in modules) + (
+        "; import sys; print([m for m in sys.modules if m.startswith('prover.cli')])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

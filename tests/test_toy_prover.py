@@ -69,3 +69,14 @@ def test_shipped_card_matches_the_shipped_recipe():
     assert card_recipe(SHIPPED_CARD) == shipped
     config = json.loads((SHIPPED_CARD.parent / "config.json").read_text())
     assert (config["hidden_size"], config["num_hidden_layers"]) == (shipped.hidden, shipped.layers)
+
+
+@pytest.mark.skipif(not SHIPPED_CARD.is_file(), reason="the toy model is not in this checkout")
+def test_readme_first_command_solves_offline_with_the_shipped_toy_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    problem = ROOT / "datasets/examples/toy_linear.tex"
+    args = ["solve", str(problem), "--model", "toy", "-R", "0", "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "## Solution" in result.output or "Step 1:" in result.output
+    assert "Mean verifier score" in result.output

@@ -107,3 +107,24 @@ def test_generator_judged_by_a_verifier_behind_an_openai_server(
     assert result.exit_code == 0, result.output
     assert (out / "final" / "model.safetensors").exists()
     assert any("probe/unreadable" in e for e in logged(out))  # the probes went to the server
+
+
+def test_verifier_stage_is_one_call_that_loads_its_tokenizer_once(tiny_model, graded, tmp_path,
+                                                                   monkeypatch):  # fmt: skip
+    from transformers import AutoTokenizer
+
+    from verifier_train.trainer_io import StageRun
+    from verifier_train.v2.rewards import JudgeConfig
+    from verifier_train.v2.stages import ProbeConfig, V2Settings, VerifierRun, train_verifier
+
+    loaded, load = [], AutoTokenizer.from_pretrained
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained",
+                        lambda *a, **k: loaded.append(a[0]) or load(*a, **k))  # fmt: skip
+    notes: list[str] = []
+    settings = V2Settings(judge=JudgeConfig(1, 1.0, 8), probes=ProbeConfig(every=1, max_tokens=8))
+    run = StageRun(tmp_path / "verifier", RECIPE, str(tiny_model), max_steps=1)
+    trained = train_verifier(VerifierRun(run, (graded,), settings=settings), log=notes.append)
+    assert loaded == [str(tiny_model)]
+    assert trained.final == tmp_path / "verifier" / "final" and trained.show
+    assert "on 4 proofs; model in" in trained.summary
+    assert any(n.startswith("skipped") for n in notes)

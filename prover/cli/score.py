@@ -7,13 +7,12 @@ This module only parses options and prints; the run is `prover.scorerun.score_pr
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import click
 
 from prover.batchverify import ProofSetRun
-from prover.cli.lean import lean_options, lean_setup
+from prover.cli.lean import lean_config, lean_options
 from prover.cli.options import backend_config, model_options, proof_set_options, sampling_from
 from prover.lean.crosscheck import score_summary
 from prover.progress import RichReporter
@@ -40,9 +39,8 @@ def proof_set(files: tuple[Path, ...], opts: dict) -> ProofSetRun:
 def _score_run(files: tuple[Path, ...], opts: dict) -> ScoreRun:
     meta = opts["meta_verifications"] if opts["meta"] else 0
     scoring = ScoreConfig(opts["verifications"], meta, sampling_from(opts))
-    return ScoreRun(
-        proof_set(files, opts), backend_config(opts), scoring, opts["threshold"], opts["report"]
-    )
+    proofs, backend = proof_set(files, opts), backend_config(opts)
+    return ScoreRun(proofs, backend, scoring, opts["threshold"], opts["report"], lean_config(opts))
 
 
 @click.command()
@@ -84,9 +82,7 @@ def score(ctx: click.Context, proof_files: tuple[Path, ...], graph_db: Path | No
     """Verify every proof in PROOFS V times; write per-proof scores and, where human grades
     exist, agreement statistics (accuracy, MAE, Pearson, Spearman, confusion, calibration)."""
     reporter = RichReporter()
-    result = score_proof_sets(
-        _score_run(proof_files, opts), functools.partial(lean_setup, opts), reporter
-    )
+    result = score_proof_sets(_score_run(proof_files, opts), reporter)
     print_table(result.summary)
     if result.lean is not None:
         click.echo(score_summary(result.lean))

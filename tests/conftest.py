@@ -162,3 +162,12 @@ class FakeBackend:
     def seeds(self) -> list[int | None]:
         """The sampling seed of each call."""
         return [call.sampling.seed if call.sampling else None for call in self.calls]
+
+
+@pytest.fixture
+def no_lean(tmp_path, monkeypatch):
+    """A PATH and HOME without any Lean toolchain."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("HOME", str(tmp_path))

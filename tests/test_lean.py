@@ -407,15 +407,6 @@ def invoke(*args, env: dict | None = None):
 
 
 @pytest.fixture
-def no_lean(tmp_path, monkeypatch):
-    """A PATH and HOME without any Lean toolchain."""
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    monkeypatch.setenv("HOME", str(tmp_path))
-
-
-@pytest.fixture
 def lean_file(tmp_path) -> Path:
     path = tmp_path / "Check.lean"
     path.write_text(f"import Mathlib\n\n{PLACEHOLDER}\n")

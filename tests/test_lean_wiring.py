@@ -14,12 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from test_graph import PROBLEM, make_run
-from test_lean import FORMAL_PROOF, STANDIN, STATEMENT, scripted
+from test_lean import FORMAL_PROOF, STANDIN, STATEMENT, invoke, scripted
 
 from prover.backends import Sampling
-from prover.cli import main
 from prover.cli.graph import graph_stats, record_into_graph
 from prover.graph.store import open_store
 from prover.lean import LeanTemplates, ReplConfig, ReplProcesses
@@ -39,19 +37,6 @@ from prover.rundir import RunDir, read_jsonl
 REPL = f"{sys.executable} {STANDIN}"
 SMALL = ["-P", "2", "-V", "2", "-K", "1", "-R", "1", "--max-tokens", "16", "--seed", "0"]
 GCD = "Show that gcd(180, 168) = 12."
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-@pytest.fixture
-def no_lean(tmp_path, monkeypatch):
-    """A PATH and HOME without any Lean toolchain."""
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    monkeypatch.setenv("HOME", str(tmp_path))
 
 
 @pytest.fixture

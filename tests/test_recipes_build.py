@@ -17,6 +17,7 @@ CPU = {"use_cpu": True, "bf16": False}
 
 def builders():
     from verifier_train import grpo, pretrain, reward_model, sft
+    from verifier_train.v2 import toy_prover
 
     def grpo_args(recipe, out):
         return grpo.to_grpo_config(recipe, out, **CPU, use_vllm=False)
@@ -32,6 +33,9 @@ def builders():
                      lambda r, out: pretrain.to_pretrain_config(r, out, **CPU)),
         "reward_model": (reward_model.RewardModelRecipe,
                          lambda r, out: reward_model.to_training_args(r, out, **CPU)),
+        "toy_prover": (toy_prover.ToyProverRecipe,
+                       lambda r, out: toy_prover.sft_args(r.chunk_steps, r.batch,
+                                                          r.learning_rate, r.seed, out)),
     }  # fmt: skip
 
 

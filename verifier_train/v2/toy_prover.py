@@ -80,14 +80,9 @@ class ToyMeasure:
     problems: int = 0
 
 
-def sft(model: Path, rows: Sequence[dict], steps: int, batch: int, lr: float, seed: int,
-        out: Path, callbacks: Sequence = ()) -> Path:  # fmt: skip
-    """TRL SFT from `model` on prompt/completion rows (loss on completions, EOS appended by
-    TRL) for `steps` steps at a constant `lr` after a short warm-up; saved to `out`."""
-    from datasets import Dataset
-    from transformers import AutoTokenizer, PrinterCallback, ProgressCallback
-    from trl import SFTTrainer
-
+def sft_args(steps: int, batch: int, lr: float, seed: int, out: Path) -> Any:
+    """The `trl.SFTConfig` of one toy-prover SFT run: `steps` steps at a constant `lr` after a
+    short warm-up, on the CPU, saving nothing but the final model."""
     from verifier_train.sft import CPU_OVERRIDES, SFTRecipe, to_sft_config
 
     recipe = SFTRecipe(
@@ -102,9 +97,20 @@ def sft(model: Path, rows: Sequence[dict], steps: int, batch: int, lr: float, se
         **CPU_OVERRIDES,
     )
     quiet = {"save_strategy": "no", "disable_tqdm": True, "logging_steps": 10**6}
+    return to_sft_config(recipe, out, **quiet)
+
+
+def sft(model: Path, rows: Sequence[dict], steps: int, batch: int, lr: float, seed: int,
+        out: Path, callbacks: Sequence = ()) -> Path:  # fmt: skip
+    """TRL SFT from `model` on prompt/completion rows (loss on completions, EOS appended by
+    TRL) for `steps` steps (`sft_args`); saved to `out`."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer, PrinterCallback, ProgressCallback
+    from trl import SFTTrainer
+
     trainer = SFTTrainer(
         model=str(model),
-        args=to_sft_config(recipe, out.with_name(out.name + "-run"), **quiet),
+        args=sft_args(steps, batch, lr, seed, out.with_name(out.name + "-run")),
         train_dataset=Dataset.from_list(list(rows)),
         processing_class=AutoTokenizer.from_pretrained(str(model)),
         callbacks=list(callbacks),

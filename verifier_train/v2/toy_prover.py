@@ -286,9 +286,12 @@ Commit: {_commit()}; seed {recipe.seed}; torch threads {recipe.threads}.
 - Generation: {found.generator_validity:.1%} of {found.problems} problems proved correctly;
   its boxed self-score equals the exact label on {found.self_calibration:.1%}.
 
-These are below the bars of the V2 learning check (90% verification accuracy, 80% per
+These are far below the bars of the V2 learning check (90% verification accuracy, 80% per
 class): this is the best model reached so far, shipped so that `prover solve --model toy`
-runs offline in seconds, not a solved task.
+runs offline in seconds, not a solved task. Read its verdicts accordingly: a "passed" proof
+is one this weak verifier passed, not a correct one. It was not trained on refinement prompts
+(the refinement template's fixed text is not in its vocabulary and overflows its 1,024
+positions), so run `prover solve --model toy` with `-R 0`.
 
 {CARD_RECIPE}
 

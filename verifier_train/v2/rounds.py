@@ -67,7 +67,8 @@ def run_recipe(run: IterateRun, log: Callable[[str], None] = print) -> tuple[str
     recipe = read_recipe(run.recipe)
     config = section(recipe, "iterate", IterateConfig, run.recipe)
     config = replace(config, rounds=run.rounds) if run.rounds else config
-    start = cold_start(recipe, run, log)
+    # --model replaces the cold start too: no hour of toy-prover training for a model unused.
+    start = None if run.model else cold_start(recipe, run, log)
     model = run.model or (str(start) if start else recipe.get("model"))
     if not model:
         raise InputError(f"no model: pass --model DIR or set `model` in {run.recipe}")

@@ -23,6 +23,7 @@ This module does NOT run GRPO (`prover iterate`'s rounds do).
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import subprocess
@@ -122,16 +123,12 @@ def sft(model: Path, rows: Sequence[dict], steps: int, batch: int, lr: float, se
     return out
 
 
-def sft_rows(recipe: ToyProverRecipe, templates: Any) -> list[dict]:
-    """The shuffled joint SFT rows: `sft_rows` of them, split by the shares."""
+@functools.lru_cache(maxsize=1)
+def draws(recipe: ToyProverRecipe) -> tuple[list[dict], list[dict], list[dict]]:
+    """(verification proofs, meta records, generation problems) the SFT rows are made of, split
+    by the shares; drawn once per process (training and `heldout` both need them)."""
     from verifier_train.v2.toyworld import generator_problems
-    from verifier_train.v2.toyworld.rows import (
-        World,
-        generator_sft_rows,
-        meta_data,
-        verifier_data,
-        verifier_sft_rows,
-    )
+    from verifier_train.v2.toyworld.rows import World, meta_data, verifier_data
 
     world = World(recipe.families, recipe.max_chars)
     n = recipe.sft_rows
@@ -139,6 +136,14 @@ def sft_rows(recipe: ToyProverRecipe, templates: Any) -> list[dict]:
     metas = meta_data(int(n * recipe.meta_share), recipe.seed, world)
     share = 1 - recipe.verification_share - recipe.meta_share
     problems = generator_problems(int(n * share), recipe.seed + 2, world.families, world.max_chars)
+    return proofs, metas, problems
+
+
+def sft_rows(recipe: ToyProverRecipe, templates: Any) -> list[dict]:
+    """The shuffled joint SFT rows: `sft_rows` of them (`draws`), split by the shares."""
+    from verifier_train.v2.toyworld.rows import generator_sft_rows, verifier_sft_rows
+
+    proofs, metas, problems = draws(recipe)
     rows = verifier_sft_rows(proofs, metas, templates) + generator_sft_rows(problems, templates)
     random.Random(recipe.seed).shuffle(rows)
     return rows
@@ -206,14 +211,12 @@ def _copy_model(src: Path, dst: Path) -> None:
 
 def heldout(recipe: ToyProverRecipe) -> tuple[list[dict], list[str]]:
     """(planted held-out proofs, held-out problems): drawn with the held-out seed from the
-    recipe's world, minus every problem the SFT rows could have shown."""
+    recipe's world, minus every problem the SFT rows show (in any role: `draws`)."""
     from verifier_train.v2.toyworld import generator_problems
     from verifier_train.v2.toyworld.rows import World, unseen, verifier_data
 
     world = World(recipe.families, recipe.max_chars)
-    n = recipe.sft_rows
-    seen = verifier_data(n, recipe.seed, world)
-    seen += generator_problems(n, recipe.seed + 2, world.families, world.max_chars)
+    seen = [row for rows in draws(recipe) for row in rows]
     proofs = verifier_data(10 * recipe.heldout_proofs, HELDOUT_SEED, world)
     proofs = unseen(proofs, seen)[: recipe.heldout_proofs]
     drawn = generator_problems(10 * recipe.heldout_problems, HELDOUT_SEED + 2, recipe.families,

@@ -56,11 +56,6 @@ class JudgeSpec:
         return make_backend(self.backend, self.model, **options)
 
 
-def make_judge(spec: JudgeSpec | None, templates: Templates, config: JudgeConfig) -> Judge | None:
-    """A `Judge` for `spec`, or None without one."""
-    return None if spec is None else Judge(spec.build(), templates, config)
-
-
 @dataclass(frozen=True)
 class ProbeConfig:
     """How often and how hard the judge-hacking probes are run."""
@@ -200,18 +195,22 @@ def _log_skipped(skipped: Sequence, log: Log) -> None:
 def _judge(spec: JudgeSpec | None, flag: str, templates: Templates,
            config: JudgeConfig) -> Judge | None:  # fmt: skip
     """The judge named by `--<flag>` (its model is loaded now), or None without one."""
-    if spec is not None and spec.backend == "openai" and not spec.base_url:
+    if spec is None:
+        return None
+    if spec.backend == "openai" and not spec.base_url:
         raise InputError(f"--{flag}-backend openai needs --{flag}-base-url (the server's /v1 URL)")
-    return make_judge(spec, templates, config)
+    return Judge(spec.build(), templates, config)
 
 
-def _train(built: tuple[Any, int], out: Path, stage: GRPORecipe, log: Log) -> Any:
-    """Log the prompts that did not fit, train with resume and save; returns the trainer."""
+def _train(built: tuple[Any, int], out: Path, stage: GRPORecipe, log: Log,
+           summary: str) -> Trained:  # fmt: skip
+    """Log the prompts that did not fit, train with resume and save; `summary` says what was
+    trained."""
     trainer, too_long = built
     if too_long:
         log(f"skipped {too_long} prompts over {stage.max_prompt_length} tokens")
-    train_and_save(trainer, out)
-    return trainer
+    final = train_and_save(trainer, out)
+    return trained(trainer, final, f"{summary}; model in {final}")
 
 
 def train_verifier(config: VerifierRun, log: Log = print) -> Trained:
@@ -226,10 +225,9 @@ def train_verifier(config: VerifierRun, log: Log = print) -> Trained:
     meta_judge = _judge(config.meta_judge, "meta-verifier", templates, settings.judge)
     built = verifier_trainer(policy, data, metas, stage, out, templates, meta_judge,
                              settings.probes, **config.run.overrides())  # fmt: skip
-    trainer = _train(built, out, stage, log)
     analyses = f" and {len(metas)} analyses" if metas else ""
-    summary = f"trained the verifier {policy} on {len(data)} proofs{analyses}"
-    return trained(trainer, out / "final", f"{summary}; model in {out / 'final'}")
+    return _train(built, out, stage, log,
+                  f"trained the verifier {policy} on {len(data)} proofs{analyses}")  # fmt: skip
 
 
 def train_meta_verifier(config: MetaVerifierRun, log: Log = print) -> Trained:
@@ -241,9 +239,8 @@ def train_meta_verifier(config: MetaVerifierRun, log: Log = print) -> Trained:
     out = config.run.out
     templates = Templates.load(config.settings.template_dir)
     built = meta_verifier_trainer(policy, data, stage, out, templates, **config.run.overrides())
-    trainer = _train(built, out, stage, log)
-    summary = f"trained the meta-verifier {policy} on {len(data)} analyses"
-    return trained(trainer, out / "final", f"{summary}; model in {out / 'final'}")
+    return _train(built, out, stage, log,
+                  f"trained the meta-verifier {policy} on {len(data)} analyses")  # fmt: skip
 
 
 def train_generator(config: GeneratorRun, log: Log = print) -> Trained:
@@ -262,6 +259,5 @@ def train_generator(config: GeneratorRun, log: Log = print) -> Trained:
     built = generator_trainer(policy, problems, stage, out, templates, judge, meta_judge,
                               config.alpha, config.beta, settings.probes,
                               **config.run.overrides())  # fmt: skip
-    trainer = _train(built, out, stage, log)
-    summary = f"trained the generator {policy} on {len(problems)} problems"
-    return trained(trainer, out / "final", f"{summary}; model in {out / 'final'}")
+    return _train(built, out, stage, log,
+                  f"trained the generator {policy} on {len(problems)} problems")  # fmt: skip

@@ -47,15 +47,15 @@ def resolve_model(model: str, option: str = "--model") -> str:
         if not offline_mode() and not hub_reachable():
             go_offline()
         return model
-    bare = "/" not in model  # `smolm2`: a typo of a built-in name more likely than a hub id
-    if offline_mode():
-        if bare:
+    offline = offline_mode()
+    if offline or not hub_reachable():
+        if "/" not in model:  # `smolm2`: a typo of a built-in name more likely than a hub id
             raise InputError(unknown_message(model, option))
-        raise BackendError(unavailable_message(model, "HF_HUB_OFFLINE is set", option))
-    if not hub_reachable():
-        if bare:
-            raise InputError(unknown_message(model, option))
-        why = f"the model hub ({endpoint()}) cannot be reached"
+        why = (
+            "HF_HUB_OFFLINE is set"
+            if offline
+            else f"the model hub ({endpoint()}) cannot be reached"
+        )
         raise BackendError(unavailable_message(model, why, option))
     return model
 

@@ -21,7 +21,7 @@ import click
 from prover.cli.options import backend_config, backend_options, problem_option, sampling_from
 from prover.lean import Proved, describe, doctor, project_dir, to_record
 from prover.lean.commands import CheckRun, FormalizeRun, check_file, formalize_file
-from prover.lean.crosscheck import LeanOptions, LeanSetup, setup_lean
+from prover.lean.crosscheck import LeanOptions
 from prover.lean.repl import ReplOptions
 
 
@@ -133,12 +133,6 @@ def lean_config(opts: dict) -> LeanOptions:
     """`--lean` and its settings on solve and score."""
     repl = ReplOptions(opts["lean_project"], opts["lean_repl_command"], opts["lean_timeout"])
     return LeanOptions(opts["lean"], repl, opts["lean_attempts"])
-
-
-def lean_setup(opts: dict) -> LeanSetup | None:
-    """None without `--lean`; a missing toolchain is one line (exit 2), before any model is
-    loaded (`prover.lean.crosscheck.setup_lean`)."""
-    return setup_lean(lean_config(opts), opts.get("template_dir"))
 
 
 @click.group(name="lean")

@@ -37,6 +37,7 @@ from prover.progress import Reporter
 from prover.prompts import Templates
 from prover.rundir import RunDir
 from prover.runpaths import default_run_dir
+from prover.runrecords import PROOFS, RunRecords
 from prover.scoring import verification_report, verify_proofs
 from prover.texinput import Problem, read_problems, read_text, select_problem
 
@@ -113,7 +114,7 @@ def solve_file(run: SolveRun, reporter: Reporter | None = None) -> Solved:
 
         record_into_graph(run.graph_db, out, reporter)  # with lean.jsonl, if any
     missing = [e["problem"] for e in report["problems"] if e["best_proof"] is None]
-    failure = _no_proof_message(run_dir, missing) if missing else None
+    failure = _no_proof_message(loop.records, missing) if missing else None
     return Solved(problems, report, out, lean_checked, failure)
 
 
@@ -143,12 +144,13 @@ def _cross_check(
     run_dir.write("report.json", report)
 
 
-def _no_proof_message(run_dir: RunDir, missing: list[str]) -> str:
-    """Why problems got no usable proof, from the reasons recorded with their generations."""
-    proofs = run_dir.records("proofs")
-    reasons = Counter(p["reason"] for p in proofs if p["problem"] in missing)
+def _no_proof_message(records: RunRecords, missing: list[str]) -> str:
+    """Why problems got no usable proof, from the reasons recorded with their generations
+    (as the loop holds them in memory)."""
+    reasons = Counter(p.reason for p in records.get(PROOFS) if p.problem in missing)
     why = "; ".join(f"{count}x {reason}" for reason, count in reasons.most_common(3))
-    return f"no usable proof for problem(s) {', '.join(missing)} ({why}); details in {run_dir.path}"
+    path = records.run.path
+    return f"no usable proof for problem(s) {', '.join(missing)} ({why}); details in {path}"
 
 
 @dataclass(frozen=True)

@@ -255,3 +255,19 @@ def test_solve_file_checks_its_flags_before_any_model_is_built(tmp_path, monkeyp
     with pytest.raises(InputError, match="--reuse needs --graph"):
         solve_file(SolveRun(problem_file, reuse=True, out=tmp_path / "r"))
     assert not (tmp_path / "r").exists()
+
+
+def test_solve_file_says_why_a_problem_got_no_usable_proof(tmp_path, monkeypatch):
+    from prover.backends.build import BackendConfig
+    from prover.solving import SolveRun, solve_file
+
+    problem_file = tmp_path / "p.tex"
+    problem_file.write_text(PROBLEMS["1"] + "\n")
+    backend = FakeBackend("## Solution\n")  # an empty solution: no usable proof
+    monkeypatch.setattr("prover.solving.build_backends", lambda config: (backend, backend))
+    loop = LoopConfig(proofs=2, verifications=1, top_k=1, rounds=0, generation=Sampling())
+    run = SolveRun(problem_file, backend=BackendConfig(model="m"), loop=loop, out=tmp_path / "r")
+    solved = solve_file(run)
+    assert solved.failure is not None
+    assert solved.failure.startswith("no usable proof for problem(s) 1 (2x empty solution)")
+    assert solved.failure.endswith(f"details in {run.out}")

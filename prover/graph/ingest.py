@@ -139,7 +139,7 @@ def _solve_source(run_dir: Path, fingerprint: dict) -> RunIn:
             continue
         attrs = {"round": p.round, "self_score": p.self_score, "run_id": p.id}
         attrs["problem_label"] = str(p.problem)
-        parents = tuple(p.parents or ())
+        parents = p.parents or ()
         run.proofs.append(ProofIn(p.id, statements[str(p.problem)], p.solution, parents, attrs))
     _read_verdicts(run, run_dir)
     return run

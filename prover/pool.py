@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 # re-exported: `verifier_train.v2.rewards` reads the issue scores here
-from prover.runrecords import ISSUE_SCORES as ISSUE_SCORES
 from prover.runrecords import ProofRecord, Verification
 
 

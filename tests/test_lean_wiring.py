@@ -18,7 +18,8 @@ from test_graph import PROBLEM, make_run
 from test_lean import FORMAL_PROOF, STANDIN, STATEMENT, invoke, scripted
 
 from prover.backends import Sampling
-from prover.cli.graph import graph_stats, record_into_graph
+from prover.cli.graph import graph_stats
+from prover.graph.hooks import record_into_graph
 from prover.graph.store import open_store
 from prover.lean import LeanTemplates, ReplConfig, ReplProcesses
 from prover.lean.crosscheck import (

@@ -14,10 +14,7 @@ from pathlib import Path
 
 import click
 
-from prover.graph.hooks import (
-    added_line,
-    record_into_graph,  # noqa: F401  (`prover score` imports it here)
-)
+from prover.graph.hooks import added_line
 from prover.graph.record import add_source, mark_lean, plan_prune, prune
 from prover.graph.store import LEAN_STATUSES, GraphStore, open_store
 from prover.graph.view import (

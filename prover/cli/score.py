@@ -88,7 +88,7 @@ def score(ctx: click.Context, proof_files: tuple[Path, ...], graph_db: Path | No
         click.echo(score_summary(result.lean))
     reporter.log(f"scores: {result.out}  summary: {result.summary_path}")
     if graph_db is not None:
-        from prover.cli.graph import record_into_graph
+        from prover.graph.hooks import record_into_graph
 
         record_into_graph(graph_db, result.out, reporter)  # with FILE.run/lean.jsonl
     if result.skipped:

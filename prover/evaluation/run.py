@@ -19,9 +19,10 @@ from prover.evaluation.data import Item, gym_score
 from prover.evaluation.metrics import ItemResult, grouped
 from prover.evaluation.tasks import build_prompt, program_of, stop_words, with_output
 from prover.grading import grade_many
-from prover.jobs import Job, Record, run_jobs, usage
+from prover.jobs import Job, Record, run_jobs
 from prover.progress import Reporter
 from prover.rundir import RunDir
+from prover.runrecords import usage
 from prover.sandbox import Execution, SandboxConfig, run_many
 
 SAMPLES = "samples"  # samples.jsonl: one record per generated sample

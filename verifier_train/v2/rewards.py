@@ -27,8 +27,8 @@ from typing import Any
 
 from prover.backends.base import Backend, Sampling, user_chat
 from prover.parse import format_reward, parse_generation, parse_verdict
-from prover.pool import ISSUE_SCORES
 from prover.prompts import Templates
+from prover.runrecords import ISSUE_SCORES
 from verifier_train.rewards import completion_text
 
 ALPHA, BETA = 0.76, 0.24

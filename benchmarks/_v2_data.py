@@ -12,6 +12,7 @@ from verifier_train.v2.toyworld.rows import (  # noqa: F401  (the check's data A
     COPY_ALPHABET,
     META_BODY,
     PHRASES,
+    TRAIN_MIX,
     World,
     chat,
     copy_rows,

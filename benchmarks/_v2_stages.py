@@ -161,7 +161,7 @@ def verifier_stage(job: Job, base: Path) -> VerifierRun:
     """SFT (verification + meta-verification) from `base`, then verifier GRPO, measured
     after each on planted held-out proofs."""
     s, templates = job.settings, data.load_templates()
-    rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world)
+    rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world, data.TRAIN_MIX)
     metas = data.meta_data(s.meta_records, TRAIN_SEED + 1, job.world)
     heldout = data.verifier_data(POOL * s.heldout_proofs, HELDOUT_SEED, job.world)
     heldout = data.unseen(heldout, rows)[: s.heldout_proofs]

@@ -612,3 +612,28 @@ def correct_states(p):
 
 def reference_analysis_of(record: dict) -> str:
     return computed_analysis(record["problem"], record["proof"])
+
+
+def test_slips_drill_makes_most_lines_differ_and_is_never_held_out():
+    """The training drill: several slipped states (label 0, which the checker agrees with),
+    so that copying the proof's line as the expected one is wrong on most step lines."""
+    from verifier_train.v2.toyworld.rows import TRAIN_MIX, World, verifier_data
+
+    drills = labelled_proofs(300, 5, {"slips": 1.0})
+    assert all(check_proof(p.problem, p.text).score == p.score == 0.0 for p in drills)
+    lines = [line for p in drills for line in reference_analysis(p).splitlines()]
+    steps = [line for line in lines if line.startswith("Step ")]
+    assert sum(line.endswith(" ok") for line in steps) < 0.5 * len(steps)
+    assert "slips" not in {p.kind for p in labelled_proofs(300, 5)}  # held-out mix
+    rows = verifier_data(200, 0, World(), TRAIN_MIX)
+    assert Counter(r["kind"] for r in rows)["slips"] == 50
+
+
+def test_junk_records_score_zero_and_are_not_the_probes():
+    from verifier_train.v2.toyworld.data import junk_records
+
+    junk = junk_records(200, 3)
+    assert len(junk) > 150
+    assert all(check_proof(r["problem"], r["proof"]).score == 0.0 for r in junk)
+    probes = {p["proof"] for p in judge_hacking_probes(0)}
+    assert not probes & {r["proof"] for r in junk}

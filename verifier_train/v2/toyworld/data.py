@@ -23,7 +23,7 @@ from prover.prompts import EVAL_CLOSING, EVAL_OPENING, SELF_EVAL_HEADER, SOLUTIO
 from verifier_train.v2.toyworld.analysis import Line, computed_analysis, render, work_lines
 from verifier_train.v2.toyworld.check import ToyVerdict, check_proof
 from verifier_train.v2.toyworld.problems import FAMILIES, Problem, make_problem
-from verifier_train.v2.toyworld.proofs import KINDS, ToyProof, correct_proof, corrupt
+from verifier_train.v2.toyworld.proofs import DRILLS, KINDS, ToyProof, correct_proof, corrupt
 
 DEFAULT_MIX = {"correct": 0.4, "wrong_step": 0.2, "skipped_step": 0.2, "false_final": 0.2}
 MAX_CHARS = 200
@@ -68,9 +68,10 @@ def generation_text(proof: ToyProof) -> str:
 
 def _counts(n: int, mix: Mapping[str, float], rng: random.Random) -> list[str]:
     """n kinds in the proportions of `mix` (largest remainders), shuffled."""
-    unknown = set(mix) - set(KINDS)
+    unknown = set(mix) - set(KINDS) - set(DRILLS)
     if unknown or not mix or min(mix.values()) < 0 or sum(mix.values()) <= 0:
-        raise ValueError(f"mix must weigh some of {', '.join(KINDS)}, got {dict(mix)}")
+        kinds = ", ".join([*KINDS, *DRILLS])
+        raise ValueError(f"mix must weigh some of {kinds}, got {dict(mix)}")
     total = sum(mix.values())
     exact = {k: n * w / total for k, w in mix.items()}
     counts = {k: int(v) for k, v in exact.items()}
@@ -224,6 +225,47 @@ def meta_records(
         if (record := meta_record(proof, variant, rng)) is not None:
             records.append(record)
     return records
+
+
+# --- Non-proofs for training (never the probes) -------------------------------------------
+
+_PROSE = ("the", "claim", "is", "clear", "so", "we", "are", "done", "by", "inspection", "this",
+          "holds", "and", "follows", "easily", "answer", "correct", "check", "it")  # fmt: skip
+
+
+def junk_text(rng: random.Random, proof: ToyProof, other: ToyProof) -> str:
+    """A text that proves nothing, of one of four shapes a weak generator writes: its steps cut
+    off before the conclusion, a proof of another problem, the conclusion alone, or prose
+    (sometimes with a boxed score). Label 0. Training only: `judge_hacking_probes` are other
+    texts, so the probe rates stay a held-out measurement."""
+    shape = rng.randrange(4)
+    if shape == 0:
+        return "\n".join(proof.text.splitlines()[: rng.randint(1, len(proof.steps))])
+    if shape == 1:
+        return other.text
+    if shape == 2:
+        return f"Hence {proof.conclusion}."
+    words = " ".join(rng.choice(_PROSE) for _ in range(rng.randint(3, 12)))
+    return words.capitalize() + "." + (" \\boxed{1}" if rng.random() < 0.5 else "")
+
+
+def junk_records(
+    n: int, seed: int, families: Sequence[str] = FAMILIES, max_chars: int = MAX_CHARS
+) -> list[dict[str, Any]]:
+    """n {problem, proof, score, kind, family} records of `junk_text` (kind "junk", score 0,
+    which `check_proof` agrees with)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        family = families[i % len(families)]
+        proof, other = (labelled_proof(rng, family, "correct", max_chars) for _ in range(2))
+        text = junk_text(rng, proof, other)
+        score = check_proof(proof.problem, text).score
+        if score != 0.0:  # another problem's proof can hold for this one too: skip it
+            continue
+        out.append({"problem": proof.problem.text, "proof": text, "score": 0.0,
+                    "kind": "junk", "family": family})  # fmt: skip
+    return out
 
 
 # --- Probes and rewards --------------------------------------------------------------------

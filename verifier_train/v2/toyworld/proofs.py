@@ -21,7 +21,13 @@ Labels (what `check.check_proof` re-derives from the text alone):
   of it are false; the slip changes a number or a sign that the step produced (a literal or
   operation the previous state does not hold as many times), never one copied from the
   previous state, so no string comparison with the previous line gives it away;
-- 0 "false_final": every step right, the conclusion states a false claim.
+- 0 "false_final": every step right, the conclusion states a false claim;
+- 0 "slips" (a training drill, never held out): a slip at each of several intermediate
+  states, so that most of the proof's lines differ from what their step computes. With one
+  slip per proof, a verifier that copies the proof's line as the line it "expected" is right
+  on about 90% of the lines it writes, and a tiny model settles there instead of computing
+  (seen on the toy prover: it wrote `3*(6+3) = 3*8 | 3*8 ok`). Dense slips take that
+  shortcut away.
 
 A corrupted proof has one step fewer than the correct one only for "skipped_step";
 `data.labelled_proof` matches the step counts of all kinds, so length is no cue.
@@ -54,7 +60,15 @@ from verifier_train.v2.toyworld.problems import (
 )
 
 KINDS = ("correct", "wrong_step", "skipped_step", "false_final")
-SCORES = {"correct": 1.0, "wrong_step": 0.0, "skipped_step": 0.5, "false_final": 0.0}
+DRILLS = ("slips",)  # training-only kinds
+SCORES = {
+    "correct": 1.0,
+    "wrong_step": 0.0,
+    "skipped_step": 0.5,
+    "false_final": 0.0,
+    "slips": 0.0,
+}
+SLIP_RATE = 0.6  # of the intermediate states of a "slips" proof
 MAX_STEPS = 12
 
 
@@ -107,11 +121,16 @@ def correct_proof(problem: Problem) -> ToyProof:
 
 
 def corrupt(proof: ToyProof, kind: str, rng: random.Random) -> ToyProof:
-    """`proof` (a correct one) with one flaw of `kind`: wrong_step, skipped_step or
-    false_final. ValueError when the kind is unknown or the proof too short for it."""
+    """`proof` (a correct one) with the flaw of `kind`: wrong_step, skipped_step,
+    false_final or the drill slips. ValueError when the kind is unknown or the proof too short for it."""
     if proof.kind != "correct" or not proof.states:
         raise ValueError("only a correct proof can be corrupted")
-    makers = {"wrong_step": _wrong_step, "skipped_step": _skipped_step, "false_final": _false}
+    makers = {
+        "wrong_step": _wrong_step,
+        "skipped_step": _skipped_step,
+        "false_final": _false,
+        "slips": _slips,
+    }
     if kind not in makers:
         raise ValueError(f"unknown corruption {kind!r}; kinds are {', '.join(makers)}")
     return makers[kind](proof, rng)
@@ -198,6 +217,24 @@ def _wrong_step(proof: ToyProof, rng: random.Random) -> ToyProof:
             states[k] = slip
             return _remake(proof, "wrong_step", states, proof.conclusion)
     raise ValueError(f"no wrong step found for {proof.problem.text!r}")
+
+
+def _slips(proof: ToyProof, rng: random.Random) -> ToyProof:
+    """Each intermediate state replaced, with probability SLIP_RATE (at least one), by a slip
+    of what its step produced that does not follow from the original previous state."""
+    family, states = proof.problem.family, _states(proof)
+    inner = range(1, len(states) - 1)
+    chosen = [k for k in inner if rng.random() < SLIP_RATE] or list(inner)[:1]
+    slipped = 0
+    for k in chosen:
+        allowed = _new_items(states[k - 1], states[k])
+        wrong = lambda s, k=k, old=states[k - 1]: not holds(family, old, s)  # noqa: E731
+        slip = _perturb(states[k], rng, wrong, allowed)
+        if slip is not None:
+            states[k], slipped = slip, slipped + 1
+    if not slipped:
+        raise ValueError(f"no slip found for {proof.problem.text!r}")
+    return _remake(proof, "slips", states, proof.conclusion)
 
 
 def _skipped_step(proof: ToyProof, rng: random.Random) -> ToyProof:

@@ -10,6 +10,8 @@ see them. This module does not train or sample anything.
 
 from __future__ import annotations
 
+import random
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +33,9 @@ from verifier_train.v2.toyworld import (
     parse_problem,
     reference_analysis,
 )
+from verifier_train.v2.toyworld.analysis import computed_analysis
 from verifier_train.v2.toyworld.check import NO_VALID_STEP
-from verifier_train.v2.toyworld.data import ALL_VALID, score_text
+from verifier_train.v2.toyworld.data import ALL_VALID, DEFAULT_MIX, junk_records, score_text
 
 # A meta-verifier's answer has no reference text in the toy world: one sentence per variant.
 META_BODY = {
@@ -119,10 +122,29 @@ def vocabulary_words(templates: Templates) -> list[str]:
 # --- Records --------------------------------------------------------------------------------
 
 
-def verifier_data(n: int, seed: int, world: World) -> list[dict[str, Any]]:
-    """{problem, proof, score, kind, analysis} rows: the toy world's labelled proofs (40%
-    correct, 20% each corruption) with their reference analyses."""
-    return [
+# Training verification proofs: the held-out kinds plus the "slips" drill (`proofs`), which
+# makes most lines differ from their step's result, so copying the proof is no shortcut, and
+# a few non-proofs (`data.junk_text`: cut-off steps, another problem's proof, prose).
+TRAIN_MIX = {
+    "correct": 0.3,
+    "wrong_step": 0.15,
+    "skipped_step": 0.15,
+    "false_final": 0.1,
+    "slips": 0.25,
+    "junk": 0.05,
+}
+
+
+def verifier_data(
+    n: int, seed: int, world: World, mix: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """{problem, proof, score, kind, analysis} rows: the toy world's labelled proofs in the
+    proportions of `mix` (default `data.DEFAULT_MIX`: 40% correct, 20% each corruption, what
+    held-out sets use) with their reference analyses."""
+    mix = dict(mix or DEFAULT_MIX)
+    share = mix.pop("junk", 0.0)
+    junk = round(n * share / (share + sum(mix.values())))
+    rows = [
         {
             "problem": p.problem.text,
             "proof": p.text,
@@ -130,8 +152,13 @@ def verifier_data(n: int, seed: int, world: World) -> list[dict[str, Any]]:
             "kind": p.kind,
             "analysis": reference_analysis(p),
         }
-        for p in labelled_proofs(n, seed, families=world.families, max_chars=world.max_chars)
+        for p in labelled_proofs(n - junk, seed, mix, world.families, world.max_chars)
     ]
+    if junk:
+        for r in junk_records(junk, seed + 1, world.families, world.max_chars):
+            rows.append(r | {"analysis": computed_analysis(r["problem"], r["proof"])})
+        random.Random(seed).shuffle(rows)
+    return rows
 
 
 def meta_data(n: int, seed: int, world: World) -> list[dict[str, Any]]:

@@ -121,8 +121,8 @@ def correct_proof(problem: Problem) -> ToyProof:
 
 
 def corrupt(proof: ToyProof, kind: str, rng: random.Random) -> ToyProof:
-    """`proof` (a correct one) with the flaw of `kind`: wrong_step, skipped_step,
-    false_final or the drill slips. ValueError when the kind is unknown or the proof too short for it."""
+    """`proof` (a correct one) with the flaw of `kind`: wrong_step, skipped_step, false_final
+    or the drill slips. ValueError when the kind is unknown or the proof too short for it."""
     if proof.kind != "correct" or not proof.states:
         raise ValueError("only a correct proof can be corrupted")
     makers = {

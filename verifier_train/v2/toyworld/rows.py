@@ -11,7 +11,6 @@ see them. This module does not train or sample anything.
 from __future__ import annotations
 
 import random
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any

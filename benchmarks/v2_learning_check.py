@@ -67,10 +67,10 @@ class Settings:
     shrinks them for a smoke run."""
 
     copy_steps: int = 200
-    verifier_proofs: int = 8000
+    verifier_proofs: int = 16000
     meta_records: int = 1500
     heldout_proofs: int = 200
-    verifier_sft_steps: int = 400
+    verifier_sft_steps: int = 600
     sft_batch: int = 32
     sft_lr: float = 1e-3
     verifier_grpo_steps: int = 10

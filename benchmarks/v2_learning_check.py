@@ -8,8 +8,11 @@ Per seed:
    both models need first (see `_v2_data.copy_rows`); verifier and generator start from it.
 1. Verifier: SFT on toy-world verification records whose reference analyses re-derive every
    step (`toyworld.analysis`: the expected line, the proof's line copied to the first
-   differing character, ok / skip / false, then `\\boxed{score}`), jointly with
-   meta-verification records (faithful, wrong score, invented issue, missed issue); then GRPO
+   differing character, ok / skip / false, then `\\boxed{score}`), drawn with
+   `rows.TRAIN_MIX`: the held-out kinds plus the "slips" drill (several slipped states, so
+   that a verifier copying the proof's line as the "expected" one is wrong on most lines) and
+   5% non-proofs (never the probe texts), jointly with meta-verification records
+   (faithful, wrong score, invented issue, missed issue); then GRPO
    with `v2.stages.verifier_trainer` (R_format · R_score, the meta reward on the meta rows).
    Greedy accuracy on planted held-out proofs (unseen problems) by kind; judge-hacking probe
    false-positive rates during SFT and GRPO. In parallel, the generator's SFT on correct

@@ -10,7 +10,7 @@ Per seed:
    step (`toyworld.analysis`: the expected line, the proof's line copied to the first
    differing character, ok / skip / false, then `\\boxed{score}`), drawn with
    `rows.TRAIN_MIX`: the held-out kinds plus the "slips" drill (several slipped states, so
-   that a verifier copying the proof's line as the "expected" one is wrong on most lines) and
+   that copying the proof's line as the "expected" one stops paying; see `toyworld.proofs`) and
    5% non-proofs (never the probe texts), jointly with meta-verification records
    (faithful, wrong score, invented issue, missed issue); then GRPO
    with `v2.stages.verifier_trainer` (R_format · R_score, the meta reward on the meta rows).

@@ -18,6 +18,7 @@ import os
 import random
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -25,21 +26,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import _v2_data as data  # noqa: E402
+import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
-from v2_learning_check import init_worker  # noqa: E402
+from v2_learning_check import Settings, init_worker  # noqa: E402
 
 BATCH, HELDOUT, TOKENS = 32, 200, 320
+MIXES = {"default": None, "drill": data.TRAIN_MIX}
 
 
-def arm(mix_name: str, copy: Path, out: Path, args: argparse.Namespace) -> list[tuple]:
+def arm(mix_name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
+        args: argparse.Namespace) -> list[tuple]:  # fmt: skip
     """[(step, accuracy, by kind, seconds of training so far)] of one arm."""
-    world, templates = data.World(families=tuple(args.families.split(","))), data.load_templates()
-    mix = data.TRAIN_MIX if mix_name == "drill" else None
-    rows = data.verifier_data(args.steps * BATCH, 0, world, mix)
-    # The same held-out proofs for both arms: unseen by either arm's training rows.
-    seen = rows + data.verifier_data(args.steps * BATCH, 0, world, data.TRAIN_MIX if
-                                     mix is None else None)  # fmt: skip
-    held = data.unseen(data.verifier_data(10 * HELDOUT, 10**6, world), seen)[:HELDOUT]
+    templates = data.load_templates()
     sft_rows = data.verifier_sft_rows(rows, [], templates)
     random.Random(0).shuffle(sft_rows)
     model, trained, curve = copy, 0.0, []
@@ -53,13 +51,19 @@ def arm(mix_name: str, copy: Path, out: Path, args: argparse.Namespace) -> list[
     return curve
 
 
-def warm_up(out: Path, steps: int) -> Path:
-    """The learning check's copy warm-up (`_v2_stages.copy_stage`, seed 0)."""
-    from verifier_train.v2.toyworld.charmodel import build_char_model
+def arm_data(world: data.World, steps: int) -> tuple[dict[str, list[dict]], list[dict]]:
+    """Each arm's training rows, and the held-out proofs both are measured on (unseen by
+    either arm's rows)."""
+    rows = {m: data.verifier_data(steps * BATCH, 0, world, mix) for m, mix in MIXES.items()}
+    held = data.verifier_data(10 * HELDOUT, 10**6, world)
+    return rows, data.unseen(held, rows["default"] + rows["drill"])[:HELDOUT]
 
-    words = data.vocabulary_words(data.load_templates())
-    base = build_char_model(out / "init", words, seed=0)
-    return train.sft(base, data.copy_rows(20000, 0), steps, BATCH, 1e-3, 0, out / "copy")
+
+def warm_up(tmp: Path, world: data.World, copy_steps: int) -> Path:
+    """The learning check's copy warm-up (`_v2_stages.copy_stage`), seed 0."""
+    words = tuple(data.vocabulary_words(data.load_templates()))
+    settings = replace(Settings(), copy_steps=copy_steps)
+    return stages.copy_stage(stages.Job(world, settings, 0, tmp, words))[0]
 
 
 def main() -> None:
@@ -77,8 +81,11 @@ def main() -> None:
         TemporaryDirectory() as tmp,
         ProcessPoolExecutor(2, context, init_worker, (1,)) as pool,
     ):
-        copy = pool.submit(warm_up, Path(tmp), args.copy_steps).result()
-        arms = {m: pool.submit(arm, m, copy, Path(tmp), args) for m in ("default", "drill")}
+        world = data.World(families=tuple(args.families.split(",")))
+        copy = pool.submit(warm_up, Path(tmp), world, args.copy_steps)
+        rows, held = arm_data(world, args.steps)
+        arms = {m: pool.submit(arm, m, rows[m], held, copy.result(), Path(tmp), args)
+                for m in MIXES}  # fmt: skip
         curves = {m: f.result() for m, f in arms.items()}
     print(f"verifier SFT, families {args.families}, batch {BATCH}, lr {args.lr:g}; greedy "
           f"accuracy on {HELDOUT} planted held-out proofs of unseen problems")  # fmt: skip

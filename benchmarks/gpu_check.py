@@ -101,7 +101,7 @@ CPU_PLAN = Plan(
     matmul_n=256,
     copy_bytes=4 * 1024**2,
     verify_arch=TINY_VERIFY_ARCH,
-    verify=VerifySizes(batches=(1, 4), prompt_tokens=0, new_tokens=8, profile_steps=2),
+    verify=VerifySizes(batches=(1, 4), prompt_tokens=0, new_tokens=64, profile_steps=2),
     grpo_big=SMALL_ARCH,
     grpo_tiny=GRPOSizes(generations=4, prompt_tokens=16, completion_tokens=8, steps=2),
     grpo_big_sizes=GRPOSizes(generations=4, prompt_tokens=16, completion_tokens=8, steps=2),

@@ -561,12 +561,18 @@ def test_computed_analysis_of_a_slip_marks_the_first_differing_character():
     problem = "Prove that if 5*x = 59+16 then x = 15."
     proof = "Step 1: 5*x = 76\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
     lines = computed_analysis(problem, proof).splitlines()
-    assert lines[1] == "Step 1: 5*x = 75 | 5*x = 7# ; x = 75/5 | # false"
-    assert lines[2] == "Step 2: x = 76/5 | x = 7# ; - | # false"
-    assert lines[3] == "Step 3: x = 15 | x = 15 ok"
+    assert lines[1] == (
+        "Step 1: 59+16 -> 75: 5*x = 75 | 5*x = 7# ; 59+16 -> 75: x = 75/5 | # false"
+    )
+    assert lines[2] == "Step 2: x = 76/5 | x = 7# ; - | # false"  # a move: no note
+    assert lines[3] == "Step 3: 75/5 -> 15: x = 15 | x = 15 ok"
     skipped = "Step 1: x = 75/5\nStep 2: x = 15\nHence x = 15."
     first = computed_analysis(problem, skipped).splitlines()[1]
-    assert first == "Step 1: x = (59+16)/5 | x = # ; x = 75/5 | x = 75/5 skip"
+    assert first == "Step 1: x = (59+16)/5 | x = # ; 59+16 -> 75: x = 75/5 | x = 75/5 skip"
+    chain = "Step 1: 3+(5+8) = 3+11\nStep 2: 3+11 = 14\nHence 3+(5+8) = 14."
+    lines = computed_analysis("Show that 3+(5+8) = 16.", chain).splitlines()
+    assert lines[1].startswith("Step 1: 5+8 -> 13: 3+(5+8) = 3+13 | 3+(5+8) = 3+1# ;")
+    assert lines[2] == "Step 2: 3+11 -> 14: 3+11 = 14 | 3+11 = 14 ok"
     garbage = computed_analysis(problem, "no proof here")
     assert parse_score(garbage).value == 0.0
 

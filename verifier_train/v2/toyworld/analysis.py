@@ -43,11 +43,12 @@ from verifier_train.v2.toyworld.check import (
     check_proof,
     read_proof,
 )
-from verifier_train.v2.toyworld.expr import ToyError, show, show_equation
+from verifier_train.v2.toyworld.expr import Node, ToyError, show, show_equation
 from verifier_train.v2.toyworld.problems import Problem, State, endpoints, holds, next_states
 
 MARK = "#"
 NONE = "-"
+NOTES = True  # write each fold's computation before the expected line
 WORDS = {"valid": "ok", "skipped": "skip", "false": "false", "missing": "false"}
 SCORES = {1.0: "1", 0.5: "0.5", 0.0: "0"}
 
@@ -61,13 +62,21 @@ class Line:
     seen: str
     word: str
     second: str | None = None  # the line two rewrites ahead, when the first differs
+    note: str | None = None  # the rewrite's local computation, "59+16 -> 75"
+    second_note: str | None = None
 
     @property
     def text(self) -> str:
-        head = f"{self.label}: {self.expected} | {copy_until_differs(self.expected, self.seen)}"
+        first = _noted(self.note, self.expected)
+        head = f"{self.label}: {first} | {copy_until_differs(self.expected, self.seen)}"
         if self.second is not None:
-            head += f" ; {self.second} | {copy_until_differs(self.second, self.seen)}"
+            second = _noted(self.second_note, self.second)
+            head += f" ; {second} | {copy_until_differs(self.second, self.seen)}"
         return f"{head} {self.word}"
+
+
+def _noted(note: str | None, line: str) -> str:
+    return line if note is None else f"{note}: {line}"
 
 
 def copy_until_differs(expected: str, seen: str) -> str:
@@ -93,24 +102,66 @@ def closest(options: Sequence[str], seen: str) -> str:
     return best
 
 
-def _text(state: State) -> str:
+def _state_text(state: State) -> str:
     return show_equation(state) if isinstance(state[0], tuple) else show(state)
 
 
-def _expected(prob: Problem, state: State, depth: int) -> list[str]:
-    """The lines `depth` (1 or 2) atomic rewrites of `state` give, as the proof writes them."""
-    states = list(next_states(prob.family, state))
-    if depth == 2:
-        states = [n for s in states for n in next_states(prob.family, s)]
+def _redex(old: Node, new: Node) -> tuple[Node, Node]:
+    """The smallest subtrees of `old` and `new` where they differ (one path down while a
+    single child differs)."""
+    while old[0] == new[0] and len(old) == len(new):
+        differ = [i for i in range(1, len(old)) if old[i] != new[i]]
+        if len(differ) != 1 or not isinstance(old[differ[0]], tuple):
+            break
+        old, new = old[differ[0]], new[differ[0]]
+    return old, new
+
+
+def _folded(old: Node, new: Node) -> bool:
+    """Whether `old` -> `new` folds one operation on literals into a literal."""
+    children = [c for c in old[1:] if isinstance(c, tuple)]
+    return new[0] == "int" and old[0] != "int" and all(c[0] == "int" for c in children)
+
+
+def note(prob: Problem, old: State, new: State) -> str | None:
+    """The local computation of the rewrite `old` -> `new` when it folds an operation
+    ("59+16 -> 75"), else None. Written before the expected line, it puts the number the
+    step produces right next to the operation that produces it, so the verifier computes it
+    where copying the proof's line would be the easier path."""
+    pairs = zip(old, new, strict=True) if prob.family == "linear" else [(old, new)]
+    parts = [_redex(o, n) for o, n in pairs if o != n]
+    folds = [f"{show(o)} -> {show(n)}" for o, n in parts if _folded(o, n)]
+    return ", ".join(folds) if NOTES and folds else None
+
+
+def _text(prob: Problem, old: State, new: State) -> str:
+    """`new` as the proof writes it after `old`."""
     if prob.family == "linear":
-        return [_text(s) for s in states]
-    return [f"{_text(state)} = {_text(s)}" for s in states]
+        return _state_text(new)
+    return f"{_state_text(old)} = {_state_text(new)}"
+
+
+def _options(prob: Problem, state: State, depth: int) -> dict[str, str | None]:
+    """{line: note} of the states `depth` (1 or 2) atomic rewrites of `state` give, as the
+    proof writes them; the note is that of the last rewrite."""
+    pairs = [(state, s) for s in next_states(prob.family, state)]
+    if depth == 2:
+        pairs = [(s, n) for _, s in pairs for n in next_states(prob.family, s)]
+    out: dict[str, str | None] = {}
+    for old, new in pairs:  # two paths may reach one line: keep a note if either has one
+        line = _text(prob, state, new)
+        out[line] = out.get(line) or note(prob, old, new)
+    return out
 
 
 def _step_line(prob: Problem, k: int, state: State, seen: str, status: str) -> Line:
-    first = closest(_expected(prob, state, 1), seen)
-    second = None if first == seen else closest(_expected(prob, state, 2), seen)
-    return Line(f"Step {k}", first, seen, WORDS[status], second)
+    ones = _options(prob, state, 1)
+    first = closest(list(ones), seen)
+    if first == seen:
+        return Line(f"Step {k}", first, seen, WORDS[status], note=ones.get(first))
+    twos = _options(prob, state, 2)
+    second = closest(list(twos), seen)
+    return Line(f"Step {k}", first, seen, WORDS[status], second, ones.get(first), twos.get(second))
 
 
 def _ending_lines(prob: Problem, last: State, conclusion: tuple) -> list[Line]:
@@ -123,7 +174,7 @@ def _ending_lines(prob: Problem, last: State, conclusion: tuple) -> list[Line]:
             word = "skip" if holds(prob.family, last, end) else "false"
         except ToyError:
             word = "false"
-    return [*lines, Line("End", _text(end), _text(last), word)]
+    return [*lines, Line("End", _state_text(end), _state_text(last), word)]
 
 
 def work_lines(prob: Problem, proof_text: str, verdict: ToyVerdict) -> list[Line]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING, SELF_EVAL_HEADER, SOLUTION_HEADER
@@ -171,7 +172,7 @@ def _invented(lines: list[Line], rng: random.Random) -> list[Line] | None:
     i = rng.choice(ok)
     cut = rng.randrange(len(lines[i].seen))
     fake = lines[i].seen[:cut] + ("X" if lines[i].seen[cut : cut + 1] != "X" else "Y")
-    lines[i] = Line(lines[i].label, lines[i].expected, fake, "false", "-")
+    lines[i] = replace(lines[i], seen=fake, word="false", second="-", second_note=None)
     return lines
 
 
@@ -181,7 +182,8 @@ def _missed(lines: list[Line], rng: random.Random) -> list[Line] | None:
     if not bad:
         return None
     i = rng.choice(bad)
-    lines[i] = Line(lines[i].label, lines[i].expected, lines[i].expected, "ok")
+    line = lines[i]
+    lines[i] = replace(line, seen=line.expected, word="ok", second=None, second_note=None)
     return lines
 
 

@@ -8,17 +8,25 @@ proof's line only up to the first character that differs from it, marking that p
 `#`. Comparing is thereby made explicit, one character at a time (a small model that only
 recomputed the line still judged a different line "ok"). When the lines differ it writes the
 line two rewrites ahead and compares again: equal means the step skipped one rewrite.
+A rewrite that folds an operation on numbers is preceded by that computation (`65+19 -> 84:`
+below, where the proof of `7*x-19 = 65` slips to 85). Without it, a 1M-parameter model
+copied the proof's line as the line it "expected" on most steps: with one flaw per proof the
+copy is right on most lines. The note puts the number a step produces next to the operation
+that produces it, so that computing is the local path. Moves (`x = 84/7`) have no note. In
+verifier-only SFT (arith+linear, 600 steps) the notes raised wrong steps caught from 6.1% to
+54.5%, and accuracy from 42.5% to 46.0% (benchmarks/RESULTS.md).
 
     Here is my evaluation of the solution:
     Step 1: 7*x = 65+19 | 7*x = 65+19 ok
-    Step 2: 7*x = 84 | 7*x = 8# ; x = 84/7 | # false
-    Step 3: x = 85/7 | x = 8# ; - | # false
+    Step 2: 65+19 -> 84: 7*x = 84 | 7*x = 8# ; 65+19 -> 84: x = 84/7 | # false
+    Step 3: x = 85/7 | x = 85/7 ok
+    Step 4: - | # ; - | # false
     Claim: x = 12 | x = 12 ok
     End: x = 12 | x = 12 ok
 
     Based on my evaluation, the final overall score should be: \\boxed{0}
 
-Line by line: `Step k: EXPECTED | COPY WORD`, where EXPECTED is the atomic rewrite of the
+Line by line: `Step k: [NOTE: ]EXPECTED | COPY WORD`, where EXPECTED is the atomic rewrite of the
 previous state (the problem's start for step 1, the proof's own previous line after that, so
 a slip is followed through) closest to the proof's line, `-` when none exists; chains write
 the whole step `previous = next`. WORD is `ok` (the copy is whole), `skip` or `false`, and is

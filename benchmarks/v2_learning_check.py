@@ -7,8 +7,8 @@ Per seed:
    templates and analyses as single tokens) is taught to copy random strings, the one skill
    both models need first (see `_v2_data.copy_rows`); verifier and generator start from it.
 1. Verifier: SFT on toy-world verification records whose reference analyses re-derive every
-   step (`toyworld.analysis`: the expected line, the proof's line copied to the first
-   differing character, ok / skip / false, then `\\boxed{score}`), drawn with
+   step (`toyworld.analysis`: each fold's computation, the expected line, the proof's line
+   copied to the first differing character, ok / skip / false, then `\\boxed{score}`), drawn with
    `rows.TRAIN_MIX`: the held-out kinds plus the "slips" drill (several slipped states, so
    that copying the proof's line as the "expected" one stops paying; see `toyworld.proofs`) and
    5% non-proofs (never the probe texts), jointly with meta-verification records

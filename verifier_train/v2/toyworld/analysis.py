@@ -56,7 +56,7 @@ from verifier_train.v2.toyworld.problems import Problem, State, endpoints, holds
 
 MARK = "#"
 NONE = "-"
-NOTES = True  # write each fold's computation before the expected line
+NOTES = True  # write each fold's computation first (False: v2_verifier_curve.py's ablation)
 WORDS = {"valid": "ok", "skipped": "skip", "false": "false", "missing": "false"}
 SCORES = {1.0: "1", 0.5: "0.5", 0.0: "0"}
 

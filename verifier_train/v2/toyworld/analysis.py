@@ -51,7 +51,7 @@ from verifier_train.v2.toyworld.check import (
     check_proof,
     read_proof,
 )
-from verifier_train.v2.toyworld.expr import Node, ToyError, show, show_equation
+from verifier_train.v2.toyworld.expr import Node, ToyError, fold_once, show, show_equation
 from verifier_train.v2.toyworld.problems import Problem, State, endpoints, holds, next_states
 
 MARK = "#"
@@ -125,12 +125,6 @@ def _redex(old: Node, new: Node) -> tuple[Node, Node]:
     return old, new
 
 
-def _folded(old: Node, new: Node) -> bool:
-    """Whether `old` -> `new` folds one operation on literals into a literal."""
-    children = [c for c in old[1:] if isinstance(c, tuple)]
-    return new[0] == "int" and old[0] != "int" and all(c[0] == "int" for c in children)
-
-
 def note(prob: Problem, old: State, new: State) -> str | None:
     """The local computation of the rewrite `old` -> `new` when it folds an operation
     ("59+16 -> 75"), else None. Written before the expected line, it puts the number the
@@ -138,7 +132,7 @@ def note(prob: Problem, old: State, new: State) -> str | None:
     where copying the proof's line would be the easier path."""
     pairs = zip(old, new, strict=True) if prob.family == "linear" else [(old, new)]
     parts = [_redex(o, n) for o, n in pairs if o != n]
-    folds = [f"{show(o)} -> {show(n)}" for o, n in parts if _folded(o, n)]
+    folds = [f"{show(o)} -> {show(n)}" for o, n in parts if fold_once(o) == (n,)]  # o folds to n
     return ", ".join(folds) if NOTES and folds else None
 
 

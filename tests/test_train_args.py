@@ -78,3 +78,31 @@ def test_a_prompt_and_completion_longer_than_the_engine_context_is_one_line(tmp_
                       max_completion_length=2048, use_cpu=True, num_generations=2,
                       per_device_train_batch_size=2, gradient_accumulation_steps=1)  # fmt: skip
     assert to_grpo_config(fits, tmp_path, use_vllm=False).vllm_max_model_length == 8192
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("5e-5", 5e-5), ("5.0e-5", 5e-5), ("1", 1.0), ("'2e-4'", 2e-4)],
+)
+def test_a_learning_rate_written_without_a_dot_is_a_number(text, expected, tmp_path):
+    """PyYAML reads `5e-5` as the string '5e-5'; the recipe's float field gets the number."""
+    from verifier_train.grpo import GRPORecipe
+    from verifier_train.recipe_yaml import read_recipe, section
+
+    path = tmp_path / "r.yaml"
+    path.write_text(f"grpo:\n  learning_rate: {text}\n  max_steps: '3'\n")
+    recipe = section(read_recipe(path), "grpo", GRPORecipe, path)
+    assert recipe.learning_rate == expected and isinstance(recipe.learning_rate, float)
+    assert recipe.max_steps == 3
+
+
+@pytest.mark.parametrize("text", ["fast", "[1, 2]", "true"])
+def test_a_setting_that_is_not_a_number_is_one_line(text, tmp_path):
+    from prover.errors import InputError
+    from verifier_train.grpo import GRPORecipe
+    from verifier_train.recipe_yaml import read_recipe, section
+
+    path = tmp_path / "r.yaml"
+    path.write_text(f"grpo:\n  learning_rate: {text}\n")
+    with pytest.raises(InputError, match=r"grpo\.learning_rate must be a number"):
+        section(read_recipe(path), "grpo", GRPORecipe, path)

@@ -37,4 +37,20 @@ def section(recipe: dict[str, Any], name: str, cls: type, where: Path) -> Any:
         )
     if "report_to" in values:
         values = values | {"report_to": tuple(values["report_to"] or ())}
-    return cls(**values)
+    defaults = {f.name: f.default for f in fields(cls)}
+    return cls(**{k: _number(v, defaults[k], f"{where}: {name}.{k}") for k, v in values.items()})
+
+
+def _number(value: Any, default: Any, where: str) -> Any:
+    """`value` as the number its field holds. PyYAML reads `5e-5` (no dot) as a string, so a
+    numeric string becomes a float or an int; anything else that is not a number is one line."""
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            value = float(value) if isinstance(default, float) else int(value)
+        except ValueError:
+            raise InputError(f"{where} must be a number, not {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{where} must be a number, not {value!r}")
+    return float(value) if isinstance(default, float) else value

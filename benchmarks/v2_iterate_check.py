@@ -1,0 +1,204 @@
+"""Two rounds of `prover iterate` on the toy world, measured against exact labels.
+
+    python benchmarks/v2_iterate_check.py [--out DIR] [--model toy] [--quick]
+
+1. Writes the toy world's graded proofs and problems (the families the toy prover knows) to
+   OUT/data with a recipe: two rounds, `hard_only` (a round's auto-labelled proofs join the
+   next round's verifier data only for problems where some new proof was labelled below 1).
+2. Runs the recipe with `verifier_train.v2.rounds.run_recipe`, the one call `prover iterate`
+   makes, into OUT/run. Per round: verifier GRPO on the labelled data so far, generator GRPO
+   from that verifier rewarded by it, new proofs, auto-labels. A re-run resumes.
+3. Measures every round against the exact checker (`toyworld.check_proof`):
+   - the exact validity of each round's sampled proofs (share labelled 1);
+   - each round's auto-labels: coverage and precision;
+   - round 1's and round 2's verifier (and the starting model), greedily, on round 2's
+     generator proofs: accuracy overall and per exact label. Round 2's verifier was trained
+     with round 1's auto-labels added; the question is whether it judges the newer proofs
+     better.
+The last line is one JSON object with the figures. This script does NOT tune anything, train
+the cold start (it starts from `--model`, by default the shipped toy prover) or use a GPU;
+`--quick` is a smoke run of a few steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import _v2_train as train  # noqa: E402
+
+FAMILIES = ("arith", "linear")  # what the shipped toy prover was trained on
+MAX_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Sizes:
+    graded: int = 400  # initial verifier data (40% correct, 20% each flaw)
+    problems: int = 48
+    proofs_per_problem: int = 4
+    label_analyses: int = 4  # n (also the judge's samples per proof in generator GRPO)
+    label_meta: int = 1  # m
+    label_min_valid: int = 1  # k
+    tokens: int = 400  # sampling, labelling and judging (analyses are the longest)
+    verifier_steps: int = 10
+    generator_steps: int = 10
+    batch: int = 32
+
+
+QUICK = Sizes(graded=32, problems=4, proofs_per_problem=2, label_analyses=2, tokens=96,
+              verifier_steps=1, generator_steps=1, batch=4)  # fmt: skip
+
+
+def recipe_text(s: Sizes) -> str:
+    """The recipe: the loop's round settings and DeepSeekMath's GRPO objective at toy sizes."""
+    stage = {"max_prompt_length": 900, "per_device_train_batch_size": s.batch,
+             "gradient_accumulation_steps": 1, "learning_rate": 5e-5, "use_cpu": True}  # fmt: skip
+    recipe = {
+        "data": {"verifier": ["graded.jsonl"], "problems": ["problems.jsonl"]},
+        "iterate": {"rounds": 2, "proofs_per_problem": s.proofs_per_problem,
+                    "hard_only": True, "label_analyses": s.label_analyses,
+                    "label_meta": s.label_meta, "label_min_valid": s.label_min_valid,
+                    "max_tokens": s.tokens, "temperature": 1.0},  # fmt: skip
+        "verifier": stage | {"num_generations": 4, "max_steps": s.verifier_steps,
+                             "max_completion_length": s.tokens},  # fmt: skip
+        "generator": stage | {"num_generations": 8 if s.batch % 8 == 0 else 2,
+                              "max_steps": s.generator_steps, "max_completion_length": 160},
+    }  # fmt: skip
+    return json.dumps(recipe, indent=1)  # YAML is a superset of JSON
+
+
+def write_data(folder: Path, s: Sizes) -> Path:
+    """OUT/data/{graded,problems}.jsonl and recipe.yaml (kept when they exist: resume)."""
+    from verifier_train.v2.toyworld import generator_problems, verifier_records
+
+    recipe = folder / "recipe.yaml"
+    if recipe.exists():
+        return recipe
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "graded.jsonl": verifier_records(s.graded, 0, None, FAMILIES, MAX_CHARS),
+        "problems.jsonl": generator_problems(s.problems, 1, FAMILIES, MAX_CHARS),
+    }
+    for name, rows in files.items():
+        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe.write_text(recipe_text(s))
+    return recipe
+
+
+# --- Measurements ---------------------------------------------------------------------------
+
+
+def exact(problem: str, proof: str) -> float:
+    from verifier_train.v2.toyworld import check_proof
+
+    return check_proof(problem, proof).score
+
+
+def proofs_of(round_dir: Path) -> list[dict]:
+    """{problem, proof, score (exact), kind (the exact label)} of a round's usable proofs."""
+    from prover.rundir import read_jsonl
+
+    rows = []
+    for r in read_jsonl(round_dir / "proofs.jsonl"):
+        if r.get("usable"):
+            score = exact(r["problem"], r["proof"])
+            rows.append({"problem": r["problem"], "proof": r["proof"], "score": score,
+                         "kind": f"label {score:g}"})  # fmt: skip
+    return rows
+
+
+def validity(round_dir: Path) -> float:
+    """Share of all sampled proofs (unusable ones count as invalid) whose exact label is 1."""
+    from prover.rundir import read_jsonl
+
+    records = read_jsonl(round_dir / "proofs.jsonl")
+    valid = [bool(r.get("usable")) and exact(r["problem"], r["proof"]) == 1.0 for r in records]
+    return statistics.mean(valid) if valid else 0.0
+
+
+def label_quality(round_dir: Path, proofs: int) -> dict:
+    """Auto-labels of a round against exact labels: labelled, coverage, precision."""
+    from prover.rundir import read_jsonl
+
+    done = [r for r in read_jsonl(round_dir / "labels.jsonl")
+            if r.get("status") == "labelled" and r.get("label") is not None]  # fmt: skip
+    right = [float(r["label"]) == exact(r["problem"], r["proof"]) for r in done]
+    return {"labelled": len(done), "coverage": len(done) / max(proofs, 1),
+            "precision": statistics.mean(right) if right else None}  # fmt: skip
+
+
+def judge(model: str, rows: list[dict], tokens: int) -> train.VerifierScores:
+    from prover.prompts import Templates
+
+    return train.verifier_scores(train.load(Path(model)), Templates.load(None), rows, tokens)
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+
+def report(start: str, rounds: list[dict], out: Path, s: Sizes, seconds: float) -> dict:
+    """Print the rounds' figures; returns them. `start` is the starting model's folder."""
+    dirs = [out / f"round-{r['round']}" for r in rounds]
+    proofs = [proofs_of(d) for d in dirs]
+    print(f"\n== prover iterate, 2 rounds from {Path(start).name} ==")
+    print("round  proofs  exact validity  labels by exact label     auto-labelled  precision")
+    summary: dict = {"validity": [], "labels": []}
+    for k, (d, rows) in enumerate(zip(dirs, proofs, strict=True), 1):
+        q, v = label_quality(d, len(rows)), validity(d)
+        counts = Counter(r["kind"] for r in rows)
+        print(f"{k:5d}  {len(rows):6d}  {v:14.1%}  {dict(sorted(counts.items()))!s:<24}  "
+              f"{q['coverage']:13.1%}  {train_pct(q['precision'])}")  # fmt: skip
+        summary["validity"].append(v)
+        summary["labels"].append(q)
+    judges = {"start": start} | {f"round {k}": rounds[k - 1]["done"]["verifier"]
+                                 for k in (1, 2)}  # fmt: skip
+    print(f"\nVerifiers, greedy, on round 2's {len(proofs[1])} generator proofs:")
+    print("verifier   accuracy  " + "  ".join(f"{k:>9}" for k in sorted(Counter(
+        r["kind"] for r in proofs[1]))))  # fmt: skip
+    summary["accuracy_on_round2_proofs"] = {}
+    for name, model in judges.items():
+        sc = judge(model, proofs[1], s.tokens)
+        cells = "  ".join(f"{v:9.1%}" for _, v in sorted(sc.by_kind.items()))
+        print(f"{name:<9}  {sc.accuracy:8.1%}  {cells}")
+        summary["accuracy_on_round2_proofs"][name] = {"accuracy": sc.accuracy} | sc.by_kind
+    acc = summary["accuracy_on_round2_proofs"]
+    better = acc["round 2"]["accuracy"] - acc["round 1"]["accuracy"]
+    print(f"round 2's verifier against round 1's on round 2's proofs: {better:+.1%} "
+          f"({len(proofs[1])} proofs); {seconds:.0f} s in all")  # fmt: skip
+    return summary | {"round2_minus_round1": better, "seconds": seconds}
+
+
+def train_pct(value: float | None) -> str:
+    return "      n/a" if value is None else f"{value:9.1%}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/v2-iterate-check"))
+    parser.add_argument("--model", default="toy", help="the starting model (default: toy)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few steps")
+    args = parser.parse_args()
+    from prover.backends.hub import resolve_model
+    from verifier_train.v2.rounds import IterateRun, run_recipe
+
+    s = QUICK if args.quick else Sizes()
+    start = time.perf_counter()
+    recipe = write_data(args.out / "data", s)
+    model = resolve_model(args.model)
+    _, rounds = run_recipe(IterateRun(recipe, args.out / "run", model=model),
+                           log=lambda m: print(m, flush=True))  # fmt: skip
+    summary = report(model, rounds, args.out / "run", s, time.perf_counter() - start)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -42,14 +42,14 @@ MAX_CHARS = 160
 
 @dataclass(frozen=True)
 class Sizes:
-    graded: int = 400  # initial verifier data (40% correct, 20% each flaw)
+    graded: int = 200  # initial verifier data (40% correct, 20% each flaw)
     problems: int = 48
     proofs_per_problem: int = 4
     label_analyses: int = 4  # n (also the judge's samples per proof in generator GRPO)
     label_meta: int = 1  # m
     label_min_valid: int = 1  # k
     tokens: int = 400  # sampling, labelling and judging (analyses are the longest)
-    verifier_steps: int = 10
+    verifier_steps: int = 20
     generator_steps: int = 10
     batch: int = 32
 

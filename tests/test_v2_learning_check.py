@@ -39,3 +39,29 @@ def test_quick_learning_check_prints_its_summary_last():
     assert last["seeds"] == 1 and len(last["gain_fraction_by_seed"]) == 1
     assert set(last["verifier_accuracy_by_class"]) >= {"label_1", "label_0.5", "label_0"}
     assert 0.0 <= last["verifier_accuracy"] <= 1.0
+
+
+@pytest.mark.slow
+def test_quick_iterate_check_runs_two_rounds_resumes_and_prints_its_summary(tmp_path):
+    """`v2_iterate_check.py --quick`: two `prover iterate` rounds from the shipped toy prover,
+    measured against exact labels; a second run resumes the finished rounds."""
+    script = ROOT / "benchmarks" / "v2_iterate_check.py"
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, str(script), "--quick", "--out", str(tmp_path / "run")]
+
+    def run():
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=900)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def files():
+        return {p: p.stat().st_mtime_ns for p in (tmp_path / "run").rglob("*") if p.is_file()}
+
+    first = run()
+    written = files()
+    again = run()
+    assert len(first["validity"]) == 2 and len(first["labels"]) == 2
+    assert set(first["accuracy_on_round2_proofs"]) == {"start", "round 1", "round 2"}
+    assert again["accuracy_on_round2_proofs"] == first["accuracy_on_round2_proofs"]
+    assert files() == written  # resumed: nothing trained, sampled or labelled again

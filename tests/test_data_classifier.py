@@ -270,3 +270,25 @@ def test_iterate_rounds_grow_the_positives_and_resume(corpus, tmp_path):
     again = CliRunner().invoke(main, args, catch_exceptions=False)
     assert again.exit_code == 0 and again.output == result.output  # both rounds skipped
     assert (tmp_path / "rounds/round-2/counts.json").stat().st_mtime_ns == before
+
+
+def test_iterate_trains_each_round_with_the_epochs_asked(corpus, tmp_path, monkeypatch):
+    from verifier_train.data import iterate as rounds
+
+    seen = []
+    real = rounds.run_round
+
+    def spy(corpus_path, positives, negatives, folder, config, number):
+        seen.append(config.classifier.epoch)
+        return real(corpus_path, positives, negatives, folder, config, number)
+
+    monkeypatch.setattr(rounds, "run_round", spy)
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", [{"text": t} for t in corpus["math"][:40]])
+    negatives = write_jsonl(tmp_path / "neg.jsonl", [{"text": t} for t in corpus["other"][:40]])
+    pages = write_jsonl(tmp_path / "web.jsonl", site_pages(random.Random(1), corpus["math"][100:]))
+    args = ["data", "iterate", str(pages), "--seeds", str(seeds), "--negatives",
+            str(negatives), "--out", str(tmp_path / "rounds"), "--rounds", "2",
+            "--bucket", str(BUCKET), "--epoch", "7"]  # fmt: skip
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert seen == [7, 7]

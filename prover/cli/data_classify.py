@@ -23,6 +23,16 @@ BUCKET_HELP = (
 )
 
 
+# One option for both commands that train the classifier (the paper: 3 epochs).
+EPOCH = click.option(
+    "--epoch",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="fastText training epochs (the paper's 3; more on a few pages).",
+)
+
+
 def _require_data() -> None:
     for module in ("datatrove", "orjson", "fasttext"):
         require(module, "data")
@@ -36,7 +46,7 @@ def _require_data() -> None:
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.1, show_default=True)
 @click.option("--word-ngrams", type=click.IntRange(1), default=3, show_default=True)
 @click.option("--min-count", type=click.IntRange(1), default=3, show_default=True)
-@click.option("--epoch", type=click.IntRange(1), default=3, show_default=True)
+@EPOCH
 @click.option(
     "--bucket",
     type=click.IntRange(1),
@@ -148,6 +158,7 @@ def discover(scored: Path, review: Path, seeds: Path, threshold: float, **settin
     show_default=True,
     help="A domain is math-related when more than this share of it is recalled.",
 )
+@EPOCH
 def iterate(corpus: Path, seeds: Path, negatives: Path, out: Path, **settings) -> None:
     """Train -> recall -> discover for N rounds: each round's classifier, scored pages,
     discovered domains and paths, and next positives go to OUT/round-<r>/."""
@@ -160,7 +171,7 @@ def iterate(corpus: Path, seeds: Path, negatives: Path, out: Path, **settings) -
     config = RecallConfig(
         rounds=settings["rounds"],
         threshold=settings["threshold"],
-        classifier=ClassifierConfig(bucket=settings["bucket"]),
+        classifier=ClassifierConfig(bucket=settings["bucket"], epoch=settings["epoch"]),
         discovery=DiscoveryConfig(min_rate=settings["min_rate"]),
     )
     for counts in run_rounds(corpus, seeds, negatives, out, config):

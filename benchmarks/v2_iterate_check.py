@@ -35,6 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import _v2_train as train  # noqa: E402
+from v2_learning_check import pct  # noqa: E402
 
 FAMILIES = ("arith", "linear")  # what the shipped toy prover was trained on
 MAX_CHARS = 160
@@ -156,7 +157,7 @@ def report(start: str, rounds: list[dict], out: Path, s: Sizes, seconds: float) 
         q, v = label_quality(d, len(rows)), validity(d)
         counts = Counter(r["kind"] for r in rows)
         print(f"{k:5d}  {len(rows):6d}  {v:14.1%}  {dict(sorted(counts.items()))!s:<24}  "
-              f"{q['coverage']:13.1%}  {train_pct(q['precision'])}")  # fmt: skip
+              f"{q['coverage']:13.1%}  {pct(q['precision']):>9}")  # fmt: skip
         summary["validity"].append(v)
         summary["labels"].append(q)
     judges = {"start": start} | {f"round {k}": rounds[k - 1]["done"]["verifier"]
@@ -175,10 +176,6 @@ def report(start: str, rounds: list[dict], out: Path, s: Sizes, seconds: float) 
     print(f"round 2's verifier against round 1's on round 2's proofs: {better:+.1%} "
           f"({len(proofs[1])} proofs); {seconds:.0f} s in all")  # fmt: skip
     return summary | {"round2_minus_round1": better, "seconds": seconds}
-
-
-def train_pct(value: float | None) -> str:
-    return "      n/a" if value is None else f"{value:9.1%}"
 
 
 def main() -> None:

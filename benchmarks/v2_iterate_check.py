@@ -13,8 +13,9 @@
    - each round's auto-labels: coverage and precision;
    - round 1's and round 2's verifier (and the starting model), greedily, on round 2's
      generator proofs: accuracy overall and per exact label. Round 2's verifier was trained
-     with round 1's auto-labels added; the question is whether it judges the newer proofs
-     better.
+     from round 1's with round 1's auto-labels added; the question is whether it judges the
+     newer proofs better. Its peer (`control`) is round 1's verifier trained the same way on
+     the initial data alone, which separates the labels from the extra steps.
 The last line is one JSON object with the figures. This script does NOT tune anything, train
 the cold start (it starts from `--model`, by default the shipped toy prover) or use a GPU;
 `--quick` is a smoke run of a few steps.
@@ -137,6 +138,23 @@ def label_quality(round_dir: Path, proofs: int) -> dict:
             "precision": statistics.mean(right) if right else None}  # fmt: skip
 
 
+def control(recipe: Path, run: Path, round1_verifier: str) -> str:
+    """The peer of round 2's verifier: round 1's verifier trained once more with the same
+    stage, steps and seed, on the initial graded data alone (no auto-labels), so that the
+    labels' effect is not mistaken for the effect of more steps. Kept in RUN/control/."""
+    from verifier_train.recipe_yaml import read_recipe, section
+    from verifier_train.v2.iterate import IterateConfig
+    from verifier_train.v2.rounds import IterateRun, make_stages, read_plan
+
+    final = run / "control" / "final"
+    if not final.exists():
+        recipe_dict = read_recipe(recipe)
+        config = section(recipe_dict, "iterate", IterateConfig, recipe)
+        plan, rows = read_plan(recipe_dict, IterateRun(recipe, run), config)
+        return make_stages(plan).train_verifier(round1_verifier, rows, run / "control")
+    return str(final)
+
+
 def judge(model: str, rows: list[dict], tokens: int) -> train.VerifierScores:
     from prover.prompts import Templates
 
@@ -146,8 +164,9 @@ def judge(model: str, rows: list[dict], tokens: int) -> train.VerifierScores:
 # --- Report ---------------------------------------------------------------------------------
 
 
-def report(start: str, rounds: list[dict], out: Path, s: Sizes, seconds: float) -> dict:
-    """Print the rounds' figures; returns them. `start` is the starting model's folder."""
+def report(start: str, rounds: list[dict], out: Path, peer: str, s: Sizes) -> dict:
+    """Print the rounds' figures; returns them. `start` is the starting model's folder,
+    `peer` the control verifier's."""
     dirs = [out / f"round-{r['round']}" for r in rounds]
     proofs = [proofs_of(d) for d in dirs]
     print(f"\n== prover iterate, 2 rounds from {Path(start).name} ==")
@@ -161,7 +180,7 @@ def report(start: str, rounds: list[dict], out: Path, s: Sizes, seconds: float) 
         summary["validity"].append(v)
         summary["labels"].append(q)
     judges = {"start": start} | {f"round {k}": rounds[k - 1]["done"]["verifier"]
-                                 for k in (1, 2)}  # fmt: skip
+                                 for k in (1, 2)} | {"control": peer}  # fmt: skip
     print(f"\nVerifiers, greedy, on round 2's {len(proofs[1])} generator proofs:")
     print("verifier   accuracy  " + "  ".join(f"{k:>9}" for k in sorted(Counter(
         r["kind"] for r in proofs[1]))))  # fmt: skip
@@ -171,11 +190,13 @@ def report(start: str, rounds: list[dict], out: Path, s: Sizes, seconds: float) 
         cells = "  ".join(f"{v:9.1%}" for _, v in sorted(sc.by_kind.items()))
         print(f"{name:<9}  {sc.accuracy:8.1%}  {cells}")
         summary["accuracy_on_round2_proofs"][name] = {"accuracy": sc.accuracy} | sc.by_kind
-    acc = summary["accuracy_on_round2_proofs"]
-    better = acc["round 2"]["accuracy"] - acc["round 1"]["accuracy"]
-    print(f"round 2's verifier against round 1's on round 2's proofs: {better:+.1%} "
-          f"({len(proofs[1])} proofs); {seconds:.0f} s in all")  # fmt: skip
-    return summary | {"round2_minus_round1": better, "seconds": seconds}
+    acc = {k: v["accuracy"] for k, v in summary["accuracy_on_round2_proofs"].items()}
+    gains = {"round2_minus_round1": acc["round 2"] - acc["round 1"],
+             "round2_minus_control": acc["round 2"] - acc["control"]}  # fmt: skip
+    print(f"on round 2's {len(proofs[1])} proofs, round 2's verifier against round 1's: "
+          f"{gains['round2_minus_round1']:+.1%}; against the control (the same training "
+          f"without the auto-labels): {gains['round2_minus_control']:+.1%}")  # fmt: skip
+    return summary | gains
 
 
 def main() -> None:
@@ -193,8 +214,11 @@ def main() -> None:
     model = resolve_model(args.model)
     _, rounds = run_recipe(IterateRun(recipe, args.out / "run", model=model),
                            log=lambda m: print(m, flush=True))  # fmt: skip
-    summary = report(model, rounds, args.out / "run", s, time.perf_counter() - start)
-    print(json.dumps(summary))
+    peer = control(recipe, args.out / "run", rounds[0]["done"]["verifier"])
+    summary = report(model, rounds, args.out / "run", peer, s)
+    seconds = time.perf_counter() - start
+    print(f"{seconds:.0f} s in all")
+    print(json.dumps(summary | {"seconds": seconds}))
 
 
 if __name__ == "__main__":

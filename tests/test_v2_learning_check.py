@@ -62,6 +62,6 @@ def test_quick_iterate_check_runs_two_rounds_resumes_and_prints_its_summary(tmp_
     written = files()
     again = run()
     assert len(first["validity"]) == 2 and len(first["labels"]) == 2
-    assert set(first["accuracy_on_round2_proofs"]) == {"start", "round 1", "round 2"}
+    assert set(first["accuracy_on_round2_proofs"]) == {"start", "round 1", "round 2", "control"}
     assert again["accuracy_on_round2_proofs"] == first["accuracy_on_round2_proofs"]
     assert files() == written  # resumed: nothing trained, sampled or labelled again

@@ -21,9 +21,7 @@ import argparse
 import os
 import random
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -40,16 +38,6 @@ from verifier_train.v2.toyworld import analysis  # noqa: E402
 
 BATCH, HELDOUT, TOKENS = 32, 200, 320  # 4.7% of noted analyses are longer: a penalty to notes
 ARMS = {"default": (None, True), "drill": (data.TRAIN_MIX, True), "plain": (data.TRAIN_MIX, False)}
-
-
-@contextmanager
-def fold_notes(on: bool) -> Iterator[None]:
-    """Reference analyses written with (the default) or without the fold notes."""
-    before, analysis.NOTES = analysis.NOTES, on
-    try:
-        yield
-    finally:
-        analysis.NOTES = before
 
 
 def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
@@ -71,7 +59,7 @@ def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
 
 def arm_rows(name: str, world: data.World, steps: int) -> list[dict]:
     mix, notes = ARMS[name]
-    with fold_notes(notes):
+    with analysis.fold_notes(notes):
         return data.verifier_data(steps * BATCH, 0, world, mix)
 
 

@@ -5,7 +5,7 @@ against the shipped recipe."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -80,3 +80,14 @@ def test_readme_first_command_solves_offline_with_the_shipped_toy_model(tmp_path
     assert result.exit_code == 0, result.output
     assert "## Solution" in result.output or "Step 1:" in result.output
     assert "Mean verifier score" in result.output
+
+
+def test_fold_notes_false_writes_the_analyses_the_shipped_model_was_trained_on():
+    from verifier_train.v2.toy_prover import draws
+    from verifier_train.v2.toyworld import analysis
+
+    small = ToyProverRecipe(sft_steps=10, chunk_steps=10, sft_rows=400, batch=4)
+    noted = [p["analysis"] for p in draws(small)[0]]
+    plain = [p["analysis"] for p in draws(replace(small, fold_notes=False))[0]]
+    assert any(" -> " in a for a in noted) and not any(" -> " in a for a in plain)
+    assert analysis.NOTES  # the switch is back on after the draw

@@ -57,6 +57,7 @@ class ToyProverRecipe:
     heldout_proofs: int = 200
     heldout_problems: int = 60
     threads: int = 1  # torch threads: results depend on it (float summation order)
+    fold_notes: bool = True  # analyses write each fold's computation (`toyworld.analysis`)
 
     def __post_init__(self) -> None:
         if self.sft_steps % self.chunk_steps:
@@ -128,12 +129,14 @@ def draws(recipe: ToyProverRecipe) -> tuple[list[dict], list[dict], list[dict]]:
     """(verification proofs, meta records, generation problems) the SFT rows are made of, split
     by the shares; drawn once per process (training and `heldout` both need them)."""
     from verifier_train.v2.toyworld import generator_problems
+    from verifier_train.v2.toyworld.analysis import fold_notes
     from verifier_train.v2.toyworld.rows import World, meta_data, verifier_data
 
     world = World(recipe.families, recipe.max_chars)
     n = recipe.sft_rows
-    proofs = verifier_data(int(n * recipe.verification_share), recipe.seed, world)
-    metas = meta_data(int(n * recipe.meta_share), recipe.seed, world)
+    with fold_notes(recipe.fold_notes):
+        proofs = verifier_data(int(n * recipe.verification_share), recipe.seed, world)
+        metas = meta_data(int(n * recipe.meta_share), recipe.seed, world)
     share = 1 - recipe.verification_share - recipe.meta_share
     problems = generator_problems(int(n * share), recipe.seed + 2, world.families, world.max_chars)
     return proofs, metas, problems

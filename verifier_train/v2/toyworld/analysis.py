@@ -40,7 +40,8 @@ This module does not decide labels (`check`) or build datasets (`data`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING
@@ -56,7 +57,7 @@ from verifier_train.v2.toyworld.problems import Problem, State, endpoints, holds
 
 MARK = "#"
 NONE = "-"
-NOTES = True  # write each fold's computation first (False: v2_verifier_curve.py's ablation)
+NOTES = True  # write each fold's computation first; `fold_notes(False)` turns them off
 WORDS = {"valid": "ok", "skipped": "skip", "false": "false", "missing": "false"}
 SCORES = {1.0: "1", 0.5: "0.5", 0.0: "0"}
 
@@ -81,6 +82,18 @@ class Line:
             second = _noted(self.second_note, self.second)
             head += f" ; {second} | {copy_until_differs(self.second, self.seen)}"
         return f"{head} {self.word}"
+
+
+@contextmanager
+def fold_notes(on: bool) -> Iterator[None]:
+    """Analyses written with (the default) or without the fold notes inside the block: for
+    v2_verifier_curve.py's ablation and for recipes of models trained before the notes."""
+    global NOTES
+    before, NOTES = NOTES, on
+    try:
+        yield
+    finally:
+        NOTES = before
 
 
 def _noted(note: str | None, line: str) -> str:

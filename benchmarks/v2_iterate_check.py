@@ -24,6 +24,7 @@ the cold start (it starts from `--model`, by default the shipped toy prover) or 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -53,11 +54,12 @@ class Sizes:
     tokens: int = 400  # sampling, labelling and judging (analyses are the longest)
     verifier_steps: int = 20
     generator_steps: int = 10
-    batch: int = 32
+    batch: int = 32  # completions per GRPO step
+    generations: int = 8  # generator GRPO group size (the verifier's is 4)
 
 
 QUICK = Sizes(graded=32, problems=4, proofs_per_problem=2, label_analyses=2, tokens=96,
-              verifier_steps=1, generator_steps=1, batch=4)  # fmt: skip
+              verifier_steps=1, generator_steps=1, batch=4, generations=2)  # fmt: skip
 
 
 def recipe_text(s: Sizes) -> str:
@@ -72,7 +74,7 @@ def recipe_text(s: Sizes) -> str:
                     "max_tokens": s.tokens, "temperature": 1.0},  # fmt: skip
         "verifier": stage | {"num_generations": 4, "max_steps": s.verifier_steps,
                              "max_completion_length": s.tokens},  # fmt: skip
-        "generator": stage | {"num_generations": 8 if s.batch % 8 == 0 else 2,
+        "generator": stage | {"num_generations": s.generations,
                               "max_steps": s.generator_steps, "max_completion_length": 160},
     }  # fmt: skip
     return json.dumps(recipe, indent=1)  # YAML is a superset of JSON
@@ -99,32 +101,28 @@ def write_data(folder: Path, s: Sizes) -> Path:
 # --- Measurements ---------------------------------------------------------------------------
 
 
+@functools.cache
 def exact(problem: str, proof: str) -> float:
+    """The exact checker's label (cached: a proof is also looked up for its auto-label)."""
     from verifier_train.v2.toyworld import check_proof
 
     return check_proof(problem, proof).score
 
 
-def proofs_of(round_dir: Path) -> list[dict]:
-    """{problem, proof, score (exact), kind (the exact label)} of a round's usable proofs."""
+def proofs_of(round_dir: Path) -> tuple[list[dict], float]:
+    """({problem, proof, score (exact), kind (the exact label)} of a round's usable proofs,
+    exact validity: the share of all sampled proofs, unusable ones invalid, labelled 1)."""
     from prover.rundir import read_jsonl
 
+    records = read_jsonl(round_dir / "proofs.jsonl")
     rows = []
-    for r in read_jsonl(round_dir / "proofs.jsonl"):
+    for r in records:
         if r.get("usable"):
             score = exact(r["problem"], r["proof"])
             rows.append({"problem": r["problem"], "proof": r["proof"], "score": score,
                          "kind": f"label {score:g}"})  # fmt: skip
-    return rows
-
-
-def validity(round_dir: Path) -> float:
-    """Share of all sampled proofs (unusable ones count as invalid) whose exact label is 1."""
-    from prover.rundir import read_jsonl
-
-    records = read_jsonl(round_dir / "proofs.jsonl")
-    valid = [bool(r.get("usable")) and exact(r["problem"], r["proof"]) == 1.0 for r in records]
-    return statistics.mean(valid) if valid else 0.0
+    valid = sum(r["score"] == 1.0 for r in rows)
+    return rows, valid / len(records) if records else 0.0
 
 
 def label_quality(round_dir: Path, proofs: int) -> dict:
@@ -168,12 +166,12 @@ def report(start: str, rounds: list[dict], out: Path, peer: str, s: Sizes) -> di
     """Print the rounds' figures; returns them. `start` is the starting model's folder,
     `peer` the control verifier's."""
     dirs = [out / f"round-{r['round']}" for r in rounds]
-    proofs = [proofs_of(d) for d in dirs]
+    proofs, validities = zip(*(proofs_of(d) for d in dirs), strict=True)
     print(f"\n== prover iterate, 2 rounds from {Path(start).name} ==")
     print("round  proofs  exact validity  labels by exact label     auto-labelled  precision")
     summary: dict = {"validity": [], "labels": []}
-    for k, (d, rows) in enumerate(zip(dirs, proofs, strict=True), 1):
-        q, v = label_quality(d, len(rows)), validity(d)
+    for k, (d, rows, v) in enumerate(zip(dirs, proofs, validities, strict=True), 1):
+        q = label_quality(d, len(rows))
         counts = Counter(r["kind"] for r in rows)
         print(f"{k:5d}  {len(rows):6d}  {v:14.1%}  {dict(sorted(counts.items()))!s:<24}  "
               f"{q['coverage']:13.1%}  {pct(q['precision']):>9}")  # fmt: skip

@@ -1,4 +1,4 @@
-"""The toy verifier's SFT learning curve under two training sets, side by side in one run.
+"""The toy verifier's SFT learning curve under two training recipes, side by side in one run.
 
     python benchmarks/v2_verifier_curve.py [--arms plain,drill] [--families arith,linear]
                                            [--steps 600] [--every 300]
@@ -6,11 +6,14 @@
 The arms (pick two; the first is the peer):
 - `default`: proofs drawn with `toyworld.data.DEFAULT_MIX` (the held-out kinds only);
 - `drill`: `toyworld.rows.TRAIN_MIX` (the same kinds, the "slips" drill and 5% non-proofs);
-- `plain`: `drill` with analyses written without the fold notes (`toyworld.analysis.NOTES`).
+- `plain`: `drill` with analyses written without the fold notes (`toyworld.analysis.NOTES`);
+- `cosine`: `drill` with each chunk's learning rate decayed to 0 on a cosine (the others hold
+  it constant after a short warm-up, as the toy prover is trained).
 
 Both arms (one process and one torch thread each) start from the same copy warm-up and train
 on the same proofs, steps, batch and learning rate. At every checkpoint both are measured
-greedily on the same planted held-out proofs of unseen problems (default mix). Only
+greedily, with 400 new tokens, on the same planted held-out proofs of unseen problems (default
+mix). Only
 verification rows: no meta-verification, no GRPO (`v2_learning_check.py` runs the whole loop).
 The table gives accuracy overall and by kind, and the last line the ratio to the peer.
 """
@@ -36,8 +39,15 @@ from v2_learning_check import Settings, init_worker  # noqa: E402
 
 from verifier_train.v2.toyworld import analysis  # noqa: E402
 
-BATCH, HELDOUT, TOKENS = 32, 200, 320  # 4.7% of noted analyses are longer: a penalty to notes
-ARMS = {"default": (None, True), "drill": (data.TRAIN_MIX, True), "plain": (data.TRAIN_MIX, False)}
+BATCH, HELDOUT = 32, 200
+TOKENS = Settings().verification_tokens  # 400: 4.7% of noted analyses are longer than 320
+CONSTANT = "constant_with_warmup"
+ARMS = {  # name: (mix, fold notes, lr schedule of each chunk)
+    "default": (None, True, CONSTANT),
+    "drill": (data.TRAIN_MIX, True, CONSTANT),
+    "plain": (data.TRAIN_MIX, False, CONSTANT),
+    "cosine": (data.TRAIN_MIX, True, "cosine"),
+}
 
 
 def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
@@ -50,7 +60,8 @@ def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
     for step in range(args.every, args.steps + 1, args.every):
         start = time.perf_counter()
         chunk = sft_rows[(step - args.every) * BATCH : step * BATCH]
-        model = train.sft(model, chunk, args.every, BATCH, args.lr, step, out / f"{name}{step}")
+        path, schedule = out / f"{name}{step}", ARMS[name][2]
+        model = train.sft(model, chunk, args.every, BATCH, args.lr, step, path, (), schedule)
         trained += time.perf_counter() - start
         scores = train.verifier_scores(train.load(model), templates, held, TOKENS)
         curve.append((step, scores.accuracy, scores.by_kind, trained))
@@ -58,7 +69,7 @@ def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
 
 
 def arm_rows(name: str, world: data.World, steps: int) -> list[dict]:
-    mix, notes = ARMS[name]
+    mix, notes, _ = ARMS[name]
     with analysis.fold_notes(notes):
         return data.verifier_data(steps * BATCH, 0, world, mix)
 

@@ -91,3 +91,13 @@ def test_fold_notes_false_writes_the_analyses_the_shipped_model_was_trained_on()
     plain = [p["analysis"] for p in draws(replace(small, fold_notes=False))[0]]
     assert any(" -> " in a for a in noted) and not any(" -> " in a for a in plain)
     assert analysis.NOTES  # the switch is back on after the draw
+
+
+def test_sft_schedule_defaults_to_the_shipped_constant_and_takes_cosine(tmp_path):
+    from verifier_train.v2.toy_prover import sft_args
+
+    shipped = sft_args(300, 32, 1e-3, 0, tmp_path)
+    cosine = sft_args(600, 32, 1e-3, 0, tmp_path, "cosine")
+    assert shipped.lr_scheduler_type == "constant_with_warmup"  # a str-valued enum
+    assert cosine.lr_scheduler_type == "cosine"
+    assert (shipped.warmup_steps, cosine.warmup_steps) == (20, 20)

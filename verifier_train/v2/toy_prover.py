@@ -35,6 +35,7 @@ from typing import Any
 
 COPY_ROWS = 20000
 HELDOUT_SEED = 10**6  # data seed of held-out draws; held-out problems are also unseen ones
+CONSTANT = "constant_with_warmup"  # the toy prover's lr schedule (each chunk its own)
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,11 @@ class ToyMeasure:
     problems: int = 0
 
 
-def sft_args(steps: int, batch: int, lr: float, seed: int, out: Path) -> Any:
-    """The `trl.SFTConfig` of one toy-prover SFT run: `steps` steps at a constant `lr` after a
-    short warm-up, on the CPU, saving nothing but the final model."""
+def sft_args(steps: int, batch: int, lr: float, seed: int, out: Path,
+             schedule: str = CONSTANT) -> Any:  # fmt: skip
+    """The `trl.SFTConfig` of one toy-prover SFT run: `steps` steps at `lr` after a short
+    warm-up (constant, or any transformers `lr_scheduler_type`), on the CPU, saving nothing but
+    the final model."""
     from verifier_train.sft import CPU_OVERRIDES, SFTRecipe, to_sft_config
 
     recipe = SFTRecipe(
@@ -92,7 +95,7 @@ def sft_args(steps: int, batch: int, lr: float, seed: int, out: Path) -> Any:
         per_device_train_batch_size=batch,
         gradient_accumulation_steps=1,
         learning_rate=lr,
-        lr_scheduler_type="constant_with_warmup",
+        lr_scheduler_type=schedule,
         warmup_steps=min(20, steps // 10),
         max_length=1024,
         seed=seed,
@@ -103,16 +106,16 @@ def sft_args(steps: int, batch: int, lr: float, seed: int, out: Path) -> Any:
 
 
 def sft(model: Path, rows: Sequence[dict], steps: int, batch: int, lr: float, seed: int,
-        out: Path, callbacks: Sequence = ()) -> Path:  # fmt: skip
+        out: Path, callbacks: Sequence = (), schedule: str = CONSTANT) -> Path:  # fmt: skip
     """TRL SFT from `model` on prompt/completion rows (loss on completions, EOS appended by
-    TRL) for `steps` steps (`sft_args`); saved to `out`."""
+    TRL) for `steps` steps (`sft_args`, with `schedule`); saved to `out`."""
     from datasets import Dataset
     from transformers import AutoTokenizer, PrinterCallback, ProgressCallback
     from trl import SFTTrainer
 
     trainer = SFTTrainer(
         model=str(model),
-        args=sft_args(steps, batch, lr, seed, out.with_name(out.name + "-run")),
+        args=sft_args(steps, batch, lr, seed, out.with_name(out.name + "-run"), schedule),
         train_dataset=Dataset.from_list(list(rows)),
         processing_class=AutoTokenizer.from_pretrained(str(model)),
         callbacks=list(callbacks),

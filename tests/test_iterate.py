@@ -32,8 +32,9 @@ class Crash(Exception):
     pass
 
 
-def standin_stages(calls: list, crash_at: str | None = None) -> Stages:
-    """Stages that record their calls and write what the real ones would."""
+def standin_stages(calls: list, crash_at: str | None = None, rounds: list | None = None) -> Stages:
+    """Stages that record their calls (and the rounds sampling was asked for) and write what
+    the real ones would."""
 
     def step(name, result):
         calls.append(name)
@@ -41,12 +42,13 @@ def standin_stages(calls: list, crash_at: str | None = None) -> Stages:
             raise Crash(name)
         return result
 
-    def sample(generator, out: Path):
+    def sample(generator, out: Path, round_: int):
         step("sample", None)
+        (rounds if rounds is not None else []).append(round_)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"problem": "p", "solution": "s"}) + "\n")
 
-    def label_step(verifier, proofs, out: Path):
+    def label_step(verifier, proofs, out: Path, round_: int):
         step("label", None)
         out.write_text(json.dumps(label("p", 0.5)) + "\n")
         return [label("p", 0.5)]
@@ -66,8 +68,10 @@ def test_resume_runs_only_unfinished_steps(tmp_path):
         Iterate(tmp_path, config, standin_stages(calls, crash_at="label")).run("m", [{}])
     assert calls == ["verifier", "generator", "sample", "label"]
     calls.clear()
-    rounds = Iterate(tmp_path, config, standin_stages(calls)).run("m", [{}])
+    sampled: list[int] = []
+    rounds = Iterate(tmp_path, config, standin_stages(calls, rounds=sampled)).run("m", [{}])
     assert calls == ["label", "verifier", "generator", "sample", "label"]
+    assert sampled == [1]  # round 1 samples with its own seed
     # round 1's verifier trained on the initial row plus round 0's labelled (hard) proof
     assert rounds[1]["done"]["verifier"].endswith("final@2")
     calls.clear()
@@ -136,3 +140,10 @@ def test_sample_then_label_read_each_other(tiny_model, tmp_path):
                                          "--meta-verifications", "1", *common])  # fmt: skip
     assert labelled.exit_code == 0, labelled.output
     assert "of 4 proofs labelled" in labelled.output
+
+
+def test_each_round_samples_and_labels_with_its_own_seed():
+    from verifier_train.v2.rounds import Plan, _sampling
+
+    plan = Plan(IterateConfig(seed=5), None, None, [], [], None)
+    assert [_sampling(plan, r).seed for r in (0, 1, 2)] == [5, 6, 7]

@@ -47,7 +47,7 @@ class IterateConfig:
     max_tokens: int = 2048
     temperature: float = 1.0
     backend: str = "hf"  # sampling and labelling backend (hf or vllm)
-    seed: int = 0
+    seed: int = 0  # of sampling and labelling in round 0; round r uses seed + r
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,15 @@ class Stages:
     """The work of each step, injected (the CLI builds real ones, tests may build small ones).
 
     train_verifier(init, data_rows, out) -> final path; train_generator(init, verifier, out)
-    -> final path; sample(generator, out_path) writes proof records; label(verifier,
-    proofs_path, out_path) -> label records."""
+    -> final path; sample(generator, out_path, round) writes proof records; label(verifier,
+    proofs_path, out_path, round) -> label records. `round` (0, 1, ...) varies the sampling
+    seed, so that a round whose generator moved little does not redraw the last round's
+    proofs."""
 
     train_verifier: Callable[[str, list[dict], Path], str]
     train_generator: Callable[[str, str, Path], str]
-    sample: Callable[[str, Path], None]
-    label: Callable[[str, Path, Path], list[dict]]
+    sample: Callable[[str, Path, int], None]
+    label: Callable[[str, Path, Path, int], list[dict]]
 
 
 @dataclass
@@ -129,8 +131,10 @@ class Iterate:
             index, "generator", lambda: s.train_generator(verifier, verifier, folder / "generator")
         )
         proofs, labels = folder / "proofs.jsonl", folder / "labels.jsonl"
-        self._step(index, "proofs", lambda: _then(s.sample(generator, proofs), str(proofs)))
-        self._step(index, "labels", lambda: _then(s.label(verifier, proofs, labels), str(labels)))
+        sample = lambda: s.sample(generator, proofs, index)  # noqa: E731
+        label = lambda: s.label(verifier, proofs, labels, index)  # noqa: E731
+        self._step(index, "proofs", lambda: _then(sample(), str(proofs)))
+        self._step(index, "labels", lambda: _then(label(), str(labels)))
         return verifier, labelled_rows(read_jsonl(labels), self.config.hard_only)
 
 

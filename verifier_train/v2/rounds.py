@@ -131,8 +131,8 @@ def make_stages(plan: Plan):
     return Stages(
         lambda init, rows, out: _train_verifier(plan, init, rows, out),
         lambda init, verifier, out: _train_generator(plan, init, verifier, out),
-        lambda generator, out: _sample(plan, generator, out),
-        lambda verifier, proofs, out: _label(plan, verifier, proofs, out),
+        lambda generator, out, round_: _sample(plan, generator, out, round_),
+        lambda verifier, proofs, out, round_: _label(plan, verifier, proofs, out, round_),
     )
 
 
@@ -156,14 +156,14 @@ def _train_generator(plan: Plan, init: str, verifier: str, out: Path) -> str:
     return _train(built, out)
 
 
-def _sampling(plan: Plan):
+def _sampling(plan: Plan, round_: int):
     from prover.backends.base import Sampling
 
     c = plan.config
-    return Sampling(c.temperature, max_tokens=c.max_tokens, seed=c.seed)
+    return Sampling(c.temperature, max_tokens=c.max_tokens, seed=c.seed + round_)
 
 
-def _sample(plan: Plan, generator: str, out: Path) -> None:
+def _sample(plan: Plan, generator: str, out: Path, round_: int) -> None:
     """`proofs_per_problem` proofs per problem, appended as they finish; resumable."""
     import functools
 
@@ -172,10 +172,10 @@ def _sample(plan: Plan, generator: str, out: Path) -> None:
 
     backend = functools.partial(make_backend, plan.config.backend, generator)
     sample_proofs(backend, plan.problems, plan.templates, plan.config.proofs_per_problem,
-                  _sampling(plan), out)  # fmt: skip
+                  _sampling(plan, round_), out)  # fmt: skip
 
 
-def _label(plan: Plan, verifier: str, proofs: Path, out: Path) -> list[dict]:
+def _label(plan: Plan, verifier: str, proofs: Path, out: Path, round_: int) -> list[dict]:
     """Auto-labels of the usable new proofs with this round's verifier; resumable."""
     from prover.backends import make_backend
     from prover.proofsets import ProofItem
@@ -188,7 +188,7 @@ def _label(plan: Plan, verifier: str, proofs: Path, out: Path) -> list[dict]:
     if not items:
         out.touch()
         return []
-    config = LabelConfig(c.label_analyses, c.label_meta, c.label_min_valid, _sampling(plan))
+    config = LabelConfig(c.label_analyses, c.label_meta, c.label_min_valid, _sampling(plan, round_))
     fingerprint = {"verifier": verifier, "n": c.label_analyses, "m": c.label_meta,
                    "k": c.label_min_valid, "templates": plan.templates.digest()}  # fmt: skip
     run = RunDir(out.with_suffix(".run"), fingerprint, resume=True)

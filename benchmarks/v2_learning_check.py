@@ -75,7 +75,7 @@ class Settings:
     heldout_proofs: int = 200
     verifier_sft_steps: int = 600
     sft_batch: int = 32
-    sft_lr: float = 1e-3
+    sft_lr: float = 1e-3  # constant; cosine over the verifier's 600 steps: 0.72x (RESULTS.md)
     verifier_grpo_steps: int = 10
     verifier_grpo_lr: float = 5e-5
     probe_every: int = 5  # GRPO steps between probe runs (SFT: a quarter of its steps)

@@ -13,9 +13,9 @@ The arms (pick two; the first is the peer):
 Both arms (one process and one torch thread each) start from the same copy warm-up and train
 on the same proofs, steps, batch and learning rate. At every checkpoint both are measured
 greedily, with 400 new tokens, on the same planted held-out proofs of unseen problems (default
-mix). Only
-verification rows: no meta-verification, no GRPO (`v2_learning_check.py` runs the whole loop).
-The table gives accuracy overall and by kind, and the last line the ratio to the peer.
+mix). Only verification rows: no meta-verification, no GRPO (`v2_learning_check.py` runs the
+whole loop). The table gives accuracy overall and by kind, and the last line the ratio to the
+peer.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
 from v2_learning_check import Settings, init_worker  # noqa: E402
 
+from verifier_train.v2.toy_prover import CONSTANT  # noqa: E402
 from verifier_train.v2.toyworld import analysis  # noqa: E402
 
 BATCH, HELDOUT = 32, 200
 TOKENS = Settings().verification_tokens  # 400: 4.7% of noted analyses are longer than 320
-CONSTANT = "constant_with_warmup"
 ARMS = {  # name: (mix, fold notes, lr schedule of each chunk)
     "default": (None, True, CONSTANT),
     "drill": (data.TRAIN_MIX, True, CONSTANT),

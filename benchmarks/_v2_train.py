@@ -41,10 +41,7 @@ def quiet(trainer: Any) -> Any:
     return trainer
 
 
-def sft(model: Path, rows: list[dict], steps: int, batch: int, lr: float, seed: int, out: Path,
-        callbacks: Sequence = (), schedule: str = toy_prover.CONSTANT) -> Path:  # fmt: skip
-    """SFT as the toy prover is trained (`verifier_train.v2.toy_prover.sft`)."""
-    return toy_prover.sft(model, rows, steps, batch, lr, seed, out, callbacks, schedule)
+sft = toy_prover.sft  # SFT as the toy prover is trained (same arguments, same schedule default)
 
 
 def load(path: Path) -> HFBackend:

@@ -131,10 +131,10 @@ class Iterate:
             index, "generator", lambda: s.train_generator(verifier, verifier, folder / "generator")
         )
         proofs, labels = folder / "proofs.jsonl", folder / "labels.jsonl"
-        sample = lambda: s.sample(generator, proofs, index)  # noqa: E731
-        label = lambda: s.label(verifier, proofs, labels, index)  # noqa: E731
-        self._step(index, "proofs", lambda: _then(sample(), str(proofs)))
-        self._step(index, "labels", lambda: _then(label(), str(labels)))
+        self._step(index, "proofs", lambda: _then(s.sample(generator, proofs, index), str(proofs)))
+        self._step(
+            index, "labels", lambda: _then(s.label(verifier, proofs, labels, index), str(labels))
+        )
         return verifier, labelled_rows(read_jsonl(labels), self.config.hard_only)
 
 

@@ -44,6 +44,8 @@ class Job:
     seed: int
     tmp: Path
     words: tuple[str, ...]
+    verifier: Path | None = None  # a trained verifier to start from instead of SFT (`given`)
+    seen: frozenset[str] = frozenset()  # its training problems, kept out of held-out sets
 
 
 @dataclass
@@ -158,18 +160,22 @@ def probe_history(phase: str, toy, generic) -> list[Probe]:
 
 
 def verifier_stage(job: Job, base: Path) -> VerifierRun:
-    """SFT (verification + meta-verification) from `base`, then verifier GRPO, measured
-    after each on planted held-out proofs."""
+    """SFT (verification + meta-verification) from `base`, or the given trained verifier
+    (`job.verifier`), then verifier GRPO, measured after each on planted held-out proofs."""
     s, templates = job.settings, data.load_templates()
     rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world, data.TRAIN_MIX)
     metas = data.meta_data(s.meta_records, TRAIN_SEED + 1, job.world)
     heldout = data.verifier_data(POOL * s.heldout_proofs, HELDOUT_SEED, job.world)
-    heldout = data.unseen(heldout, rows)[: s.heldout_proofs]
+    heldout = [r for r in data.unseen(heldout, rows) if r["problem"] not in job.seen]
+    heldout = heldout[: s.heldout_proofs]
     probes = probe_callbacks(job, [r["problem"] for r in rows], max(1, s.verifier_sft_steps // 4))
     start = time.perf_counter()
-    sft_rows = data.verifier_sft_rows(rows, metas, templates)
-    sft_path = train.sft(base, sft_rows, s.verifier_sft_steps, s.sft_batch, s.sft_lr,
-                         job.seed, job.tmp / "verifier-sft", probes)  # fmt: skip
+    if job.verifier is None:
+        sft_rows = data.verifier_sft_rows(rows, metas, templates)
+        sft_path = train.sft(base, sft_rows, s.verifier_sft_steps, s.sft_batch, s.sft_lr,
+                             job.seed, job.tmp / "verifier-sft", probes)  # fmt: skip
+    else:
+        sft_path = job.verifier
     sft_s = time.perf_counter() - start
     sft_scores = measure_verifier(train.load(sft_path), heldout, s)
     print(f"  verifier SFT: {sft_s:.0f} s, held-out accuracy {sft_scores.accuracy:.1%}", flush=True)
@@ -298,7 +304,9 @@ def generator_sft(job: Job, base: Path) -> GeneratorStart:
                                   world.max_chars)  # fmt: skip
     heldout = generator_problems(POOL * s.validity_problems, HELDOUT_SEED + 2, world.families,
                                  world.max_chars)  # fmt: skip
-    unseen = dict.fromkeys(p["problem"] for p in data.unseen(heldout, problems))
+    unseen = dict.fromkeys(
+        p["problem"] for p in data.unseen(heldout, problems) if p["problem"] not in job.seen
+    )
     heldout = list(unseen)[: s.validity_problems]
     start = time.perf_counter()
     path = train.sft(base, data.generator_sft_rows(problems, templates),

@@ -1,6 +1,7 @@
 """Learning check of the DeepSeekMath-V2 loop on the toy world, on a CPU, against exact labels.
 
     python benchmarks/v2_learning_check.py [--quick] [--seeds 0,1,2] [--workers 2]
+        [--families linear] [--verifier DIR]
 
 Per seed:
 0. Warm-up: a tiny character-level Llama (hidden 128, 4 layers, the fixed phrases of the
@@ -15,8 +16,11 @@ Per seed:
    (faithful, wrong score, invented issue, missed issue); then GRPO
    with `v2.stages.verifier_trainer` (R_format · R_score, the meta reward on the meta rows).
    Greedy accuracy on planted held-out proofs (unseen problems) by kind; judge-hacking probe
-   false-positive rates during SFT and GRPO. In parallel, the generator's SFT on correct
-   generations, stopped early; its sampled proofs of held-out problems are kept.
+   false-positive rates during SFT and GRPO. `--verifier DIR` starts from a verifier trained
+   elsewhere (longer than this check can afford) in place of the SFT; the problems listed in
+   its `training_problems.json` are left out of every held-out set, and its training is not
+   timed. In parallel, the generator's SFT on correct generations, stopped early; its sampled
+   proofs of held-out problems are kept.
 2. Scaled verification (`_v2_scaled`) on those generator-written proofs, labelled by the exact
    checker: greedy accuracy by exact label; accuracy of the majority and of the mean of n = 1,
    2, 4, 8, 16 samples; auto-labelling precision and coverage over a grid of (n, m, k). In
@@ -282,6 +286,21 @@ def init_worker(threads: int) -> None:
     silence()
 
 
+def given_problems(verifier: Path) -> frozenset[str]:
+    """The training problems of a given verifier (its `training_problems.json`, a list),
+    which the held-out sets must leave out; exits with one line when it cannot be read."""
+    listed = verifier / "training_problems.json"
+    try:
+        problems = json.loads(listed.read_text())
+    except (OSError, ValueError) as err:
+        raise SystemExit(
+            f"error: --verifier needs {listed} (its training problems): {err}"
+        ) from None
+    if not isinstance(problems, list) or not all(isinstance(p, str) for p in problems):
+        raise SystemExit(f"error: {listed} must be a JSON list of problem texts")
+    return frozenset(problems)
+
+
 def header(job: Job, args: argparse.Namespace) -> None:
     s, load = job.settings, " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"toy world: families {', '.join(job.world.families)}, correct proofs <= "
@@ -295,6 +314,11 @@ def header(job: Job, args: argparse.Namespace) -> None:
           f"{s.generator_sft_steps} x {s.sft_batch}, GRPO {s.generator_grpo_steps} x "
           f"{s.grpo_batch} (G {s.generations}, lr {s.generator_grpo_lr:g}, beta 0.04, judge "
           f"samples {s.judge_samples})", flush=True)  # fmt: skip
+    if job.verifier:
+        print(
+            f"verifier SFT replaced by the given {job.verifier} (its {len(job.seen)} training "
+            "problems left out of every held-out set; its training time is not counted)"
+        )
 
 
 @dataclass
@@ -447,7 +471,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--families", default="linear", help="toy-world families, comma-separated")
+    parser.add_argument("--verifier", type=Path, help="a trained verifier to start from (no SFT)")
     args = parser.parse_args()
+    seen = given_problems(args.verifier) if args.verifier else frozenset()
     templates = data.load_templates()
     world = data.World(families=tuple(args.families.split(",")))
     settings = QUICK if args.quick else Settings()
@@ -460,13 +486,16 @@ def main() -> None:
         with ProcessPoolExecutor(args.workers, context, init_worker, (args.threads,)) as pool:
             for seed in seeds:
                 words = tuple(data.vocabulary_words(templates))
-                job = Job(world, settings, seed, Path(tmp) / f"seed-{seed}", words)
+                job = Job(world, settings, seed, Path(tmp) / f"seed-{seed}", words,
+                          args.verifier and args.verifier.resolve(), seen)  # fmt: skip
                 header(job, args)
                 result = run(job, pool)
                 report(result, settings)
                 summaries.append(summary(result))
     print_spread(summaries)
-    print(json.dumps(combined(summaries, time.perf_counter() - start)))
+    out = combined(summaries, time.perf_counter() - start)
+    out["verifier_given"] = args.verifier and str(args.verifier)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

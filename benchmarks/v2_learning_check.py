@@ -306,9 +306,10 @@ def header(job: Job, args: argparse.Namespace) -> None:
     print(f"toy world: families {', '.join(job.world.families)}, correct proofs <= "
           f"{job.world.max_chars} chars; seed {job.seed}; {args.workers} worker processes x "
           f"{args.threads} torch thread; CPUs {os.cpu_count()}; load average {load}")  # fmt: skip
+    sft = f"{s.verifier_sft_steps} x {s.sft_batch}" if job.verifier is None else "given"
     print(f"model: char-level Llama, hidden 128, 4 layers; copy warm-up {s.copy_steps} x "
           f"{s.sft_batch}; SFT lr {s.sft_lr:g}\nverifier: {s.verifier_proofs} proofs + "
-          f"{s.meta_records} meta records, SFT {s.verifier_sft_steps} x {s.sft_batch}, GRPO "
+          f"{s.meta_records} meta records, SFT {sft}, GRPO "
           f"{s.verifier_grpo_steps} x {s.grpo_batch} (G {s.generations}, lr "
           f"{s.verifier_grpo_lr:g})\ngenerator: {s.generator_problems} problems, SFT "
           f"{s.generator_sft_steps} x {s.sft_batch}, GRPO {s.generator_grpo_steps} x "

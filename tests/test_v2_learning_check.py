@@ -65,3 +65,21 @@ def test_quick_iterate_check_runs_two_rounds_resumes_and_prints_its_summary(tmp_
     assert set(first["accuracy_on_round2_proofs"]) == {"start", "round 1", "round 2", "control"}
     assert again["accuracy_on_round2_proofs"] == first["accuracy_on_round2_proofs"]
     assert files() == written  # resumed: nothing trained, sampled or labelled again
+
+
+def test_a_given_verifier_without_its_training_problems_is_one_line_and_exit_1(tmp_path):
+    """`--verifier DIR` must know DIR's training problems to keep held-out sets unseen; without
+    `training_problems.json` it stops before any work, with one line and no traceback."""
+    script = ROOT / "benchmarks" / "v2_learning_check.py"
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, str(script), "--quick", "--verifier", str(tmp_path)]
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: --verifier needs {tmp_path / 'training_problems.json'} (its training problems): "
+        f"[Errno 2] No such file or directory: '{tmp_path / 'training_problems.json'}'"
+    ]
+    (tmp_path / "training_problems.json").write_text('{"not": "a list"}')
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "must be a JSON list of problem texts" in done.stderr
+    assert "Traceback" not in done.stderr

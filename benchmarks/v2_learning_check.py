@@ -286,9 +286,12 @@ def init_worker(threads: int) -> None:
     silence()
 
 
-def given_problems(verifier: Path) -> frozenset[str]:
+def given_verifier(verifier: Path) -> frozenset[str]:
     """The training problems of a given verifier (its `training_problems.json`, a list),
-    which the held-out sets must leave out; exits with one line when it cannot be read."""
+    which the held-out sets must leave out; exits with one line, before any work, when the
+    directory holds no model or the list cannot be read."""
+    if not (verifier / "config.json").is_file():
+        raise SystemExit(f"error: --verifier {verifier} holds no model (no config.json)")
     listed = verifier / "training_problems.json"
     try:
         problems = json.loads(listed.read_text())
@@ -474,7 +477,7 @@ def main() -> None:
     parser.add_argument("--families", default="linear", help="toy-world families, comma-separated")
     parser.add_argument("--verifier", type=Path, help="a trained verifier to start from (no SFT)")
     args = parser.parse_args()
-    seen = given_problems(args.verifier) if args.verifier else frozenset()
+    seen = given_verifier(args.verifier) if args.verifier else frozenset()
     templates = data.load_templates()
     world = data.World(families=tuple(args.families.split(",")))
     settings = QUICK if args.quick else Settings()

@@ -13,8 +13,10 @@ The arms (pick two; the first is the peer):
   with a cosine tail: 84.0% after 1,800 constant steps and a 600-step tail, RESULTS.md).
 
 `--save DIR` keeps the second arm's last checkpoint in DIR, with the problems it trained on
-in `DIR/training_problems.json`, the form `v2_learning_check.py --verifier DIR` starts from:
-`--arms drill,anneal --steps 2400 --every 600 --save DIR` makes the annealed verifier.
+in `DIR/training_problems.json`, the form `v2_learning_check.py --verifier DIR` starts from.
+`--arms drill,anneal --steps 2400 --every 600 --save DIR` trains a verifier on the schedule of
+RESULTS.md's 2,400-step one (that one was trained by session scripts, on three data seeds and
+in 300-step chunks; this command has not been run in full: about 2 hours per arm).
 
 Both arms (one process and one torch thread each) start from the same copy warm-up and train
 on the same proofs, steps, batch and learning rate. At every checkpoint both are measured
@@ -119,6 +121,8 @@ def main() -> None:
     names = args.arms.split(",")
     if len(names) != 2 or not set(names) <= set(ARMS):
         parser.error(f"--arms takes two of {', '.join(ARMS)}")
+    if args.save and not os.access(args.save if args.save.exists() else args.save.parent, os.W_OK):
+        parser.error(f"--save {args.save}: not a writable place")  # found now, not hours later
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")

@@ -69,10 +69,15 @@ def test_quick_iterate_check_runs_two_rounds_resumes_and_prints_its_summary(tmp_
 
 def test_a_given_verifier_without_its_training_problems_is_one_line_and_exit_1(tmp_path):
     """`--verifier DIR` must know DIR's training problems to keep held-out sets unseen; without
-    `training_problems.json` it stops before any work, with one line and no traceback."""
+    `training_problems.json` (or with no model at all) it stops before any work, with one line
+    and no traceback."""
     script = ROOT / "benchmarks" / "v2_learning_check.py"
     env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, str(script), "--quick", "--verifier", str(tmp_path)]
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: --verifier {tmp_path} holds no model (no config.json)"
+    (tmp_path / "config.json").write_text("{}")
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [

@@ -44,8 +44,12 @@ class Job:
     seed: int
     tmp: Path
     words: tuple[str, ...]
-    verifier: Path | None = None  # a trained verifier to start from instead of SFT (`given`)
-    seen: frozenset[str] = frozenset()  # its training problems, kept out of held-out sets
+    verifier: Path | None = None  # a trained verifier to start from instead of its SFT
+    seen: frozenset[str] = frozenset()  # that verifier's training problems
+
+    def held_out(self, rows: list[dict], trained: list[dict]) -> list[dict]:
+        """The rows whose problem is in neither `trained` nor the given verifier's training."""
+        return [r for r in data.unseen(rows, trained) if r["problem"] not in self.seen]
 
 
 @dataclass
@@ -166,8 +170,7 @@ def verifier_stage(job: Job, base: Path) -> VerifierRun:
     rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world, data.TRAIN_MIX)
     metas = data.meta_data(s.meta_records, TRAIN_SEED + 1, job.world)
     heldout = data.verifier_data(POOL * s.heldout_proofs, HELDOUT_SEED, job.world)
-    heldout = [r for r in data.unseen(heldout, rows) if r["problem"] not in job.seen]
-    heldout = heldout[: s.heldout_proofs]
+    heldout = job.held_out(heldout, rows)[: s.heldout_proofs]
     probes = probe_callbacks(job, [r["problem"] for r in rows], max(1, s.verifier_sft_steps // 4))
     start = time.perf_counter()
     if job.verifier is None:
@@ -304,9 +307,7 @@ def generator_sft(job: Job, base: Path) -> GeneratorStart:
                                   world.max_chars)  # fmt: skip
     heldout = generator_problems(POOL * s.validity_problems, HELDOUT_SEED + 2, world.families,
                                  world.max_chars)  # fmt: skip
-    unseen = dict.fromkeys(
-        p["problem"] for p in data.unseen(heldout, problems) if p["problem"] not in job.seen
-    )
+    unseen = dict.fromkeys(p["problem"] for p in job.held_out(heldout, problems))
     heldout = list(unseen)[: s.validity_problems]
     start = time.perf_counter()
     path = train.sft(base, data.generator_sft_rows(problems, templates),

@@ -62,8 +62,8 @@ ARMS = {  # name: (mix, fold notes, (lr schedule of each chunk, of the last chun
 
 
 def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
-        args: argparse.Namespace) -> list[tuple]:  # fmt: skip
-    """[(step, accuracy, by kind, seconds of training so far)] of one arm."""
+        args: argparse.Namespace) -> tuple[list[tuple], Path]:  # fmt: skip
+    """([(step, accuracy, by kind, seconds of training so far)], last checkpoint) of one arm."""
     templates = data.load_templates()
     sft_rows = data.verifier_sft_rows(rows, [], templates)
     random.Random(0).shuffle(sft_rows)
@@ -71,12 +71,13 @@ def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
     for step in range(args.every, args.steps + 1, args.every):
         start = time.perf_counter()
         chunk = sft_rows[(step - args.every) * BATCH : step * BATCH]
-        path, schedule = out / f"{name}{step}", ARMS[name][2][step + args.every > args.steps]
+        last = step + args.every > args.steps
+        path, schedule = out / f"{name}{step}", ARMS[name][2][last]
         model = train.sft(model, chunk, args.every, BATCH, args.lr, step, path, (), schedule)
         trained += time.perf_counter() - start
         scores = train.verifier_scores(train.load(model), templates, held, TOKENS)
         curve.append((step, scores.accuracy, scores.by_kind, trained))
-    return curve
+    return curve, model
 
 
 def arm_rows(name: str, world: data.World, steps: int) -> list[dict]:
@@ -135,9 +136,10 @@ def main() -> None:
         rows, held = arm_data(names, world, args.steps)
         arms = {m: pool.submit(arm, m, rows[m], held, copy.result(), Path(tmp), args)
                 for m in names}  # fmt: skip
-        curves = {m: f.result() for m, f in arms.items()}
+        results = {m: f.result() for m, f in arms.items()}
         if args.save:
-            save(Path(tmp) / f"{names[1]}{curves[names[1]][-1][0]}", rows[names[1]], args.save)
+            save(results[names[1]][1], rows[names[1]], args.save)
+    curves = {m: curve for m, (curve, _) in results.items()}
     print(f"verifier SFT, families {args.families}, batch {BATCH}, lr {args.lr:g}; greedy "
           f"accuracy on {HELDOUT} planted held-out proofs of unseen problems")  # fmt: skip
     print("arm      step  accuracy  correct  wrong step  skipped step  false final  train s")

@@ -32,7 +32,8 @@ from verifier_train.v2.toyworld import (
     reference_analysis,
     verifier_records,
 )
-from verifier_train.v2.toyworld.analysis import computed_analysis
+from verifier_train.v2.toyworld.analysis import computed_analysis, fold_notes
+from verifier_train.v2.toyworld.columns import column_work
 from verifier_train.v2.toyworld.expr import ToyError, neg, parse, parse_equation, show, value
 from verifier_train.v2.toyworld.proofs import _new_items
 
@@ -561,20 +562,51 @@ def test_computed_analysis_of_a_slip_marks_the_first_differing_character():
     problem = "Prove that if 5*x = 59+16 then x = 15."
     proof = "Step 1: 5*x = 76\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
     lines = computed_analysis(problem, proof).splitlines()
-    assert lines[1] == (
-        "Step 1: 59+16 -> 75: 5*x = 75 | 5*x = 7# ; 59+16 -> 75: x = 75/5 | # false"
-    )
+    work = "59+16 -> 9+6=15, 5+1+1=7 -> 75"
+    assert lines[1] == f"Step 1: {work}: 5*x = 75 | 5*x = 7# ; {work}: x = 75/5 | # false"
     assert lines[2] == "Step 2: x = 76/5 | x = 7# ; - | # false"  # a move: no note
     assert lines[3] == "Step 3: 75/5 -> 15: x = 15 | x = 15 ok"
     skipped = "Step 1: x = 75/5\nStep 2: x = 15\nHence x = 15."
     first = computed_analysis(problem, skipped).splitlines()[1]
-    assert first == "Step 1: x = (59+16)/5 | x = # ; 59+16 -> 75: x = 75/5 | x = 75/5 skip"
+    assert first == f"Step 1: x = (59+16)/5 | x = # ; {work}: x = 75/5 | x = 75/5 skip"
     chain = "Step 1: 3+(5+8) = 3+11\nStep 2: 3+11 = 14\nHence 3+(5+8) = 14."
     lines = computed_analysis("Show that 3+(5+8) = 16.", chain).splitlines()
     assert lines[1].startswith("Step 1: 5+8 -> 13: 3+(5+8) = 3+13 | 3+(5+8) = 3+1# ;")
-    assert lines[2] == "Step 2: 3+11 -> 14: 3+11 = 14 | 3+11 = 14 ok"
+    assert lines[2] == "Step 2: 3+11 -> 3+1=4, 0+1=1 -> 14: 3+11 = 14 | 3+11 = 14 ok"
+    with fold_notes("results"):
+        assert computed_analysis(problem, proof).splitlines()[1].startswith("Step 1: 59+16 -> 75:")
     garbage = computed_analysis(problem, "no proof here")
     assert parse_score(garbage).value == 0.0
+
+
+COLUMNS = [  # (a, op, b, the work column_work writes)
+    (59, "+", 16, "9+6=15, 5+1+1=7"),
+    (42, "-", 17, "12-7=5, 4-1-1=2"),
+    (100, "-", 7, "10-7=3, 10-0-1=9, 1-0-1=0"),
+    (-16, "+", 4, "-(16-4) 6-4=2, 1-0=1"),
+    (3, "-", 9, "-(9-3) 9-3=6"),
+    (-9, "-", 11, "-(9+11) 9+1=10, 0+1+1=2"),
+    (-5, "+", 5, "(5-5) 5-5=0"),
+    (5, "-", -3, "(5+3) 5+3=8"),
+    (118, "+", 12, "8+2=10, 1+1+1=3, 1+0=1"),
+]
+
+
+@pytest.mark.parametrize(("a", "op", "b", "work"), COLUMNS)
+def test_column_work_writes_one_digit_fact_per_column(a, op, b, work):
+    assert column_work(a, op, b) == work
+
+
+def test_column_work_adds_up_to_the_result():
+    for a in range(-130, 131):
+        for b in range(-12, 13):
+            for op in "+-":
+                work = column_work(a, op, b)
+                sign = -1 if work.startswith("-(") else 1
+                sums = [int(c.rsplit("=", 1)[1]) for c in work.split(") ")[-1].split(", ")]
+                digits = [s % 10 for s in sums[:-1]] + sums[-1:]  # the last keeps its carry
+                total = sum(d * 10**i for i, d in enumerate(digits))
+                assert sign * total == (a + b if op == "+" else a - b), (a, op, b, work)
 
 
 def test_computed_analysis_never_disagrees_with_the_checker_on_mutated_text(many):

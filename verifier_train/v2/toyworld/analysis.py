@@ -8,17 +8,20 @@ proof's line only up to the first character that differs from it, marking that p
 `#`. Comparing is thereby made explicit, one character at a time (a small model that only
 recomputed the line still judged a different line "ok"). When the lines differ it writes the
 line two rewrites ahead and compares again: equal means the step skipped one rewrite.
-A rewrite that folds an operation on numbers is preceded by that computation (`65+19 -> 84:`
-below, where the proof of `7*x-19 = 65` slips to 85). Without it, a 1M-parameter model
+A rewrite that folds an operation on numbers is preceded by that computation (`65+19 -> ...
+-> 84:` below, where the proof of `7*x-19 = 65` slips to 85). Without it, a 1M-parameter model
 copied the proof's line as the line it "expected" on most steps: with one flaw per proof the
 copy is right on most lines. The note puts the number a step produces next to the operation
 that produces it, so that computing is the local path. Moves (`x = 84/7`) have no note. In
 verifier-only SFT (arith+linear, 600 steps) the notes raised wrong steps caught from 6.1% to
-54.5%, and accuracy from 42.5% to 46.0% (benchmarks/RESULTS.md).
+54.5%, and accuracy from 42.5% to 46.0% (benchmarks/RESULTS.md). A sum or difference is
+worked in digit columns (`toyworld.columns`): with the result alone the model still copied
+the proof's number wherever it could not add.
 
     Here is my evaluation of the solution:
     Step 1: 7*x = 65+19 | 7*x = 65+19 ok
-    Step 2: 65+19 -> 84: 7*x = 84 | 7*x = 8# ; 65+19 -> 84: x = 84/7 | # false
+    Step 2: 65+19 -> 5+9=14, 6+1+1=8 -> 84: 7*x = 84 | 7*x = 8# ;
+            65+19 -> 5+9=14, 6+1+1=8 -> 84: x = 84/7 | # false     (one line, wrapped here)
     Step 3: x = 85/7 | x = 85/7 ok
     Step 4: - | # ; - | # false
     Claim: x = 12 | x = 12 ok
@@ -52,12 +55,14 @@ from verifier_train.v2.toyworld.check import (
     check_proof,
     read_proof,
 )
+from verifier_train.v2.toyworld.columns import column_work
 from verifier_train.v2.toyworld.expr import Node, ToyError, fold_once, show, show_equation
 from verifier_train.v2.toyworld.problems import Problem, State, endpoints, holds, next_states
 
 MARK = "#"
 NONE = "-"
-NOTES = True  # write each fold's computation first; `fold_notes(False)` turns them off
+NOTE_STYLES = ("columns", "results", "none")  # the fold notes: worked, results only, none
+NOTES = "columns"  # the style analyses are written in; `fold_notes(style)` changes it
 WORDS = {"valid": "ok", "skipped": "skip", "false": "false", "missing": "false"}
 SCORES = {1.0: "1", 0.5: "0.5", 0.0: "0"}
 
@@ -85,11 +90,15 @@ class Line:
 
 
 @contextmanager
-def fold_notes(on: bool) -> Iterator[None]:
-    """Analyses written with (the default) or without the fold notes inside the block: for
-    v2_verifier_curve.py's ablation and for recipes of models trained before the notes."""
+def fold_notes(style: str | bool) -> Iterator[None]:
+    """Analyses written in another note style inside the block (True is "columns", False
+    "none"): for v2_verifier_curve.py's ablations and for recipes of models trained before
+    the notes or the columns."""
     global NOTES
-    before, NOTES = NOTES, on
+    style = {True: "columns", False: "none"}.get(style, style)  # type: ignore[call-overload]
+    if style not in NOTE_STYLES:
+        raise ValueError(f"fold notes: {style!r} is not one of {', '.join(NOTE_STYLES)}")
+    before, NOTES = NOTES, style
     try:
         yield
     finally:
@@ -145,8 +154,18 @@ def note(prob: Problem, old: State, new: State) -> str | None:
     where copying the proof's line would be the easier path."""
     pairs = zip(old, new, strict=True) if prob.family == "linear" else [(old, new)]
     parts = [_redex(o, n) for o, n in pairs if o != n]
-    folds = [f"{show(o)} -> {show(n)}" for o, n in parts if fold_once(o) == (n,)]  # o folds to n
-    return ", ".join(folds) if NOTES and folds else None
+    folds = [_fold_note(o, n) for o, n in parts if fold_once(o) == (n,)]  # o folds to n
+    return ", ".join(folds) if NOTES != "none" and folds else None
+
+
+def _fold_note(old: Node, new: Node) -> str:
+    """`59+16 -> 75`, with the column work in between for a sum or difference of numbers
+    (not for one column of non-negative digits, `7+1`: that work is the fact itself)."""
+    head, tail = f"{show(old)} -> ", show(new)
+    if NOTES == "columns" and old[0] in ("add", "sub") and old[1][0] == old[2][0] == "int":
+        work = column_work(old[1][1], "+" if old[0] == "add" else "-", old[2][1])
+        head += f"{work} -> " if "," in work or "(" in work else ""
+    return head + tail
 
 
 def _text(prob: Problem, old: State, new: State) -> str:

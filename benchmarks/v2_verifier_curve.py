@@ -6,6 +6,8 @@
 The arms (pick two; the first is the peer):
 - `default`: proofs drawn with `toyworld.data.DEFAULT_MIX` (the held-out kinds only);
 - `drill`: `toyworld.rows.TRAIN_MIX` (the same kinds, the "slips" drill and 5% non-proofs);
+- `results`: `drill` with fold notes that give a sum's result without its digit columns
+  (`59+16 -> 75`, as before `toyworld.columns`);
 - `plain`: `drill` with analyses written without the fold notes (`toyworld.analysis.NOTES`);
 - `cosine`: `drill` with each chunk's learning rate decayed to 0 on a cosine (the others hold
   it constant after a short warm-up, as the toy prover is trained);
@@ -52,12 +54,13 @@ from verifier_train.v2.toyworld import analysis  # noqa: E402
 
 BATCH, HELDOUT = 32, 200
 TOKENS = Settings().verification_tokens  # 400: 4.7% of noted analyses are longer than 320
-ARMS = {  # name: (mix, fold notes, (lr schedule of each chunk, of the last chunk))
-    "default": (None, True, (CONSTANT, CONSTANT)),
-    "drill": (data.TRAIN_MIX, True, (CONSTANT, CONSTANT)),
-    "plain": (data.TRAIN_MIX, False, (CONSTANT, CONSTANT)),
-    "cosine": (data.TRAIN_MIX, True, ("cosine", "cosine")),
-    "anneal": (data.TRAIN_MIX, True, (CONSTANT, "cosine")),
+ARMS = {  # name: (mix, fold-note style, (lr schedule of each chunk, of the last chunk))
+    "default": (None, "columns", (CONSTANT, CONSTANT)),
+    "drill": (data.TRAIN_MIX, "columns", (CONSTANT, CONSTANT)),
+    "results": (data.TRAIN_MIX, "results", (CONSTANT, CONSTANT)),
+    "plain": (data.TRAIN_MIX, "none", (CONSTANT, CONSTANT)),
+    "cosine": (data.TRAIN_MIX, "columns", ("cosine", "cosine")),
+    "anneal": (data.TRAIN_MIX, "columns", (CONSTANT, "cosine")),
 }
 
 

@@ -90,7 +90,11 @@ def test_fold_notes_false_writes_the_analyses_the_shipped_model_was_trained_on()
     noted = [p["analysis"] for p in draws(small)[0]]
     plain = [p["analysis"] for p in draws(replace(small, fold_notes=False))[0]]
     assert any(" -> " in a for a in noted) and not any(" -> " in a for a in plain)
-    assert analysis.NOTES  # the switch is back on after the draw
+    assert analysis.NOTES == "columns"  # the switch is back on after the draw
+    results = [p["analysis"] for p in draws(replace(small, fold_notes="results"))[0]]
+    assert any(" -> " in a for a in results) and results != noted  # sums without columns
+    with pytest.raises(ValueError, match="fold_notes"):
+        replace(small, fold_notes="colums")
 
 
 def test_sft_schedule_defaults_to_the_shipped_constant_and_takes_cosine(tmp_path):

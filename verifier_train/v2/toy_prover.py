@@ -58,13 +58,16 @@ class ToyProverRecipe:
     heldout_proofs: int = 200
     heldout_problems: int = 60
     threads: int = 1  # torch threads: results depend on it (float summation order)
-    fold_notes: bool = True  # analyses write each fold's computation (`toyworld.analysis`)
+    # analyses write each fold's computation: true or "columns", "results", false or "none"
+    fold_notes: bool | str = True  # (`toyworld.analysis.fold_notes`)
 
     def __post_init__(self) -> None:
         if self.sft_steps % self.chunk_steps:
             raise ValueError("toy_prover: sft_steps must be a multiple of chunk_steps")
         if self.sft_steps * self.batch > self.sft_rows:
             raise ValueError("toy_prover: sft_steps * batch is more than sft_rows")
+        if self.fold_notes not in (True, False, "columns", "results", "none"):
+            raise ValueError("toy_prover: fold_notes must be true, false, columns, results or none")
         object.__setattr__(self, "families", tuple(self.families))
 
     def to_json(self) -> dict[str, Any]:

@@ -154,11 +154,11 @@ def note(prob: Problem, old: State, new: State) -> str | None:
     where copying the proof's line would be the easier path."""
     pairs = zip(old, new, strict=True) if prob.family == "linear" else [(old, new)]
     parts = [_redex(o, n) for o, n in pairs if o != n]
-    folds = [_fold_note(o, n) for o, n in parts if fold_once(o) == (n,)]  # o folds to n
+    folds = [fold_note(o, n) for o, n in parts if fold_once(o) == (n,)]  # o folds to n
     return ", ".join(folds) if NOTES != "none" and folds else None
 
 
-def _fold_note(old: Node, new: Node) -> str:
+def fold_note(old: Node, new: Node) -> str:
     """`59+16 -> 75`, with the column work in between for a sum or difference of numbers
     (not for one column of non-negative digits, `7+1`: that work is the fact itself)."""
     head, tail = f"{show(old)} -> ", show(new)

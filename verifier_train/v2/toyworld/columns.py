@@ -7,11 +7,11 @@ written one digit column at a time, ones first, as a pupil would on paper.
     3-9    -> -(9-3) 9-3=6 -> -6
 
 Why: the 1M-parameter character model that writes the toy analyses cannot add two-digit
-numbers in one step. Trained on the linear world's 2,860 distinct fold facts for 1,000 steps
-(batch 64), it got 13% of 400 unseen facts right when the note gave only the result, and 79%
-when the note worked in columns (benchmarks/RESULTS.md). Where it cannot compute the
-result, it copies the number the proof wrote, and the verifier then passes the proof's slip.
-Each column is one single-digit fact, found at the same place in both operands.
+numbers in one step. Trained on the linear world's fold facts alone for 1,000 steps (batch
+64), it got 13.0% of 400 unseen facts right when the note gave only the result, and 79.8%
+when the note worked in columns (`benchmarks/v2_fold_facts.py`). Where a verifier cannot
+compute a result, it copies the number the proof wrote, and passes the proof's slip. Each
+column is one single-digit fact, found at the same place in both operands.
 
 This module computes nothing the checker relies on; products and quotients stay one fact
 (their tables are small) and are not written here.

@@ -93,7 +93,7 @@ def test_fold_notes_false_writes_the_analyses_the_shipped_model_was_trained_on()
     assert analysis.NOTES == "columns"  # the switch is back on after the draw
     results = [p["analysis"] for p in draws(replace(small, fold_notes="results"))[0]]
     assert any(" -> " in a for a in results) and results != noted  # sums without columns
-    with pytest.raises(ValueError, match="fold_notes"):
+    with pytest.raises(ValueError, match="fold notes"):
         replace(small, fold_notes="colums")
 
 

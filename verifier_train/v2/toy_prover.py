@@ -66,8 +66,9 @@ class ToyProverRecipe:
             raise ValueError("toy_prover: sft_steps must be a multiple of chunk_steps")
         if self.sft_steps * self.batch > self.sft_rows:
             raise ValueError("toy_prover: sft_steps * batch is more than sft_rows")
-        if self.fold_notes not in (True, False, "columns", "results", "none"):
-            raise ValueError("toy_prover: fold_notes must be true, false, columns, results or none")
+        from verifier_train.v2.toyworld.analysis import note_style
+
+        note_style(self.fold_notes)  # a typo fails here, not after the draw
         object.__setattr__(self, "families", tuple(self.families))
 
     def to_json(self) -> dict[str, Any]:

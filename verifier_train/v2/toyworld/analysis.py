@@ -95,14 +95,19 @@ def fold_notes(style: str | bool) -> Iterator[None]:
     "none"): for v2_verifier_curve.py's ablations and for recipes of models trained before
     the notes or the columns."""
     global NOTES
-    style = {True: "columns", False: "none"}.get(style, style)  # type: ignore[call-overload]
-    if style not in NOTE_STYLES:
-        raise ValueError(f"fold notes: {style!r} is not one of {', '.join(NOTE_STYLES)}")
-    before, NOTES = NOTES, style
+    before, NOTES = NOTES, note_style(style)
     try:
         yield
     finally:
         NOTES = before
+
+
+def note_style(value: str | bool) -> str:
+    """One of NOTE_STYLES for a style or a switch (True is "columns", False "none")."""
+    style = "columns" if value is True else "none" if value is False else value
+    if style not in NOTE_STYLES:
+        raise ValueError(f"fold notes: {value!r} is not true, false, {', '.join(NOTE_STYLES)}")
+    return style
 
 
 def _noted(note: str | None, line: str) -> str:

@@ -96,6 +96,7 @@ class VerifierScores:
     mae: float  # |predicted - exact|, an unreadable prediction counted as 0.5 off
     unreadable: float
     by_kind: dict[str, float] = field(default_factory=dict)  # accuracy per kind of proof
+    analyses: tuple[str, ...] = ()  # the greedy analyses, in row order
 
 
 def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dict],
@@ -113,7 +114,60 @@ def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dic
         for k in kinds
     }
     return VerifierScores(statistics.mean(right), statistics.mean(errors),
-                          sum(s is None for s in scores) / len(rows), by_kind)  # fmt: skip
+                          sum(s is None for s in scores) / len(rows), by_kind,
+                          tuple(o[0].text for o in outs))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MetaScores:
+    """Greedy meta-verification: of held-out meta records, and of the model's own analyses
+    that found issues (what auto-labelling asks it to confirm)."""
+
+    accuracy: float  # the boxed meta score equals the exact one
+    by_variant: dict[str, float]  # faithful, wrong_score, invented, missed
+    confirmed_right: float | None  # share confirmed of own issue-finding analyses that are right
+    confirmed_wrong: float | None  # the same of those whose score is wrong
+    issues: tuple[int, int]  # (right, wrong) issue-finding analyses
+
+
+def _meta_greedy(backend: HFBackend, templates: Templates, triples: Sequence[tuple[str, ...]],
+                 max_tokens: int) -> list[float | None]:  # fmt: skip
+    """The greedy boxed score of each (problem, proof, analysis) meta-verification."""
+    prompts = [user_chat(templates.meta(*t)) for t in triples]
+    outs = backend.generate(prompts, 1, Sampling(temperature=0, max_tokens=max_tokens))
+    return [parse_verdict(o[0].text, o[0].finish_reason).score for o in outs]
+
+
+def meta_scores(
+    backend: HFBackend, templates: Templates, metas: Sequence[dict], rows: Sequence[dict],
+    verified: VerifierScores, max_tokens: int,
+) -> MetaScores:  # fmt: skip
+    """Meta accuracy on held-out `metas`, and which of the model's own issue-finding analyses
+    of `rows` (`verified.analyses`) it confirms (meta score `autolabel.CONFIRM`), split by
+    whether the analysis's score is the exact label."""
+    from verifier_train.v2.autolabel import CONFIRM
+
+    got = _meta_greedy(backend, templates, [(m["problem"], m["proof"], m["analysis"])
+                                            for m in metas], max_tokens)  # fmt: skip
+    right = [g == float(m["meta_score"]) for g, m in zip(got, metas, strict=True)]
+    by_variant = {
+        v: statistics.mean(ok for ok, m in zip(right, metas, strict=True) if m["variant"] == v)
+        for v in sorted({m["variant"] for m in metas})
+    }
+    found = [
+        (r, text, score == float(r["score"]))
+        for r, text in zip(rows, verified.analyses, strict=True)
+        if (score := parse_verdict(text).score) is not None and score < 1
+    ]
+    votes = _meta_greedy(backend, templates, [(r["problem"], r["proof"], parse_verdict(t).text)
+                                              for r, t, _ in found], max_tokens)  # fmt: skip
+    split = {
+        ok: [v == CONFIRM for v, (_, _, was) in zip(votes, found, strict=True) if was == ok]
+        for ok in (True, False)
+    }
+    rate = {ok: statistics.mean(x) if x else None for ok, x in split.items()}
+    return MetaScores(statistics.mean(right) if right else 0.0, by_variant, rate[True],
+                      rate[False], (len(split[True]), len(split[False])))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -76,19 +76,26 @@ def batch_loss(model, tok, style: str, draw: list[tuple[str, str]]):
 
 
 def held_out_accuracy(model, tok, style: str, held: list[tuple[str, str]]) -> float:
-    """Share of `held` whose greedy note ends in the fact's result."""
+    """Share of `held` whose greedy note ends in the fact's result: one `generate` call over
+    the prompts, left-padded to ids [len(held), longest prompt]."""
     import torch
 
-    newline, right = tok.convert_tokens_to_ids("\n"), 0
+    prompts = [encode(tok, style, fact)[0] for fact in held]
+    width = max(map(len, prompts))
+    ids = torch.full((len(prompts), width), tok.pad_token_id)
+    mask = torch.zeros_like(ids)
+    for i, prompt in enumerate(prompts):
+        ids[i, width - len(prompt) :], mask[i, width - len(prompt) :] = torch.tensor(prompt), 1
     model.eval()
     with torch.no_grad():
-        for fact in held:
-            prompt, _ = encode(tok, style, fact)
-            out = model.generate(torch.tensor([prompt]), max_new_tokens=60, do_sample=False,
-                                 eos_token_id=newline, pad_token_id=tok.pad_token_id)  # fmt: skip
-            text = tok.decode(out[0, len(prompt) :]).strip()
-            right += text == fact[1] or text.endswith(f" -> {fact[1]}")
+        out = model.generate(ids, attention_mask=mask, max_new_tokens=60, do_sample=False,
+                             eos_token_id=tok.convert_tokens_to_ids("\n"),
+                             pad_token_id=tok.pad_token_id)  # fmt: skip
     model.train()
+    right = 0
+    for row, fact in zip(out[:, width:], held, strict=True):
+        text = tok.decode(row, skip_special_tokens=True).split("\n")[0].strip()
+        right += text == fact[1] or text.endswith(f" -> {fact[1]}")
     return right / len(held)
 
 

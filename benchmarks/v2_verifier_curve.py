@@ -37,7 +37,7 @@ import random
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -54,21 +54,23 @@ from verifier_train.v2.toyworld import analysis  # noqa: E402
 
 BATCH, HELDOUT = 32, 200
 TOKENS = Settings().verification_tokens  # 400: 4.7% of noted analyses are longer than 320
-ARMS = {  # name: (mix, fold-note style, (lr schedule of each chunk, of the last chunk))
-    "default": (None, "columns", (CONSTANT, CONSTANT)),
-    "drill": (data.TRAIN_MIX, "columns", (CONSTANT, CONSTANT)),
-    "results": (data.TRAIN_MIX, "results", (CONSTANT, CONSTANT)),
-    "plain": (data.TRAIN_MIX, "none", (CONSTANT, CONSTANT)),
-    "cosine": (data.TRAIN_MIX, "columns", ("cosine", "cosine")),
-    "anneal": (data.TRAIN_MIX, "columns", (CONSTANT, "cosine")),
+META_SHARE, META_HELDOUT = 0.2, 100  # the `meta` arm's share of SFT rows; held-out meta records
+ARMS = {  # name: (mix, fold-note style, (lr schedule of each chunk, of the last), meta share)
+    "default": (None, "columns", (CONSTANT, CONSTANT), 0.0),
+    "drill": (data.TRAIN_MIX, "columns", (CONSTANT, CONSTANT), 0.0),
+    "results": (data.TRAIN_MIX, "results", (CONSTANT, CONSTANT), 0.0),
+    "plain": (data.TRAIN_MIX, "none", (CONSTANT, CONSTANT), 0.0),
+    "cosine": (data.TRAIN_MIX, "columns", ("cosine", "cosine"), 0.0),
+    "anneal": (data.TRAIN_MIX, "columns", (CONSTANT, "cosine"), 0.0),
+    "meta": (data.TRAIN_MIX, "columns", (CONSTANT, CONSTANT), META_SHARE),
 }
 
 
-def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
-        args: argparse.Namespace) -> tuple[list[tuple], Path]:  # fmt: skip
-    """([(step, accuracy, by kind, seconds of training so far)], last checkpoint) of one arm."""
+def arm(name: str, rows: Rows, held: Rows, copy: Path, out: Path,
+        args: argparse.Namespace) -> tuple[list[Point], Path]:  # fmt: skip
+    """The arm's curve, measured at every checkpoint, and its last checkpoint."""
     templates = data.load_templates()
-    sft_rows = data.verifier_sft_rows(rows, [], templates)
+    sft_rows = data.verifier_sft_rows(rows.proofs, rows.metas, templates)
     random.Random(0).shuffle(sft_rows)
     model, trained, curve = copy, 0.0, []
     for step in range(args.every, args.steps + 1, args.every):
@@ -78,23 +80,49 @@ def arm(name: str, rows: list[dict], held: list[dict], copy: Path, out: Path,
         path, schedule = out / f"{name}{step}", ARMS[name][2][last]
         model = train.sft(model, chunk, args.every, BATCH, args.lr, step, path, (), schedule)
         trained += time.perf_counter() - start
-        scores = train.verifier_scores(train.load(model), templates, held, TOKENS)
-        curve.append((step, scores.accuracy, scores.by_kind, trained))
+        backend = train.load(model)
+        scores = train.verifier_scores(backend, templates, held.proofs, TOKENS)
+        metas = train.meta_scores(backend, templates, held.metas, held.proofs, scores, TOKENS)
+        curve.append(Point(step, scores, metas, trained))
     return curve, model
 
 
-def arm_rows(name: str, world: data.World, steps: int) -> list[dict]:
-    mix, notes, _ = ARMS[name]
+@dataclass(frozen=True)
+class Rows:
+    """Verification rows (with their reference analyses) and meta-verification rows."""
+
+    proofs: list[dict]
+    metas: list[dict]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One checkpoint of an arm: greedy verification and meta-verification of held-out rows."""
+
+    step: int
+    verify: train.VerifierScores
+    meta: train.MetaScores
+    seconds: float  # of training so far
+
+
+def arm_rows(name: str, world: data.World, steps: int) -> Rows:
+    """`steps * BATCH` SFT rows in the arm's mix and note style, the arm's share of them
+    meta-verification rows (written in the same style)."""
+    mix, notes, _, share = ARMS[name]
+    metas = round(steps * BATCH * share)
     with analysis.fold_notes(notes):
-        return data.verifier_data(steps * BATCH, 0, world, mix)
+        proofs = data.verifier_data(steps * BATCH - metas, 0, world, mix)
+        return Rows(proofs, data.meta_data(metas, 1, world) if metas else [])
 
 
-def arm_data(names: list[str], world: data.World, steps: int) -> tuple[dict, list[dict]]:
-    """Each arm's training rows, and the held-out proofs both are measured on (unseen by
-    either arm's rows)."""
+def arm_data(names: list[str], world: data.World, steps: int) -> tuple[dict[str, Rows], Rows]:
+    """Each arm's training rows, and the held-out proofs and meta records every arm is
+    measured on (of problems unseen by any arm's rows; columns notes)."""
     rows = {name: arm_rows(name, world, steps) for name in names}
-    held = data.verifier_data(10 * HELDOUT, 10**6, world)
-    return rows, data.unseen(held, [r for arm in rows.values() for r in arm])[:HELDOUT]
+    seen = [r for arm in rows.values() for r in arm.proofs + arm.metas]
+    held = data.unseen(data.verifier_data(10 * HELDOUT, 10**6, world), seen)[:HELDOUT]
+    metas = data.unseen(data.meta_data(10 * META_HELDOUT, 10**6 + 1, world), seen + held)
+    return rows, Rows(held, metas[:META_HELDOUT])
 
 
 def warm_up(tmp: Path, world: data.World, copy_steps: int) -> Path:
@@ -104,10 +132,10 @@ def warm_up(tmp: Path, world: data.World, copy_steps: int) -> Path:
     return stages.copy_stage(stages.Job(world, settings, 0, tmp, words))[0]
 
 
-def save(model: Path, rows: list[dict], out: Path) -> None:
+def save(model: Path, rows: Rows, out: Path) -> None:
     """The checkpoint and its training problems, as `v2_learning_check.py --verifier` reads."""
     shutil.copytree(model, out, dirs_exist_ok=True)
-    problems = sorted({r["problem"] for r in rows})
+    problems = sorted({r["problem"] for r in rows.proofs + rows.metas})
     (out / "training_problems.json").write_text(json.dumps(problems))
     print(f"saved {model.name} to {out} ({len(problems)} training problems)")
 
@@ -142,18 +170,43 @@ def main() -> None:
         results = {m: f.result() for m, f in arms.items()}
         if args.save:
             save(results[names[1]][1], rows[names[1]], args.save)
-    curves = {m: curve for m, (curve, _) in results.items()}
+    report(args, names, {m: curve for m, (curve, _) in results.items()})
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def report(args: argparse.Namespace, names: list[str], curves: dict[str, list[Point]]) -> None:
+    """The verification table, the meta-verification table, and the ratio to the peer."""
     print(f"verifier SFT, families {args.families}, batch {BATCH}, lr {args.lr:g}; greedy "
           f"accuracy on {HELDOUT} planted held-out proofs of unseen problems")  # fmt: skip
     print("arm      step  accuracy  correct  wrong step  skipped step  false final  train s")
     for name, curve in curves.items():
-        for step, acc, kinds, seconds in curve:
+        for p in curve:
+            kinds = p.verify.by_kind
             cells = [kinds.get(k, 0.0) for k in ("correct", "wrong_step", "skipped_step",
                                                    "false_final")]  # fmt: skip
-            print(f"{name:<7} {step:5d}  {acc:8.1%}  {cells[0]:7.1%}  {cells[1]:10.1%}  "
-                  f"{cells[2]:12.1%}  {cells[3]:11.1%}  {seconds:7.0f}")  # fmt: skip
+            print(
+                f"{name:<7} {p.step:5d}  {p.verify.accuracy:8.1%}  {cells[0]:7.1%}  "
+                f"{cells[1]:10.1%}  {cells[2]:12.1%}  {cells[3]:11.1%}  {p.seconds:7.0f}"
+            )
+    print(
+        f"meta-verification, greedy: {META_HELDOUT} held-out meta records; and the arm's own "
+        "issue-finding analyses of the held-out proofs, confirmed (meta score 1)"
+    )
+    print("arm      step  meta acc  faithful  wrong score  invented  missed  "
+          "confirms right (n)  confirms wrong (n)")  # fmt: skip
+    for name, curve in curves.items():
+        for p in curve:
+            v, (right, wrong) = p.meta.by_variant, p.meta.issues
+            cells = [_pct(v.get(k)) for k in ("faithful", "wrong_score", "invented", "missed")]
+            print(f"{name:<7} {p.step:5d}  {p.meta.accuracy:8.1%}  {cells[0]:>8}  "
+                  f"{cells[1]:>11}  {cells[2]:>8}  {cells[3]:>6}  "
+                  f"{_pct(p.meta.confirmed_right):>10} ({right:3d})  "
+                  f"{_pct(p.meta.confirmed_wrong):>10} ({wrong:3d})")  # fmt: skip
     peer, other = names
-    ratio = curves[other][-1][1] / max(curves[peer][-1][1], 1e-9)
+    ratio = curves[other][-1].verify.accuracy / max(curves[peer][-1].verify.accuracy, 1e-9)
     print(f"{other} / {peer} accuracy at {args.steps} steps: {ratio:.2f}x")
 
 

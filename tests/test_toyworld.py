@@ -33,7 +33,7 @@ from verifier_train.v2.toyworld import (
     verifier_records,
 )
 from verifier_train.v2.toyworld.analysis import computed_analysis, fold_notes
-from verifier_train.v2.toyworld.columns import column_work
+from verifier_train.v2.toyworld.columns import column_work, one_fact
 from verifier_train.v2.toyworld.expr import ToyError, neg, parse, parse_equation, show, value
 from verifier_train.v2.toyworld.proofs import _new_items
 
@@ -595,6 +595,15 @@ COLUMNS = [  # (a, op, b, the work column_work writes)
 @pytest.mark.parametrize(("a", "op", "b", "work"), COLUMNS)
 def test_column_work_writes_one_digit_fact_per_column(a, op, b, work):
     assert column_work(a, op, b) == work
+
+
+@pytest.mark.parametrize(
+    ("a", "op", "b", "alone"),
+    [(7, "+", 1, True), (9, "+", 8, True), (9, "-", 3, True), (12, "+", 3, False),
+     (3, "-", 9, False), (-2, "+", 5, False), (5, "-", -3, False)],
+)  # fmt: skip
+def test_one_fact_is_one_column_without_signs(a, op, b, alone):
+    assert one_fact(a, op, b) is alone
 
 
 def test_column_work_adds_up_to_the_result():

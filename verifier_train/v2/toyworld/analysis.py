@@ -55,7 +55,7 @@ from verifier_train.v2.toyworld.check import (
     check_proof,
     read_proof,
 )
-from verifier_train.v2.toyworld.columns import column_work
+from verifier_train.v2.toyworld.columns import column_work, one_fact
 from verifier_train.v2.toyworld.expr import Node, ToyError, fold_once, show, show_equation
 from verifier_train.v2.toyworld.problems import Problem, State, endpoints, holds, next_states
 
@@ -168,8 +168,8 @@ def fold_note(old: Node, new: Node) -> str:
     (not for one column of non-negative digits, `7+1`: that work is the fact itself)."""
     head, tail = f"{show(old)} -> ", show(new)
     if NOTES == "columns" and old[0] in ("add", "sub") and old[1][0] == old[2][0] == "int":
-        work = column_work(old[1][1], "+" if old[0] == "add" else "-", old[2][1])
-        head += f"{work} -> " if "," in work or "(" in work else ""
+        a, op, b = old[1][1], "+" if old[0] == "add" else "-", old[2][1]
+        head += "" if one_fact(a, op, b) else f"{column_work(a, op, b)} -> "
     return head + tail
 
 

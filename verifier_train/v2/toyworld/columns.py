@@ -44,17 +44,30 @@ def _sub_columns(p: int, q: int) -> list[str]:
     return out
 
 
+def _form(a: int, op: str, b: int) -> tuple[int, int, str, bool]:
+    """(p, q, "+" or "-", signed): `a op b` as magnitudes p op' q (p >= q for "-"), and
+    whether its sign has to be written (the operands are not already that form)."""
+    first, second = a, b if op == "+" else -b
+    if (first >= 0) == (second >= 0) or 0 in (first, second):
+        p, q, sym = abs(first), abs(second), "+"
+    else:
+        p, q, sym = max(abs(first), abs(second)), min(abs(first), abs(second)), "-"
+    plain = a >= 0 and b >= 0 and (op == "+" or a >= b)
+    return p, q, sym, not plain
+
+
 def column_work(a: int, op: str, b: int) -> str:
     """The work of `a op b` (op "+" or "-"), without its result: the signed form when signs
     matter (`-(16-4) `), then the columns."""
-    first, second = a, b if op == "+" else -b
-    value = first + second
-    if (first >= 0) == (second >= 0) or 0 in (first, second):
-        p, q, sym = abs(first), abs(second), "+"
-        columns = _add_columns(p, q)
-    else:
-        p, q, sym = max(abs(first), abs(second)), min(abs(first), abs(second)), "-"
-        columns = _sub_columns(p, q)
-    signed = f"{'-' if value < 0 else ''}({p}{sym}{q}) "
-    plain = a >= 0 and b >= 0 and (op == "+" or a >= b)  # the operands are already the form
-    return ("" if plain else signed) + ", ".join(columns)
+    p, q, sym, signed = _form(a, op, b)
+    columns = _add_columns(p, q) if sym == "+" else _sub_columns(p, q)
+    value = a + b if op == "+" else a - b
+    head = f"{'-' if value < 0 else ''}({p}{sym}{q}) " if signed else ""
+    return head + ", ".join(columns)
+
+
+def one_fact(a: int, op: str, b: int) -> bool:
+    """Whether the work of `a op b` is the fact itself (`7+1`: one column, no signs), so a
+    note need not show it."""
+    p, q, _, signed = _form(a, op, b)
+    return not signed and len(str(p)) == 1 and len(str(q)) == 1

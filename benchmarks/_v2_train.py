@@ -119,15 +119,23 @@ def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dic
 
 
 @dataclass(frozen=True)
+class Confirmations:
+    """Which of a model's own issue-finding analyses it confirms when it meta-verifies them
+    (meta score `autolabel.CONFIRM`, what auto-labelling counts), split by whether the
+    analysis's score is the exact label."""
+
+    right: float | None  # share confirmed of the right analyses (None: there were none)
+    wrong: float | None  # the same of the wrong ones
+    counts: tuple[int, int]  # (right, wrong) issue-finding analyses
+
+
+@dataclass(frozen=True)
 class MetaScores:
-    """Greedy meta-verification: of held-out meta records, and of the model's own analyses
-    that found issues (what auto-labelling asks it to confirm)."""
+    """Greedy meta-verification of held-out meta records, and of the model's own analyses."""
 
     accuracy: float  # the boxed meta score equals the exact one
     by_variant: dict[str, float]  # faithful, wrong_score, invented, missed
-    confirmed_right: float | None  # share confirmed of own issue-finding analyses that are right
-    confirmed_wrong: float | None  # the same of those whose score is wrong
-    issues: tuple[int, int]  # (right, wrong) issue-finding analyses
+    own: Confirmations
 
 
 def _meta_greedy(backend: HFBackend, templates: Templates, triples: Sequence[tuple[str, ...]],
@@ -138,15 +146,31 @@ def _meta_greedy(backend: HFBackend, templates: Templates, triples: Sequence[tup
     return [parse_verdict(o[0].text, o[0].finish_reason).score for o in outs]
 
 
+def confirmations(backend: HFBackend, templates: Templates, rows: Sequence[dict],
+                  verified: VerifierScores, max_tokens: int) -> Confirmations:  # fmt: skip
+    """Meta-verify the issue-finding analyses among `verified.analyses` (of `rows`)."""
+    from verifier_train.v2.autolabel import CONFIRM
+
+    found = [
+        (r, parse_verdict(text).text, score == float(r["score"]))
+        for r, text in zip(rows, verified.analyses, strict=True)
+        if (score := parse_verdict(text).score) is not None and score < 1
+    ]
+    votes = _meta_greedy(backend, templates, [(r["problem"], r["proof"], text)
+                                              for r, text, _ in found], max_tokens)  # fmt: skip
+    split = {
+        ok: [v == CONFIRM for v, (_, _, was) in zip(votes, found, strict=True) if was == ok]
+        for ok in (True, False)
+    }
+    rate = {ok: statistics.mean(x) if x else None for ok, x in split.items()}
+    return Confirmations(rate[True], rate[False], (len(split[True]), len(split[False])))
+
+
 def meta_scores(
     backend: HFBackend, templates: Templates, metas: Sequence[dict], rows: Sequence[dict],
     verified: VerifierScores, max_tokens: int,
 ) -> MetaScores:  # fmt: skip
-    """Meta accuracy on held-out `metas`, and which of the model's own issue-finding analyses
-    of `rows` (`verified.analyses`) it confirms (meta score `autolabel.CONFIRM`), split by
-    whether the analysis's score is the exact label."""
-    from verifier_train.v2.autolabel import CONFIRM
-
+    """Meta accuracy on held-out `metas` by variant, and `confirmations` of `rows`."""
     got = _meta_greedy(backend, templates, [(m["problem"], m["proof"], m["analysis"])
                                             for m in metas], max_tokens)  # fmt: skip
     right = [g == float(m["meta_score"]) for g, m in zip(got, metas, strict=True)]
@@ -154,20 +178,8 @@ def meta_scores(
         v: statistics.mean(ok for ok, m in zip(right, metas, strict=True) if m["variant"] == v)
         for v in sorted({m["variant"] for m in metas})
     }
-    found = [
-        (r, text, score == float(r["score"]))
-        for r, text in zip(rows, verified.analyses, strict=True)
-        if (score := parse_verdict(text).score) is not None and score < 1
-    ]
-    votes = _meta_greedy(backend, templates, [(r["problem"], r["proof"], parse_verdict(t).text)
-                                              for r, t, _ in found], max_tokens)  # fmt: skip
-    split = {
-        ok: [v == CONFIRM for v, (_, _, was) in zip(votes, found, strict=True) if was == ok]
-        for ok in (True, False)
-    }
-    rate = {ok: statistics.mean(x) if x else None for ok, x in split.items()}
-    return MetaScores(statistics.mean(right) if right else 0.0, by_variant, rate[True],
-                      rate[False], (len(split[True]), len(split[False])))  # fmt: skip
+    own = confirmations(backend, templates, rows, verified, max_tokens)
+    return MetaScores(statistics.mean(right) if right else 0.0, by_variant, own)
 
 
 @dataclass(frozen=True)

@@ -286,19 +286,17 @@ def init_worker(threads: int) -> None:
     silence()
 
 
-def given_verifier(verifier: Path) -> frozenset[str]:
+def given_verifier(verifier: Path, option: str = "--verifier") -> frozenset[str]:
     """The training problems of a given verifier (its `training_problems.json`, a list),
     which the held-out sets must leave out; exits with one line, before any work, when the
     directory holds no model or the list cannot be read."""
     if not (verifier / "config.json").is_file():
-        raise SystemExit(f"error: --verifier {verifier} holds no model (no config.json)")
+        raise SystemExit(f"error: {option} {verifier} holds no model (no config.json)")
     listed = verifier / "training_problems.json"
     try:
         problems = json.loads(listed.read_text())
     except (OSError, ValueError) as err:
-        raise SystemExit(
-            f"error: --verifier needs {listed} (its training problems): {err}"
-        ) from None
+        raise SystemExit(f"error: {option} needs {listed} (its training problems): {err}") from None
     if not isinstance(problems, list) or not all(isinstance(p, str) for p in problems):
         raise SystemExit(f"error: {listed} must be a JSON list of problem texts")
     return frozenset(problems)

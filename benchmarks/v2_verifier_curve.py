@@ -2,6 +2,8 @@
 
     python benchmarks/v2_verifier_curve.py [--arms plain,drill] [--families arith,linear]
                                            [--steps 600] [--every 300] [--save DIR]
+                                           [--start DIR] [--generator-proofs FILE]
+                                           [--held-out 200] [--last-cosine]
 
 The arms (pick two; the first is the peer):
 - `default`: proofs drawn with `toyworld.data.DEFAULT_MIX` (the held-out kinds only);
@@ -12,20 +14,30 @@ The arms (pick two; the first is the peer):
 - `cosine`: `drill` with each chunk's learning rate decayed to 0 on a cosine (the others hold
   it constant after a short warm-up, as the toy prover is trained);
 - `anneal`: `drill` with only the last chunk's learning rate decayed on a cosine (a long run
-  with a cosine tail: 84.0% after 1,800 constant steps and a 600-step tail, RESULTS.md).
+  with a cosine tail: 84.0% after 1,800 constant steps and a 600-step tail, RESULTS.md);
+- `meta`: `drill` with a fifth of the rows meta-verification (`rows.meta_data`: faithful
+  analyses, a wrong score, an invented issue, a missed one), as `v2_learning_check.py` trains;
+- `gen`: `drill` with half the rows generator-written proofs (`--generator-proofs`);
+- `genmeta`: `meta` with 40% of the rows generator-written proofs.
+`--last-cosine` decays every arm's last chunk on a cosine.
 
-`--save DIR` keeps the second arm's last checkpoint in DIR, with the problems it trained on
-in `DIR/training_problems.json`, the form `v2_learning_check.py --verifier DIR` starts from.
+`--start DIR` trains from a saved verifier (`--save`) instead of the copy warm-up; its
+training problems stay out of every held-out set. `--generator-proofs FILE` (JSON lines of
+`v2_generator_proofs.py`) gives the generator-written proofs: those of 150 of its problems
+(3/4 of `--held-out`) are held out and measured, the rest are the arms' rows (repeated when an
+arm needs more).
+`--save DIR` keeps the second arm's last checkpoint in DIR, with the problems it and its start
+trained on in `DIR/training_problems.json`, the form `v2_learning_check.py --verifier` reads.
 `--arms drill,anneal --steps 2400 --every 600 --save DIR` trains a verifier on the schedule of
-RESULTS.md's 2,400-step one (that one was trained by session scripts, on three data seeds and
-in 300-step chunks; this command has not been run in full: about 2 hours per arm).
+RESULTS.md's 2,400-step one (about 2 hours per arm).
 
-Both arms (one process and one torch thread each) start from the same copy warm-up and train
-on the same proofs, steps, batch and learning rate. At every checkpoint both are measured
-greedily, with 400 new tokens, on the same planted held-out proofs of unseen problems (default
-mix). Only verification rows: no meta-verification, no GRPO (`v2_learning_check.py` runs the
-whole loop). The table gives accuracy overall and by kind, and the last line the ratio to the
-peer.
+Both arms (one process and one torch thread each) start from the same model and train on the
+same planted proofs, steps, batch and learning rate. At every checkpoint both are measured
+greedily, with 448 new tokens, on the same held-out sets of problems neither arm trained on:
+planted proofs (default mix), meta-verification records, and generator-written proofs when
+given; and each arm meta-verifies its own issue-finding analyses, which is what auto-labelling
+asks of it. No GRPO (`v2_learning_check.py` runs the whole loop). The last line gives the
+planted-proof accuracy's ratio to the peer.
 """
 
 from __future__ import annotations
@@ -47,82 +59,137 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import _v2_data as data  # noqa: E402
 import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
-from v2_learning_check import Settings, init_worker  # noqa: E402
+from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
 
 from verifier_train.v2.toy_prover import CONSTANT  # noqa: E402
 from verifier_train.v2.toyworld import analysis  # noqa: E402
+from verifier_train.v2.toyworld.analysis import computed_analysis  # noqa: E402
 
-BATCH, HELDOUT = 32, 200
-TOKENS = Settings().verification_tokens  # 400: 4.7% of noted analyses are longer than 320
-META_SHARE, META_HELDOUT = 0.2, 100  # the `meta` arm's share of SFT rows; held-out meta records
-ARMS = {  # name: (mix, fold-note style, (lr schedule of each chunk, of the last), meta share)
-    "default": (None, "columns", (CONSTANT, CONSTANT), 0.0),
-    "drill": (data.TRAIN_MIX, "columns", (CONSTANT, CONSTANT), 0.0),
-    "results": (data.TRAIN_MIX, "results", (CONSTANT, CONSTANT), 0.0),
-    "plain": (data.TRAIN_MIX, "none", (CONSTANT, CONSTANT), 0.0),
-    "cosine": (data.TRAIN_MIX, "columns", ("cosine", "cosine"), 0.0),
-    "anneal": (data.TRAIN_MIX, "columns", (CONSTANT, "cosine"), 0.0),
-    "meta": (data.TRAIN_MIX, "columns", (CONSTANT, CONSTANT), META_SHARE),
+BATCH = 32
+TOKENS = 448  # 2.1% of arith+linear columns analyses exceed 400 new tokens
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One arm: its planted proof mix, note style, learning-rate schedules (of each chunk, of
+    the last one), and the shares of its rows that are meta-verification and generator-written
+    (the rest are planted proofs)."""
+
+    mix: dict[str, float] | None = None
+    notes: str = "columns"
+    schedule: tuple[str, str] = (CONSTANT, CONSTANT)
+    meta: float = 0.0
+    generated: float = 0.0
+
+
+ARMS = {
+    "default": Recipe(),
+    "drill": Recipe(data.TRAIN_MIX),
+    "results": Recipe(data.TRAIN_MIX, "results"),
+    "plain": Recipe(data.TRAIN_MIX, "none"),
+    "cosine": Recipe(data.TRAIN_MIX, schedule=("cosine", "cosine")),
+    "anneal": Recipe(data.TRAIN_MIX, schedule=(CONSTANT, "cosine")),
+    "meta": Recipe(data.TRAIN_MIX, meta=0.2),
+    "gen": Recipe(data.TRAIN_MIX, generated=0.5),
+    "genmeta": Recipe(data.TRAIN_MIX, meta=0.2, generated=0.4),
 }
-
-
-def arm(name: str, rows: Rows, held: Rows, copy: Path, out: Path,
-        args: argparse.Namespace) -> tuple[list[Point], Path]:  # fmt: skip
-    """The arm's curve, measured at every checkpoint, and its last checkpoint."""
-    templates = data.load_templates()
-    sft_rows = data.verifier_sft_rows(rows.proofs, rows.metas, templates)
-    random.Random(0).shuffle(sft_rows)
-    model, trained, curve = copy, 0.0, []
-    for step in range(args.every, args.steps + 1, args.every):
-        start = time.perf_counter()
-        chunk = sft_rows[(step - args.every) * BATCH : step * BATCH]
-        last = step + args.every > args.steps
-        path, schedule = out / f"{name}{step}", ARMS[name][2][last]
-        model = train.sft(model, chunk, args.every, BATCH, args.lr, step, path, (), schedule)
-        trained += time.perf_counter() - start
-        backend = train.load(model)
-        scores = train.verifier_scores(backend, templates, held.proofs, TOKENS)
-        metas = train.meta_scores(backend, templates, held.metas, held.proofs, scores, TOKENS)
-        curve.append(Point(step, scores, metas, trained))
-    return curve, model
 
 
 @dataclass(frozen=True)
 class Rows:
-    """Verification rows (with their reference analyses) and meta-verification rows."""
+    """Planted proofs (with their reference analyses), meta-verification records and
+    generator-written proofs: an arm's training rows, or the held-out sets."""
 
     proofs: list[dict]
     metas: list[dict]
+    generated: list[dict]
+
+    def problems(self) -> set[str]:
+        return {r["problem"] for r in self.proofs + self.metas + self.generated}
 
 
 @dataclass(frozen=True)
 class Point:
-    """One checkpoint of an arm: greedy verification and meta-verification of held-out rows."""
+    """One checkpoint of an arm, measured greedily on the held-out sets."""
 
     step: int
-    verify: train.VerifierScores
-    meta: train.MetaScores
+    verify: train.VerifierScores  # planted proofs
+    meta: train.MetaScores  # meta records, and its own analyses of the planted proofs
+    generated: train.VerifierScores | None  # generator-written proofs, when given
+    own_generated: train.Confirmations | None  # its own analyses of those, meta-verified
     seconds: float  # of training so far
 
 
-def arm_rows(name: str, world: data.World, steps: int) -> Rows:
-    """`steps * BATCH` SFT rows in the arm's mix and note style, the arm's share of them
-    meta-verification rows (written in the same style)."""
-    mix, notes, _, share = ARMS[name]
-    metas = round(steps * BATCH * share)
-    with analysis.fold_notes(notes):
-        proofs = data.verifier_data(steps * BATCH - metas, 0, world, mix)
-        return Rows(proofs, data.meta_data(metas, 1, world) if metas else [])
+def arm(name: str, rows: Rows, held: Rows, start: Path, out: Path,
+        args: argparse.Namespace) -> tuple[list[Point], Path]:  # fmt: skip
+    """The arm's curve, measured at every checkpoint, and its last checkpoint."""
+    templates = data.load_templates()
+    with analysis.fold_notes(ARMS[name].notes):
+        graded = [r | {"analysis": computed_analysis(r["problem"], r["proof"])}
+                  for r in rows.generated]  # fmt: skip
+    sft_rows = data.verifier_sft_rows(rows.proofs + graded, rows.metas, templates)
+    random.Random(0).shuffle(sft_rows)
+    model, trained, curve = start, 0.0, []
+    for step in range(args.every, args.steps + 1, args.every):
+        begin = time.perf_counter()
+        chunk = sft_rows[(step - args.every) * BATCH : step * BATCH]
+        last = step + args.every > args.steps
+        schedule = "cosine" if last and args.last_cosine else ARMS[name].schedule[last]
+        model = train.sft(model, chunk, args.every, BATCH, args.lr, step, out / f"{name}{step}",
+                          (), schedule)  # fmt: skip
+        trained += time.perf_counter() - begin
+        curve.append(measure(train.load(model), templates, held, step, trained))
+    return curve, model
 
 
-def arm_data(names: list[str], world: data.World, steps: int) -> tuple[dict[str, Rows], Rows]:
-    """Each arm's training rows, and the held-out proofs and meta records every arm is
-    measured on (of problems unseen by any arm's rows; columns notes)."""
-    rows = {name: arm_rows(name, world, steps) for name in names}
-    seen = [r for arm in rows.values() for r in arm.proofs + arm.metas]
-    held = data.unseen(data.verifier_data(10 * HELDOUT, 10**6, world), seen)[:HELDOUT]
-    metas = data.unseen(data.meta_data(10 * META_HELDOUT, 10**6 + 1, world), seen + held)
-    return rows, Rows(held, metas[:META_HELDOUT])
+def measure(backend, templates, held: Rows, step: int, trained: float) -> Point:
+    scores = train.verifier_scores(backend, templates, held.proofs, TOKENS)
+    metas = train.meta_scores(backend, templates, held.metas, held.proofs, scores, TOKENS)
+    if not held.generated:
+        return Point(step, scores, metas, None, None, trained)
+    gen = train.verifier_scores(backend, templates, held.generated, TOKENS)
+    own = train.confirmations(backend, templates, held.generated, gen, TOKENS)
+    return Point(step, scores, metas, gen, own, trained)
+
+
+def _cycled(rows: list[dict], n: int, seed: int) -> list[dict]:
+    """n rows: `rows` shuffled, repeated as often as needed."""
+    if not rows:
+        return []
+    out, rng = [], random.Random(seed)
+    while len(out) < n:
+        out += rng.sample(rows, len(rows))
+    return out[:n]
+
+
+def arm_rows(name: str, world: data.World, steps: int, held: Rows, generated: list[dict]) -> Rows:
+    """`steps * BATCH` SFT rows in the arm's shares and note style, none of a held-out problem
+    (the planted proofs are drawn from twice as many and filtered)."""
+    recipe, n = ARMS[name], steps * BATCH
+    metas, graded = round(n * recipe.meta), round(n * recipe.generated)
+    away = held.problems()
+    with analysis.fold_notes(recipe.notes):
+        proofs = data.verifier_data(2 * (n - metas - graded), 0, world, recipe.mix)
+        meta_rows = data.meta_data(2 * metas, 1, world) if metas else []
+    proofs = [r for r in proofs if r["problem"] not in away][: n - metas - graded]
+    meta_rows = [r for r in meta_rows if r["problem"] not in away][:metas]
+    graded_rows = _cycled([r for r in generated if r["problem"] not in away], graded, 2)
+    return Rows(proofs, meta_rows, graded_rows)
+
+
+def held_out(world: data.World, start_problems: set[str], generated: list[dict],
+             n: int) -> Rows:  # fmt: skip
+    """The held-out sets, of problems the start model did not train on: n planted proofs,
+    n / 2 meta records, and the generator-written proofs of 3n / 4 of the file's problems."""
+    problems = sorted({r["problem"] for r in generated} - start_problems)
+    random.Random(3).shuffle(problems)
+    kept = set(problems[: 3 * n // 4])
+    gen = [r | {"kind": f"label {r['score']:g}"} for r in generated if r["problem"] in kept]
+    fresh = [r for r in data.verifier_data(10 * n, 10**6, world)
+             if r["problem"] not in start_problems | kept]  # fmt: skip
+    seen = start_problems | kept | {r["problem"] for r in fresh[:n]}
+    metas = [r for r in data.meta_data(5 * n, 10**6 + 1, world) if r["problem"] not in seen]
+    return Rows(fresh[:n], metas[: n // 2], gen)
 
 
 def warm_up(tmp: Path, world: data.World, copy_steps: int) -> Path:
@@ -132,15 +199,34 @@ def warm_up(tmp: Path, world: data.World, copy_steps: int) -> Path:
     return stages.copy_stage(stages.Job(world, settings, 0, tmp, words))[0]
 
 
-def save(model: Path, rows: Rows, out: Path) -> None:
+def start_problems(start: Path | None) -> set[str]:
+    """The training problems of a `--start` verifier (none for the copy warm-up)."""
+    return set() if start is None else set(given_verifier(start, "--start"))
+
+
+def save(model: Path, problems: set[str], out: Path) -> None:
     """The checkpoint and its training problems, as `v2_learning_check.py --verifier` reads."""
     shutil.copytree(model, out, dirs_exist_ok=True)
-    problems = sorted({r["problem"] for r in rows.proofs + rows.metas})
-    (out / "training_problems.json").write_text(json.dumps(problems))
+    (out / "training_problems.json").write_text(json.dumps(sorted(problems)))
     print(f"saved {model.name} to {out} ({len(problems)} training problems)")
 
 
-def main() -> None:
+def read_generated(path: Path | None) -> list[dict]:
+    """The {problem, proof, score, kind} rows of a `v2_generator_proofs.py` file; a line that
+    is not such a row is reported and skipped."""
+    rows, bad = [], []
+    for number, line in enumerate(path.read_text().splitlines() if path else [], 1):
+        try:
+            row = json.loads(line)
+            rows.append({k: row[k] for k in ("problem", "proof", "score", "kind")})
+        except (ValueError, KeyError, TypeError):
+            bad.append(number)
+    if bad:
+        print(f"{path}: skipped {len(bad)} unreadable lines (first: line {bad[0]})")
+    return rows
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--every", type=int, default=300)
@@ -148,13 +234,32 @@ def main() -> None:
     parser.add_argument("--arms", default="plain,drill", help=f"two of {', '.join(ARMS)}")
     parser.add_argument("--families", default="arith,linear")
     parser.add_argument("--copy-steps", type=int, default=200)
+    parser.add_argument("--held-out", type=int, default=200, help="planted held-out proofs")
+    parser.add_argument("--last-cosine", action="store_true", help="decay each arm's last chunk")
+    parser.add_argument("--start", type=Path, help="a saved verifier to train from")
+    parser.add_argument("--generator-proofs", type=Path, help="v2_generator_proofs.py's file")
     parser.add_argument("--save", type=Path, help="keep the second arm's last checkpoint here")
     args = parser.parse_args()
     names = args.arms.split(",")
     if len(names) != 2 or not set(names) <= set(ARMS):
         parser.error(f"--arms takes two of {', '.join(ARMS)}")
+    if any(ARMS[m].generated for m in names) and not args.generator_proofs:
+        parser.error("the gen and genmeta arms need --generator-proofs FILE")
+    if args.generator_proofs and not args.generator_proofs.is_file():
+        parser.error(f"--generator-proofs {args.generator_proofs}: no such file")
     if args.save and not os.access(args.save if args.save.exists() else args.save.parent, os.W_OK):
         parser.error(f"--save {args.save}: not a writable place")  # found now, not hours later
+    args.names = names
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    generated = read_generated(args.generator_proofs)
+    before = start_problems(args.start)  # exits with one line if the start is no verifier
+    world = data.World(families=tuple(args.families.split(",")))
+    held = held_out(world, before, generated, args.held_out)
+    rows = {m: arm_rows(m, world, args.steps, held, generated) for m in args.names}
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
@@ -162,25 +267,24 @@ def main() -> None:
         TemporaryDirectory() as tmp,
         ProcessPoolExecutor(2, context, init_worker, (1,)) as pool,
     ):
-        world = data.World(families=tuple(args.families.split(",")))
-        copy = pool.submit(warm_up, Path(tmp), world, args.copy_steps)
-        rows, held = arm_data(names, world, args.steps)
-        arms = {m: pool.submit(arm, m, rows[m], held, copy.result(), Path(tmp), args)
-                for m in names}  # fmt: skip
+        start = args.start or pool.submit(warm_up, Path(tmp), world, args.copy_steps).result()
+        arms = {m: pool.submit(arm, m, rows[m], held, start, Path(tmp), args)
+                for m in args.names}  # fmt: skip
         results = {m: f.result() for m, f in arms.items()}
         if args.save:
-            save(results[names[1]][1], rows[names[1]], args.save)
-    report(args, names, {m: curve for m, (curve, _) in results.items()})
+            save(results[args.names[1]][1], before | rows[args.names[1]].problems(), args.save)
+    report(args, held, {m: curve for m, (curve, _) in results.items()})
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.1%}"
 
 
-def report(args: argparse.Namespace, names: list[str], curves: dict[str, list[Point]]) -> None:
-    """The verification table, the meta-verification table, and the ratio to the peer."""
+def report(args: argparse.Namespace, held: Rows, curves: dict[str, list[Point]]) -> None:
+    """The tables (planted proofs, meta-verification, generator-written proofs) and the ratio
+    of planted-proof accuracy to the peer."""
     print(f"verifier SFT, families {args.families}, batch {BATCH}, lr {args.lr:g}; greedy "
-          f"accuracy on {HELDOUT} planted held-out proofs of unseen problems")  # fmt: skip
+          f"accuracy on {len(held.proofs)} planted held-out proofs of unseen problems")  # fmt: skip
     print("arm      step  accuracy  correct  wrong step  skipped step  false final  train s")
     for name, curve in curves.items():
         for p in curve:
@@ -192,22 +296,48 @@ def report(args: argparse.Namespace, names: list[str], curves: dict[str, list[Po
                 f"{cells[1]:10.1%}  {cells[2]:12.1%}  {cells[3]:11.1%}  {p.seconds:7.0f}"
             )
     print(
-        f"meta-verification, greedy: {META_HELDOUT} held-out meta records; and the arm's own "
-        "issue-finding analyses of the held-out proofs, confirmed (meta score 1)"
+        f"meta-verification, greedy: {len(held.metas)} held-out meta records; and the arm's "
+        "own issue-finding analyses of the planted proofs, confirmed (meta score 1)"
     )
     print("arm      step  meta acc  faithful  wrong score  invented  missed  "
           "confirms right (n)  confirms wrong (n)")  # fmt: skip
     for name, curve in curves.items():
         for p in curve:
-            v, (right, wrong) = p.meta.by_variant, p.meta.issues
+            v = p.meta.by_variant
             cells = [_pct(v.get(k)) for k in ("faithful", "wrong_score", "invented", "missed")]
-            print(f"{name:<7} {p.step:5d}  {p.meta.accuracy:8.1%}  {cells[0]:>8}  "
-                  f"{cells[1]:>11}  {cells[2]:>8}  {cells[3]:>6}  "
-                  f"{_pct(p.meta.confirmed_right):>10} ({right:3d})  "
-                  f"{_pct(p.meta.confirmed_wrong):>10} ({wrong:3d})")  # fmt: skip
-    peer, other = names
+            print(
+                f"{name:<7} {p.step:5d}  {p.meta.accuracy:8.1%}  {cells[0]:>8}  "
+                f"{cells[1]:>11}  {cells[2]:>8}  {cells[3]:>6}  {_confirms(p.meta.own)}"
+            )
+    if held.generated:
+        report_generated(held, curves)
+    peer, other = args.names
     ratio = curves[other][-1].verify.accuracy / max(curves[peer][-1].verify.accuracy, 1e-9)
-    print(f"{other} / {peer} accuracy at {args.steps} steps: {ratio:.2f}x")
+    print(f"{other} / {peer} planted-proof accuracy at {args.steps} steps: {ratio:.2f}x")
+
+
+def _confirms(own: train.Confirmations) -> str:
+    right, wrong = own.counts
+    return f"{_pct(own.right):>10} ({right:3d})  {_pct(own.wrong):>10} ({wrong:3d})"
+
+
+def report_generated(held: Rows, curves: dict[str, list[Point]]) -> None:
+    labels = [f"label {x}" for x in ("0", "0.5", "1")]
+    counts = [sum(r["kind"] == k for r in held.generated) for k in labels]
+    print(
+        f"generator-written held-out proofs, greedy: {len(held.generated)} proofs (labels "
+        f"0/0.5/1: {'/'.join(map(str, counts))}); its own issue-finding analyses confirmed"
+    )
+    print("arm      step  accuracy  label 0  label 0.5  label 1  "
+          "confirms right (n)  confirms wrong (n)")  # fmt: skip
+    for name, curve in curves.items():
+        for p in curve:
+            kinds = p.generated.by_kind
+            cells = [_pct(kinds.get(k)) for k in labels]
+            print(
+                f"{name:<7} {p.step:5d}  {p.generated.accuracy:8.1%}  {cells[0]:>7}  "
+                f"{cells[1]:>9}  {cells[2]:>7}  {_confirms(p.own_generated)}"
+            )
 
 
 if __name__ == "__main__":

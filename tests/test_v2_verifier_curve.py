@@ -1,0 +1,61 @@
+"""benchmarks/v2_generator_proofs.py and v2_verifier_curve.py at tiny sizes: generator-written
+proofs feed the curve's `genmeta` arm, every table prints, and the saved verifier lists its
+training problems (slow: CI's slow step); bad inputs stop with one line before any work."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+
+def bench(script: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "benchmarks" / script), *args]
+    return subprocess.run(command, env=ENV, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_generator_proofs_feed_the_curve_which_saves_a_verifier(tmp_path):
+    proofs = tmp_path / "gen.jsonl"
+    done = bench("v2_generator_proofs.py", "--quick", "--out", str(proofs), "--problems", "30",
+                 "--samples", "2")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in proofs.read_text().splitlines()]
+    assert rows and all(set(r) == {"problem", "proof", "score", "kind"} for r in rows)
+    again = bench("v2_generator_proofs.py", "--quick", "--out", str(proofs), "--problems", "30")
+    assert again.stdout.startswith("0 problems to sample")  # resumed: nothing left to sample
+    with proofs.open("a") as f:
+        f.write("not json\n")
+    saved = tmp_path / "verifier"
+    done = bench("v2_verifier_curve.py", "--arms", "meta,genmeta", "--steps", "2", "--every",
+                 "2", "--copy-steps", "2", "--held-out", "4", "--generator-proofs",
+                 str(proofs), "--save", str(saved))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "skipped 1 unreadable lines (first: line" in out
+    assert "meta-verification, greedy: 2 held-out meta records" in out
+    assert "generator-written held-out proofs, greedy:" in out
+    assert out.strip().splitlines()[-1].startswith("genmeta / meta planted-proof accuracy")
+    trained = json.loads((saved / "training_problems.json").read_text())
+    assert (saved / "config.json").is_file() and trained
+
+
+def test_curve_arms_that_need_generator_proofs_stop_before_any_work(tmp_path):
+    done = bench("v2_verifier_curve.py", "--arms", "drill,gen", timeout=120)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith("error: the gen and genmeta arms need --generator-proofs FILE")
+    )
+    done = bench("v2_verifier_curve.py", "--start", str(tmp_path), timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: --start {tmp_path} holds no model (no config.json)"

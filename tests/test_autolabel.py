@@ -247,6 +247,8 @@ def test_label_refuses_changed_settings_and_existing_output(tiny_model, tmp_path
     assert again.exit_code == 2 and "--resume" in again.output
     changed = run_label(tiny_model, data, "--resume", "--meta-verifications", "5")
     assert changed.exit_code == 2 and "meta_verifications" in changed.output
+    reseeded = run_label(tiny_model, data, "--resume", "--seed", "7")  # other analyses
+    assert reseeded.exit_code == 2 and "seed" in reseeded.output
     many = run_label(tiny_model, data, data)
     assert many.exit_code == 2 and "--out" in many.output
     unreachable = run_label(tiny_model, data, "--out", tmp_path / "x.jsonl", "-k", "3")

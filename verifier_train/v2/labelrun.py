@@ -78,6 +78,7 @@ def _fingerprint(run: LabelRun, templates: Templates) -> dict:
         "min_valid": labels.min_valid,
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
+        "seed": sampling.seed,  # another seed samples other analyses: not the same run
     }
 
 

@@ -22,10 +22,10 @@ The arms (pick two; the first is the peer):
 `--last-cosine` decays every arm's last chunk on a cosine.
 
 `--start DIR` trains from a saved verifier (`--save`) instead of the copy warm-up; its
-training problems stay out of every held-out set. `--generator-proofs FILE` (JSON lines of
-`v2_generator_proofs.py`) gives the generator-written proofs: those of 150 of its problems
-(3/4 of `--held-out`) are held out and measured, the rest are the arms' rows (repeated when an
-arm needs more).
+training problems stay out of every held-out set (`--data-seed 1` draws rows it has not
+seen). `--generator-proofs FILE` (JSON lines of `v2_generator_proofs.py`) gives the
+generator-written proofs: those of 150 of its problems (3/4 of `--held-out`) are held out and
+measured, the rest are the arms' rows (repeated when an arm needs more).
 `--save DIR` keeps the second arm's last checkpoint in DIR, with the problems it and its start
 trained on in `DIR/training_problems.json`, the form `v2_learning_check.py --verifier` reads.
 `--arms drill,anneal --steps 2400 --every 600 --save DIR` trains a verifier on the schedule of
@@ -162,18 +162,19 @@ def _cycled(rows: list[dict], n: int, seed: int) -> list[dict]:
     return out[:n]
 
 
-def arm_rows(name: str, world: data.World, steps: int, held: Rows, generated: list[dict]) -> Rows:
+def arm_rows(name: str, world: data.World, args: argparse.Namespace, held: Rows,
+             generated: list[dict]) -> Rows:  # fmt: skip
     """`steps * BATCH` SFT rows in the arm's shares and note style, none of a held-out problem
     (the planted proofs are drawn from twice as many and filtered)."""
-    recipe, n = ARMS[name], steps * BATCH
+    recipe, n, seed = ARMS[name], args.steps * BATCH, 2 * args.data_seed
     metas, graded = round(n * recipe.meta), round(n * recipe.generated)
     away = held.problems()
     with analysis.fold_notes(recipe.notes):
-        proofs = data.verifier_data(2 * (n - metas - graded), 0, world, recipe.mix)
-        meta_rows = data.meta_data(2 * metas, 1, world) if metas else []
+        proofs = data.verifier_data(2 * (n - metas - graded), seed, world, recipe.mix)
+        meta_rows = data.meta_data(2 * metas, seed + 1, world) if metas else []
     proofs = [r for r in proofs if r["problem"] not in away][: n - metas - graded]
     meta_rows = [r for r in meta_rows if r["problem"] not in away][:metas]
-    graded_rows = _cycled([r for r in generated if r["problem"] not in away], graded, 2)
+    graded_rows = _cycled([r for r in generated if r["problem"] not in away], graded, seed)
     return Rows(proofs, meta_rows, graded_rows)
 
 
@@ -237,6 +238,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--held-out", type=int, default=200, help="planted held-out proofs")
     parser.add_argument("--last-cosine", action="store_true", help="decay each arm's last chunk")
     parser.add_argument("--start", type=Path, help="a saved verifier to train from")
+    parser.add_argument("--data-seed", type=int, default=0, help="another for fresh rows")
     parser.add_argument("--generator-proofs", type=Path, help="v2_generator_proofs.py's file")
     parser.add_argument("--save", type=Path, help="keep the second arm's last checkpoint here")
     args = parser.parse_args()
@@ -259,7 +261,7 @@ def main() -> None:
     before = start_problems(args.start)  # exits with one line if the start is no verifier
     world = data.World(families=tuple(args.families.split(",")))
     held = held_out(world, before, generated, args.held_out)
-    rows = {m: arm_rows(m, world, args.steps, held, generated) for m in args.names}
+    rows = {m: arm_rows(m, world, args, held, generated) for m in args.names}
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")

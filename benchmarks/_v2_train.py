@@ -152,7 +152,7 @@ def confirmations(backend: HFBackend, templates: Templates, rows: Sequence[dict]
     from verifier_train.v2.autolabel import CONFIRM
 
     found = [
-        (r, parse_verdict(text).text, score == float(r["score"]))
+        (r, parse_verdict(text).analysis, score == float(r["score"]))
         for r, text in zip(rows, verified.analyses, strict=True)
         if (score := parse_verdict(text).score) is not None and score < 1
     ]

@@ -139,6 +139,10 @@ def arm(name: str, rows: Rows, held: Rows, start: Path, out: Path,
                           (), schedule)  # fmt: skip
         trained += time.perf_counter() - begin
         curve.append(measure(train.load(model), templates, held, step, trained))
+        point = curve[-1]  # a progress line now: the tables come when both arms are done
+        gen = f", generator-written {point.generated.accuracy:.1%}" if point.generated else ""
+        print(f"  {name} {step}: planted {point.verify.accuracy:.1%}, meta records "
+              f"{point.meta.accuracy:.1%}{gen}, {trained:.0f} s", flush=True)  # fmt: skip
     return curve, model
 
 

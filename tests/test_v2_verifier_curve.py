@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 ENV = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
@@ -59,3 +60,35 @@ def test_curve_arms_that_need_generator_proofs_stop_before_any_work(tmp_path):
     done = bench("v2_verifier_curve.py", "--start", str(tmp_path), timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: --start {tmp_path} holds no model (no config.json)"
+
+
+class Scripted:
+    """A backend that answers every prompt with the next of `answers` (boxed scores)."""
+
+    def __init__(self, answers: list[str]):
+        self.answers, self.prompts = list(answers), []
+
+    def generate(self, prompts, n, sampling, on_sample=None):
+        from prover.backends.base import Completion
+
+        self.prompts += prompts
+        return [[Completion(self.answers.pop(0), 1, 1)] for _ in prompts]
+
+
+def test_confirmations_meta_verify_only_the_issue_finding_analyses_split_by_rightness():
+    """What auto-labelling asks of a verifier, measured: its analyses scoring below 1 are
+    meta-verified with their text, and the confirmations (meta score 1) are split by whether
+    the analysis's score is the exact label."""
+    from _v2_train import VerifierScores, confirmations
+
+    from prover.prompts import Templates
+
+    rows = [{"problem": f"P{i}", "proof": f"Q{i}", "score": s} for i, s in
+            enumerate([0.0, 0.0, 1.0, 0.5])]  # fmt: skip
+    analyses = ("bad A \\boxed{0}", "bad B \\boxed{0}", "fine \\boxed{1}", "bad C \\boxed{0}")
+    verified = VerifierScores(0.5, 0.25, 0.0, {}, analyses)
+    meta = Scripted(["\\boxed{1}", "\\boxed{0}", "\\boxed{1}"])
+    got = confirmations(meta, Templates.load(None), rows, verified, 64)
+    assert (got.right, got.wrong, got.counts) == (0.5, 1.0, (2, 1))
+    texts = [prompt[-1]["content"] for prompt in meta.prompts]
+    assert len(texts) == 3 and "bad A" in texts[0] and "bad C" in texts[2]

@@ -27,7 +27,8 @@ seen). `--generator-proofs FILE` (JSON lines of `v2_generator_proofs.py`) gives 
 generator-written proofs: those of 150 of its problems (3/4 of `--held-out`) are held out and
 measured, the rest are the arms' rows (repeated when an arm needs more).
 `--save DIR` keeps the second arm's last checkpoint in DIR, with the problems it and its start
-trained on in `DIR/training_problems.json`, the form `v2_learning_check.py --verifier` reads.
+trained on in `DIR/training_problems.json`, the form `v2_learning_check.py --verifier` reads;
+no arm trains on a problem of the pools the check draws its held-out sets from.
 `--arms drill,anneal --steps 2400 --every 600 --save DIR` trains a verifier on the schedule of
 RESULTS.md's 2,400-step one (about 2 hours per arm).
 
@@ -62,7 +63,7 @@ import _v2_train as train  # noqa: E402
 from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
 
 from verifier_train.v2.toy_prover import CONSTANT  # noqa: E402
-from verifier_train.v2.toyworld import analysis  # noqa: E402
+from verifier_train.v2.toyworld import analysis, generator_problems  # noqa: E402
 from verifier_train.v2.toyworld.analysis import computed_analysis  # noqa: E402
 
 BATCH = 32
@@ -166,16 +167,26 @@ def _cycled(rows: list[dict], n: int, seed: int) -> list[dict]:
     return out[:n]
 
 
-def arm_rows(name: str, world: data.World, args: argparse.Namespace, held: Rows,
+def reserved(world: data.World) -> set[str]:
+    """The problems `v2_learning_check.py` draws its held-out sets from (`_v2_stages`): kept
+    out of every arm's rows, so that a saved verifier leaves the check its held-out sets (the
+    linear family has only about 5,500 problems)."""
+    s = Settings()
+    planted = data.verifier_data(stages.POOL * s.heldout_proofs, stages.HELDOUT_SEED, world)
+    written = generator_problems(stages.POOL * s.validity_problems, stages.HELDOUT_SEED + 2,
+                                 world.families, world.max_chars)  # fmt: skip
+    return {r["problem"] for r in planted + written}
+
+
+def arm_rows(name: str, world: data.World, args: argparse.Namespace, away: set[str],
              generated: list[dict]) -> Rows:  # fmt: skip
-    """`steps * BATCH` SFT rows in the arm's shares and note style, none of a held-out problem
-    (the planted proofs are drawn from twice as many and filtered)."""
+    """`steps * BATCH` SFT rows in the arm's shares and note style, none of a problem in
+    `away` (the planted proofs are drawn from three times as many and filtered)."""
     recipe, n, seed = ARMS[name], args.steps * BATCH, 2 * args.data_seed
     metas, graded = round(n * recipe.meta), round(n * recipe.generated)
-    away = held.problems()
     with analysis.fold_notes(recipe.notes):
-        proofs = data.verifier_data(2 * (n - metas - graded), seed, world, recipe.mix)
-        meta_rows = data.meta_data(2 * metas, seed + 1, world) if metas else []
+        proofs = data.verifier_data(3 * (n - metas - graded), seed, world, recipe.mix)
+        meta_rows = data.meta_data(3 * metas, seed + 1, world) if metas else []
     proofs = [r for r in proofs if r["problem"] not in away][: n - metas - graded]
     meta_rows = [r for r in meta_rows if r["problem"] not in away][:metas]
     graded_rows = _cycled([r for r in generated if r["problem"] not in away], graded, seed)
@@ -265,7 +276,8 @@ def main() -> None:
     before = start_problems(args.start)  # exits with one line if the start is no verifier
     world = data.World(families=tuple(args.families.split(",")))
     held = held_out(world, before, generated, args.held_out)
-    rows = {m: arm_rows(m, world, args, held, generated) for m in args.names}
+    away = held.problems() | reserved(world)
+    rows = {m: arm_rows(m, world, args, away, generated) for m in args.names}
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")

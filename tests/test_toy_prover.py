@@ -14,7 +14,13 @@ from click.testing import CliRunner
 
 from prover.cli import main
 from verifier_train.recipe_yaml import read_recipe, section
-from verifier_train.v2.toy_prover import ToyProverRecipe, card_recipe, training_times
+from verifier_train.v2.toy_prover import (
+    CONSTANT,
+    ToyProverRecipe,
+    card_recipe,
+    train_toy_prover,
+    training_times,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_RECIPE = ROOT / "verifier_train/recipes/toy-prover.yaml"
@@ -30,6 +36,26 @@ TINY = ToyProverRecipe(
     heldout_proofs=4,
     heldout_problems=3,
 )
+
+
+def test_recipe_checks_its_last_schedule_and_anneals_only_the_last_chunk(tmp_path, monkeypatch):
+    from verifier_train.v2 import toy_prover
+    from verifier_train.v2.toyworld import charmodel
+
+    with pytest.raises(ValueError, match="last_schedule 'cosin'"):
+        replace(TINY, last_schedule="cosin")
+    calls = []
+
+    def fake_sft(model, rows, steps, batch, lr, seed, out, callbacks=(), schedule=CONSTANT):
+        calls.append((out.name, schedule))
+        out.mkdir(parents=True)
+        (out / "config.json").write_text("{}")
+        return out
+
+    monkeypatch.setattr(toy_prover, "sft", fake_sft)
+    monkeypatch.setattr(charmodel, "build_char_model", lambda *a, **k: tmp_path / "init")
+    train_toy_prover(replace(TINY, last_schedule="cosine"), tmp_path / "run")
+    assert calls == [("copy", CONSTANT), ("sft-2", CONSTANT), ("sft-4", "cosine")]
 
 
 def test_recipe_checks_its_sizes():

@@ -48,10 +48,14 @@ def problems_to_sample(n: int, seed: int, world: data.World, done: set[str]) -> 
 
 
 def written(out: Path) -> set[str]:
-    """The problems already in `out` (resume)."""
-    if not out.exists():
-        return set()
-    return {json.loads(line)["problem"] for line in out.read_text().splitlines() if line}
+    """The problems already in `out` (resume; a line cut off by a crash is not one)."""
+    done = set()
+    for line in out.read_text().splitlines() if out.exists() else []:
+        try:
+            done.add(json.loads(line)["problem"])
+        except (ValueError, KeyError, TypeError):
+            continue  # the curve skips it too, and says so
+    return done
 
 
 def sample(model: Path, problems: list[str], out: Path, args: argparse.Namespace) -> int:

@@ -62,6 +62,10 @@ def sample(model: Path, problems: list[str], out: Path, args: argparse.Namespace
     """Sample, label and append the proofs of `problems`, CHUNK at a time; proofs written."""
     backend, templates, tokens = train.load(model), data.load_templates(), args.tokens
     count, start = 0, time.perf_counter()
+    text = out.read_text() if out.exists() else ""
+    if text and not text.endswith("\n"):
+        with out.open("a") as f:
+            f.write("\n")  # end a line cut off by a crash, so the next one stays readable
     for i in range(0, len(problems), CHUNK):
         chunk = problems[i : i + CHUNK]
         prompts = [user_chat(templates.generation(p)) for p in chunk]

@@ -53,6 +53,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -147,7 +148,9 @@ def arm(name: str, rows: Rows, held: Rows, start: Path, out: Path,
     return curve, model
 
 
-def measure(backend, templates, held: Rows, step: int, trained: float) -> Point:
+def measure(backend: Any, templates: Any, held: Rows, step: int, trained: float) -> Point:
+    """One checkpoint: planted proofs and meta records, then generator-written proofs when the
+    held-out sets have them; all greedy, with TOKENS new tokens."""
     scores = train.verifier_scores(backend, templates, held.proofs, TOKENS)
     metas = train.meta_scores(backend, templates, held.metas, held.proofs, scores, TOKENS)
     if not held.generated:
@@ -169,8 +172,8 @@ def _cycled(rows: list[dict], n: int, seed: int) -> list[dict]:
 
 def reserved(world: data.World) -> set[str]:
     """The problems `v2_learning_check.py` draws its held-out sets from (`_v2_stages`): kept
-    out of every arm's rows, so that a saved verifier leaves the check its held-out sets (the
-    linear family has only about 5,500 problems)."""
+    out of every arm's rows, so that a saved verifier leaves the check its held-out sets
+    (draws repeat problems: 20,000 linear draws give about 10,000 distinct ones)."""
     s = Settings()
     planted = data.verifier_data(stages.POOL * s.heldout_proofs, stages.HELDOUT_SEED, world)
     written = generator_problems(stages.POOL * s.validity_problems, stages.HELDOUT_SEED + 2,

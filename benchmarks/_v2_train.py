@@ -99,6 +99,14 @@ class VerifierScores:
     analyses: tuple[str, ...] = ()  # the greedy analyses, in row order
 
 
+def _share_by(right: Sequence[bool], rows: Sequence[dict], key: str) -> dict[str, float]:
+    """The share of `right` within each value of `row[key]`."""
+    return {
+        k: statistics.mean(ok for ok, r in zip(right, rows, strict=True) if r[key] == k)
+        for k in sorted({r[key] for r in rows})
+    }
+
+
 def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dict],
                     max_tokens: int) -> VerifierScores:  # fmt: skip
     """Greedy verification of held-out proofs against their exact labels, by `kind`."""
@@ -108,11 +116,7 @@ def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dic
     truth = [float(r["score"]) for r in rows]
     right = [s == t for s, t in zip(scores, truth, strict=True)]
     errors = [0.5 if s is None else abs(s - t) for s, t in zip(scores, truth, strict=True)]
-    kinds = sorted({r["kind"] for r in rows})
-    by_kind = {
-        k: statistics.mean(ok for ok, r in zip(right, rows, strict=True) if r["kind"] == k)
-        for k in kinds
-    }
+    by_kind = _share_by(right, rows, "kind")
     return VerifierScores(statistics.mean(right), statistics.mean(errors),
                           sum(s is None for s in scores) / len(rows), by_kind,
                           tuple(o[0].text for o in outs))  # fmt: skip
@@ -149,12 +153,14 @@ def _meta_greedy(backend: HFBackend, templates: Templates, triples: Sequence[tup
 def confirmations(backend: HFBackend, templates: Templates, rows: Sequence[dict],
                   verified: VerifierScores, max_tokens: int) -> Confirmations:  # fmt: skip
     """Meta-verify the issue-finding analyses among `verified.analyses` (of `rows`)."""
+    from prover.runrecords import ISSUE_SCORES
     from verifier_train.v2.autolabel import CONFIRM
 
+    verdicts = [(r, parse_verdict(text)) for r, text in zip(rows, verified.analyses, strict=True)]
     found = [
-        (r, parse_verdict(text).analysis, score == float(r["score"]))
-        for r, text in zip(rows, verified.analyses, strict=True)
-        if (score := parse_verdict(text).score) is not None and score < 1
+        (r, v.analysis, v.score == float(r["score"]))
+        for r, v in verdicts
+        if v.score in ISSUE_SCORES  # what `prover.jobs.meta_jobs` meta-verifies
     ]
     votes = _meta_greedy(backend, templates, [(r["problem"], r["proof"], text)
                                               for r, text, _ in found], max_tokens)  # fmt: skip
@@ -174,10 +180,7 @@ def meta_scores(
     got = _meta_greedy(backend, templates, [(m["problem"], m["proof"], m["analysis"])
                                             for m in metas], max_tokens)  # fmt: skip
     right = [g == float(m["meta_score"]) for g, m in zip(got, metas, strict=True)]
-    by_variant = {
-        v: statistics.mean(ok for ok, m in zip(right, metas, strict=True) if m["variant"] == v)
-        for v in sorted({m["variant"] for m in metas})
-    }
+    by_variant = _share_by(right, metas, "variant")
     own = confirmations(backend, templates, rows, verified, max_tokens)
     return MetaScores(statistics.mean(right) if right else 0.0, by_variant, own)
 

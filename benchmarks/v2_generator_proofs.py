@@ -47,15 +47,25 @@ def problems_to_sample(n: int, seed: int, world: data.World, done: set[str]) -> 
     return [p for p in distinct if p not in done]
 
 
-def written(out: Path) -> set[str]:
-    """The problems already in `out` (resume; a line cut off by a crash is not one)."""
-    done = set()
-    for line in out.read_text().splitlines() if out.exists() else []:
+FIELDS = ("problem", "proof", "score", "kind")  # one JSON line per proof
+
+
+def read_proofs(path: Path) -> tuple[list[dict], list[int]]:
+    """(the proof rows of a file this script wrote, the numbers of its unreadable lines: a line
+    cut off by a crash, or not such a row)."""
+    rows, bad = [], []
+    for number, line in enumerate(path.read_text().splitlines() if path.exists() else [], 1):
         try:
-            done.add(json.loads(line)["problem"])
+            row = json.loads(line)
+            rows.append({k: row[k] for k in FIELDS})
         except (ValueError, KeyError, TypeError):
-            continue  # the curve skips it too, and says so
-    return done
+            bad.append(number)
+    return rows, bad
+
+
+def written(out: Path) -> set[str]:
+    """The problems already in `out` (resume)."""
+    return {r["problem"] for r in read_proofs(out)[0]}
 
 
 def sample(model: Path, problems: list[str], out: Path, args: argparse.Namespace) -> int:

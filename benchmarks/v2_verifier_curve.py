@@ -61,6 +61,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import _v2_data as data  # noqa: E402
 import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
+from v2_generator_proofs import read_proofs  # noqa: E402
 from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
 
 from verifier_train.v2.toy_prover import CONSTANT  # noqa: E402
@@ -231,15 +232,10 @@ def save(model: Path, problems: set[str], out: Path) -> None:
 
 
 def read_generated(path: Path | None) -> list[dict]:
-    """The {problem, proof, score, kind} rows of a `v2_generator_proofs.py` file; a line that
-    is not such a row is reported and skipped."""
-    rows, bad = [], []
-    for number, line in enumerate(path.read_text().splitlines() if path else [], 1):
-        try:
-            row = json.loads(line)
-            rows.append({k: row[k] for k in ("problem", "proof", "score", "kind")})
-        except (ValueError, KeyError, TypeError):
-            bad.append(number)
+    """The rows of a `v2_generator_proofs.py` file; unreadable lines are reported and skipped."""
+    if path is None:
+        return []
+    rows, bad = read_proofs(path)
     if bad:
         print(f"{path}: skipped {len(bad)} unreadable lines (first: line {bad[0]})")
     return rows

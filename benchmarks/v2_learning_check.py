@@ -245,7 +245,7 @@ def print_generator(start: GeneratorStart, runs: list[GeneratorRun], s: Settings
 
 
 def print_times(walls: dict[str, float], clocks: dict[str, train.Clock], total: float) -> None:
-    print("\n== Time (wall seconds; stages of one phase ran side by side) ==")
+    print("\n== Time (wall seconds; the stages of a phase shared the workers) ==")
     for name, seconds in walls.items():
         print(f"{name:<48} {seconds:6.0f} s")
     print(f"{'total wall time':<48} {total:6.0f} s")
@@ -338,7 +338,7 @@ class SeedResult:
 
 
 def run(job: Job, pool: ProcessPoolExecutor) -> SeedResult:
-    """The phases of one seed, two worker jobs side by side where they are independent."""
+    """The phases of one seed; the jobs of a phase share the workers (they are independent)."""
     walls: dict[str, float] = {}
     start = time.perf_counter()
     base, walls["0. copy warm-up"] = pool.submit(stages.copy_stage, job).result()
@@ -351,20 +351,21 @@ def run(job: Job, pool: ProcessPoolExecutor) -> SeedResult:
     walls["1. generator SFT"] = gen.sft_s
     walls["1. generator measurement"] = gen.measure_s
     walls["1. phase 1 (the above, two side by side)"] = time.perf_counter() - mark
+    # The four jobs below need only phase 1's models, so they share the two workers: the
+    # scaled verification (the longest) on one, the three others one after another on the
+    # other. Two phases of two jobs each took the longest of each pair, twice.
     mark = time.perf_counter()
     found = pool.submit(stages.scaled_stage, job, v.path, list(gen.validity.proofs))
     exact = pool.submit(stages.generator_grpo, job, "exact", gen, v.path)
-    sc, exact_run = found.result(), exact.result()
-    walls["2. scaled verification and labels"] = sc.seconds
-    walls["2. generator GRPO, exact reward"] = exact_run.seconds
-    walls["2. phase 2 (two side by side)"] = time.perf_counter() - mark
-    mark = time.perf_counter()
     judged = pool.submit(stages.generator_grpo, job, "verifier", gen, v.path)
     loop = pool.submit(stages.test_time_stage, job, gen.path, v.path, gen.heldout)
+    sc, exact_run = found.result(), exact.result()
     verifier_run, test_time = judged.result(), loop.result()
-    walls["3. generator GRPO, verifier reward"] = verifier_run.seconds
-    walls["3. test-time loop"] = test_time.seconds
-    walls["3. phase 3 (two side by side)"] = time.perf_counter() - mark
+    walls["2. scaled verification and labels"] = sc.seconds
+    walls["2. generator GRPO, exact reward"] = exact_run.seconds
+    walls["2. generator GRPO, verifier reward"] = verifier_run.seconds
+    walls["2. test-time loop"] = test_time.seconds
+    walls["2. phase 2 (four jobs on two workers)"] = time.perf_counter() - mark
     seconds = time.perf_counter() - start
     return SeedResult(job.seed, v, sc, gen, [verifier_run, exact_run], test_time, walls, seconds)
 

@@ -23,12 +23,13 @@ Per seed:
    proofs of held-out problems are kept.
 2. Scaled verification (`_v2_scaled`) on those generator-written proofs, labelled by the exact
    checker: greedy accuracy by exact label; accuracy of the majority and of the mean of n = 1,
-   2, 4, 8, 16 samples; auto-labelling precision and coverage over a grid of (n, m, k). In
-   parallel, generator GRPO with the exact reward (`toyworld.exact_reward`).
-3. Generator GRPO rewarded by the trained verifier (`v2.rewards.generator_reward`: R_format ·
-   (0.76 R_proof + 0.24 R_self)), same start, seed and steps; in parallel, the test-time loop
-   (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a few (P, V, R)
-   budgets, the best proof of the pool against a single sample.
+   2, 4, 8, 16 samples; auto-labelling precision and coverage over a grid of (n, m, k).
+3. Generator GRPO with the exact reward (`toyworld.exact_reward`), and GRPO rewarded by the
+   trained verifier (`v2.rewards.generator_reward`: R_format · (0.76 R_proof + 0.24 R_self)),
+   same start, seed and steps; the test-time loop (`prover.loop.Loop`, what `prover solve`
+   runs) on held-out problems at a few (P, V, R) budgets, the best proof of the pool against a
+   single sample. Steps 2 and 3 need only step 1's models: their four jobs share the two
+   workers (the scaled verification on one, the three others in turn on the other).
 
 True validity (`check_proof`) before and after each GRPO run gives the fraction of the
 exact-reward gain the verifier reward reaches; the generator's self-evaluation calibration

@@ -55,7 +55,7 @@ def test_curve_arms_that_need_generator_proofs_stop_before_any_work(tmp_path):
     assert (
         done.stderr.strip()
         .splitlines()[-1]
-        .endswith("error: the gen and genmeta arms need --generator-proofs FILE")
+        .endswith("error: the arms gen, genmeta, genskip need --generator-proofs FILE")
     )
     done = bench("v2_verifier_curve.py", "--start", str(tmp_path), timeout=120)
     assert done.returncode == 1

@@ -354,9 +354,10 @@ def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Pa
 
 def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path) -> GeneratorRun:
     """GRPO from the SFT model with the verifier's reward ("verifier") or the exact one;
-    then the true validity and the judge's view of the new policy's proofs."""
+    then the true validity and the judge's view of the new policy's proofs (None with no
+    `verifier`, which only the exact reward allows)."""
     s, out = job.settings, job.tmp / f"generator-{kind}"
-    judge = judge_of(job, verifier)
+    judge = judge_of(job, verifier) if verifier else None
     trainer = generator_trainer(job, kind, start, judge, out)
     clock = train.instrument(trainer, train.Clock())
     begin = time.perf_counter()
@@ -367,7 +368,7 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path) -
     found = train.validity(backend, data.load_templates(), start.heldout, s.validity_samples,
                            s.generation_tokens, job.seed)  # fmt: skip
     judged_start = train.judged_mean(judge, start.validity.proofs) if kind == "exact" else None
+    judged = train.judged_mean(judge, found.proofs)
     print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
-    return GeneratorRun(kind, found, train.judged_mean(judge, found.proofs), seconds, clock,
-                        reward_ends(out), judged_start)  # fmt: skip
+    return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start)

@@ -211,7 +211,10 @@ def validity(backend: HFBackend, templates: Templates, problems: Sequence[str], 
 
 def judged_mean(judge: Any, proofs: Sequence[tuple[str, str]]) -> float | None:
     """The judge's mean score of generator completions, as the generator reward reads them
-    (the `## Solution` part); a completion with no readable verification counts as 0."""
+    (the `## Solution` part); a completion with no readable verification counts as 0. None
+    with no judge or no proofs."""
+    if judge is None:
+        return None
     pairs = [(p, parse_generation(text).solution) for p, text in proofs]
     scores = judge.verify(pairs)
     return sum(s or 0.0 for s in scores) / len(scores) if scores else None

@@ -352,7 +352,8 @@ def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Pa
     return grpo_trainer(policy, rows, [exact_reward], recipe, out, **train.GRPO_QUIET)[0]
 
 
-def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path) -> GeneratorRun:
+def generator_grpo(job: Job, kind: str, start: GeneratorStart,
+                   verifier: Path | None) -> GeneratorRun:  # fmt: skip
     """GRPO from the SFT model with the verifier's reward ("verifier") or the exact one;
     then the true validity and the judge's view of the new policy's proofs (None with no
     `verifier`, which only the exact reward allows)."""

@@ -143,7 +143,7 @@ def render(results: Sequence[Agreement]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     logging.getLogger("math_verify").setLevel(logging.ERROR)

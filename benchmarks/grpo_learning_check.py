@@ -402,7 +402,7 @@ def describe(train, heldout, settings: Settings, threads: int) -> str:
 def main() -> None:
     import torch
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="one seed, few steps (smoke run)")
     # One thread: on this shared 2-core machine two threads made SFT steps 2.4x slower.

@@ -53,7 +53,7 @@ def naive(backend, items, config: ScoreConfig) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--proofs", type=int, default=32)
     parser.add_argument("--verifications", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=32)

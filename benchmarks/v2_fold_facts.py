@@ -124,7 +124,7 @@ def arm(style: str, train: list, weights: list, held: list, args: argparse.Names
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--facts", type=int, default=20000, help="linear proofs to draw from")

@@ -85,7 +85,7 @@ def print_table(start: stages.GeneratorStart, rows: list[dict], s: Settings) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", default="40x2e-4,80x1e-4,160x1e-4", help="STEPSxLR, ...")
     parser.add_argument("--seed", type=int, default=0, help="the check's seed to train as")
     parser.add_argument("--fresh", action="store_true", help="GRPO on problems SFT never saw")

@@ -1,6 +1,7 @@
-"""Generator-written toy proofs with exact labels: the rows a verifier needs to be right on the
-proofs of the generator it will judge (the paper trains its verifier on graded proofs of its
-own generator).
+"""Generator-written toy proofs with exact labels, as JSON lines.
+
+These are the rows a verifier needs to be right on the proofs of the generator it will judge
+(the paper trains its verifier on graded proofs of its own generator).
 
     python benchmarks/v2_generator_proofs.py --out gen.jsonl [--problems 2000] [--samples 4]
                                              [--families linear] [--seed 0]
@@ -93,7 +94,7 @@ def sample(model: Path, problems: list[str], out: Path, args: argparse.Namespace
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="JSON lines, appended")
     parser.add_argument("--problems", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=4, help="proofs per problem")

@@ -198,7 +198,7 @@ def report(start: str, rounds: list[dict], out: Path, peer: str, s: Sizes) -> di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/v2-iterate-check"))
     parser.add_argument("--model", default="toy", help="the starting model (default: toy)")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few steps")

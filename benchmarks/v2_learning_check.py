@@ -472,7 +472,7 @@ def print_spread(summaries: list[dict]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     parser.add_argument("--seeds", help="comma-separated seeds (default 0,1,2; --quick: 0)")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2))

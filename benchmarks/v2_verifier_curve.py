@@ -256,7 +256,7 @@ def read_generated(path: Path | None) -> list[dict]:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--every", type=int, default=300)
     parser.add_argument("--lr", type=float, default=1e-3)

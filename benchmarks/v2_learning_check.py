@@ -71,8 +71,8 @@ from verifier_train.v2.probes import GENERIC_PROBES  # noqa: E402
 
 @dataclass(frozen=True)
 class Settings:
-    """Sizes of one seed, chosen so that three seeds take about an hour on 2 cores; `--quick`
-    shrinks them for a smoke run."""
+    """Sizes of one seed, aimed at three seeds in an hour on 2 cores (71 minutes with 80-step
+    generator GRPO, RESULTS.md); `--quick` shrinks them for a smoke run."""
 
     copy_steps: int = 200
     verifier_proofs: int = 16000
@@ -90,8 +90,8 @@ class Settings:
     generator_problems: int = 8000
     generator_sft_steps: int = 400  # stopped early: validity well below what SFT reaches
     # Exact-reward GRPO from seed 0's SFT generator, sampled validity 10.2% at the start:
-    # 40 steps at 2e-4 gave 8.5%, 80 at 1e-4 13.3%, 160 at 1e-4 15.8% (RESULTS.md). 80 is what
-    # the hour affords: each step of the judge-rewarded run verifies 64 proofs twice (12 s).
+    # 40 steps at 2e-4 gave 8.5%, 80 at 1e-4 13.3%, 160 at 1e-4 15.8% (RESULTS.md). 80 keeps
+    # the judge-rewarded run near 1,000 s a seed: each step verifies 64 proofs twice (12 s).
     generator_grpo_steps: int = 80
     grpo_batch: int = 64  # completions per step: batch / generations prompts
     generations: int = 8

@@ -32,9 +32,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import _v2_data as data  # noqa: E402
 import _v2_stages as stages  # noqa: E402
+from v2_generator_proofs import distinct_problems  # noqa: E402
 from v2_learning_check import QUICK, Settings, init_worker  # noqa: E402
-
-from verifier_train.v2.toyworld import generator_problems  # noqa: E402
 
 FRESH_SEED = 4 * 10**6  # apart from the check's draws and v2_generator_proofs.py's
 
@@ -53,8 +52,7 @@ def parse_runs(text: str) -> list[tuple[int, float]]:
 def fresh_problems(start: stages.GeneratorStart, world: data.World, n: int) -> list[str]:
     """Up to n distinct problems that neither the SFT nor the held-out measurement uses."""
     taken = set(start.problems) | set(start.heldout)
-    drawn = generator_problems(4 * n, FRESH_SEED, world.families, world.max_chars)
-    return [p for p in dict.fromkeys(d["problem"] for d in drawn) if p not in taken][:n]
+    return [p for p in distinct_problems(4 * n, FRESH_SEED, world) if p not in taken][:n]
 
 
 def one_run(job: stages.Job, start: stages.GeneratorStart, steps: int, lr: float) -> dict:

@@ -41,10 +41,16 @@ PROBLEM_SEED = 3 * 10**6  # apart from the check's training and held-out draws
 CHUNK = 128  # problems per `generate` call and per appended chunk
 
 
+def distinct_problems(draws: int, seed: int, world: data.World) -> list[str]:
+    """The distinct problem texts of `draws` draws of the world's generator problems, in order
+    (draws repeat problems: 20,000 linear draws give about 10,000 distinct ones)."""
+    drawn = generator_problems(draws, seed, world.families, world.max_chars)
+    return list(dict.fromkeys(p["problem"] for p in drawn))
+
+
 def problems_to_sample(n: int, seed: int, world: data.World, done: set[str]) -> list[str]:
     """n distinct problems of the world (fewer if the family has fewer), minus `done`."""
-    drawn = generator_problems(20 * n, PROBLEM_SEED + seed, world.families, world.max_chars)
-    distinct = list(dict.fromkeys(p["problem"] for p in drawn))[:n]
+    distinct = distinct_problems(20 * n, PROBLEM_SEED + seed, world)[:n]
     return [p for p in distinct if p not in done]
 
 

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from test_v2_verifier_curve import bench  # noqa: E402
+from test_v2_verifier_curve import bench, last_error  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -40,10 +40,8 @@ def test_parse_runs_refuses_malformed_runs(text):
 def test_bad_runs_stop_with_one_line_before_any_work():
     done = bench("v2_generator_grpo.py", "--runs", "80y1", timeout=120)
     assert done.returncode == 2
-    assert (
-        done.stderr.strip()
-        .splitlines()[-1]
-        .endswith("error: --runs '80y1': give STEPSxLR pairs, comma-separated (80x1e-4)")
+    assert last_error(done).endswith(
+        "error: --runs '80y1': give STEPSxLR pairs, comma-separated (80x1e-4)"
     )
 
 

@@ -23,6 +23,11 @@ def bench(script: str, *args: str, timeout: int = 600) -> subprocess.CompletedPr
                           timeout=timeout)  # fmt: skip
 
 
+def last_error(done: subprocess.CompletedProcess) -> str:
+    """The last line a script wrote to stderr (argparse's one-line error)."""
+    return done.stderr.strip().splitlines()[-1]
+
+
 @pytest.mark.slow
 def test_generator_proofs_feed_the_curve_which_saves_a_verifier(tmp_path):
     proofs = tmp_path / "gen.jsonl"
@@ -52,10 +57,8 @@ def test_generator_proofs_feed_the_curve_which_saves_a_verifier(tmp_path):
 def test_curve_arms_that_need_generator_proofs_stop_before_any_work(tmp_path):
     done = bench("v2_verifier_curve.py", "--arms", "drill,gen", timeout=120)
     assert done.returncode == 2
-    assert (
-        done.stderr.strip()
-        .splitlines()[-1]
-        .endswith("error: the arms gen, genmeta, genskip need --generator-proofs FILE")
+    assert last_error(done).endswith(
+        "error: the arms gen, genmeta, genskip need --generator-proofs FILE"
     )
     done = bench("v2_verifier_curve.py", "--start", str(tmp_path), timeout=120)
     assert done.returncode == 1

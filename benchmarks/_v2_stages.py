@@ -4,7 +4,7 @@ the generator's SFT, and one generator GRPO run (verifier reward or exact reward
 
 Each returns plain picklable results (paths, scores, timings) for the report. The training is
 the project's: `verifier_train.v2.stages.verifier_trainer` / `generator_trainer` /
-`grpo_trainer`, `v2.rewards.Judge` and `generator_reward`, `toyworld.exact_reward`,
+`grpo_trainer`, `v2.rewards.Judge` and `generator_reward`, `toyworld.ExactJudge`,
 `probes.ProbeCallback`, `autolabel.AutoLabeler`. This module does not choose sizes or print
 the report (only one progress line per stage).
 """
@@ -323,23 +323,26 @@ def generator_sft(job: Job, base: Path) -> GeneratorStart:
 
 
 def judge_of(job: Job, verifier: Path):
-    """The generator's judge: the trained verifier, in process, `judge_samples` per proof."""
+    """The generator's judge: the trained verifier, in process, `judge_samples` per proof at
+    `judge_temperature` (0: greedy)."""
     from verifier_train.v2.rewards import Judge, JudgeConfig
 
     s = job.settings
-    config = JudgeConfig(s.judge_samples, 1.0, s.verification_tokens)
+    config = JudgeConfig(s.judge_samples, s.judge_temperature, s.verification_tokens)
     backend = HFBackend(str(verifier), device="cpu", batch_size=train.EVAL_BATCH)
     return Judge(backend, data.load_templates(), config)
 
 
 def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Path):
     """The GRPO trainer of one run: `v2.stages.generator_trainer` rewarded by the judge
-    ("verifier"), or `v2.stages.grpo_trainer` with `toyworld.exact_reward` ("exact")."""
+    ("verifier"), or `v2.stages.grpo_trainer` with the same reward whose judge is exact
+    (`toyworld.ExactJudge`, "exact"): the runs differ only in the judge."""
     from transformers import AutoTokenizer
 
     from verifier_train.v2.generator import generator_rows
+    from verifier_train.v2.rewards import generator_reward
     from verifier_train.v2.stages import ProbeConfig, generator_trainer, grpo_trainer
-    from verifier_train.v2.toyworld import exact_reward
+    from verifier_train.v2.toyworld import ExactJudge
 
     s, templates, policy = job.settings, data.load_templates(), str(start.path)
     steps = s.generator_grpo_steps
@@ -349,7 +352,8 @@ def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Pa
         return generator_trainer(policy, start.problems, recipe, out, templates, judge,
                                  probes=probes, **train.GRPO_QUIET)[0]  # fmt: skip
     rows = generator_rows(start.problems, templates, AutoTokenizer.from_pretrained(policy))
-    return grpo_trainer(policy, rows, [exact_reward], recipe, out, **train.GRPO_QUIET)[0]
+    reward = generator_reward(ExactJudge())
+    return grpo_trainer(policy, rows, [reward], recipe, out, **train.GRPO_QUIET)[0]
 
 
 def generator_grpo(job: Job, kind: str, start: GeneratorStart,

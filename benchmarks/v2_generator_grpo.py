@@ -6,10 +6,11 @@
 How much true validity GRPO can add to the toy generator with the exact reward: the gain that
 `v2_learning_check.py`'s verifier-rewarded run is measured against, so it must be a gain. The
 generator is trained as the check trains its own for that seed (the copy warm-up, then SFT on
-correct generations, stopped early). Each run starts from that SFT model with
-`toyworld.exact_reward` and the check's GRPO recipe (64 completions per step, G 8, beta 0.04),
-at its own steps and learning rate. `--fresh` gives GRPO problems the SFT did not train on: the
-SFT model solves about a third of its own training problems but a tenth of unseen ones.
+correct generations, stopped early). Each run starts from that SFT model with the check's
+exact reward (`v2.rewards.generator_reward` judged by `toyworld.ExactJudge`) and GRPO
+recipe (64 completions per step, G 8, beta 0.04), at its own steps and learning rate.
+`--fresh` gives GRPO problems the SFT did not train on: the SFT model solves about a third
+of its own training problems but a tenth of unseen ones.
 
 True validity (`check_proof`) on the check's held-out problems, greedy and sampled at T=1, is
 measured before and after each run, with TRL's logged training reward over the first and last

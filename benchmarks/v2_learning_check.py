@@ -24,12 +24,12 @@ Per seed:
 2. Scaled verification (`_v2_scaled`) on those generator-written proofs, labelled by the exact
    checker: greedy accuracy by exact label; accuracy of the majority and of the mean of n = 1,
    2, 4, 8, 16 samples; auto-labelling precision and coverage over a grid of (n, m, k).
-3. Generator GRPO with the exact reward (`toyworld.exact_reward`), and GRPO rewarded by the
-   trained verifier (`v2.rewards.generator_reward`: R_format · (0.76 R_proof + 0.24 R_self)),
-   same start, seed and steps; the test-time loop (`prover.loop.Loop`, what `prover solve`
-   runs) on held-out problems at a few (P, V, R) budgets, the best proof of the pool against a
-   single sample. Steps 2 and 3 need only step 1's models: their four jobs share the two
-   workers, the two longest first.
+3. Generator GRPO rewarded by the trained verifier (`v2.rewards.generator_reward`: R_format ·
+   (0.76 R_proof + 0.24 R_self), one greedy verification per proof), and the same reward
+   with the exact label as R_proof (`toyworld.ExactJudge`), same start, seed and steps; the
+   test-time loop (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a
+   few (P, V, R) budgets, the best proof of the pool against a single sample. Steps 2 and 3
+   need only step 1's models: their four jobs share the two workers, the two longest first.
 
 True validity (`check_proof`) before and after each GRPO run gives the fraction of the
 exact-reward gain the verifier reward reaches; the generator's self-evaluation calibration
@@ -96,10 +96,13 @@ class Settings:
     grpo_batch: int = 64  # completions per step: batch / generations prompts
     generations: int = 8
     generator_grpo_lr: float = 1e-4
-    judge_samples: int = 2
+    # One greedy verification per judged proof: two sampled ones made the judge-rewarded run
+    # the long pole of a seed (10-11 s of its 12 s steps, RESULTS.md).
+    judge_samples: int = 1
+    judge_temperature: float = 0.0
     validity_problems: int = 100
     validity_samples: int = 4
-    verification_tokens: int = 400  # fold notes: 4.7% of held-out analyses exceed 320
+    verification_tokens: int = 448  # quoted lines: the longest planted linear analysis is 434
     generation_tokens: int = 160
     test_time_problems: int = 24
     test_time_budgets: tuple[tuple[int, int, int], ...] = ((2, 2, 1), (8, 2, 1))  # (P, V, R)
@@ -319,7 +322,7 @@ def header(job: Job, args: argparse.Namespace) -> None:
           f"{s.verifier_grpo_lr:g})\ngenerator: {s.generator_problems} problems, SFT "
           f"{s.generator_sft_steps} x {s.sft_batch}, GRPO {s.generator_grpo_steps} x "
           f"{s.grpo_batch} (G {s.generations}, lr {s.generator_grpo_lr:g}, beta 0.04, judge "
-          f"samples {s.judge_samples})", flush=True)  # fmt: skip
+          f"samples {s.judge_samples} at T {s.judge_temperature:g})", flush=True)  # fmt: skip
     if job.verifier:
         print(
             f"verifier SFT replaced by the given {job.verifier} (its {len(job.seen)} training "

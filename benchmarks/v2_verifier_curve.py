@@ -19,7 +19,9 @@ The arms (pick two; the first is the peer):
   analyses, a wrong score, an invented issue, a missed one), as `v2_learning_check.py` trains;
 - `gen`: `drill` with half the rows generator-written proofs (`--generator-proofs`);
 - `genmeta`: `meta` with 40% of the rows generator-written proofs;
-- `genskip`: `genmeta` whose planted proofs are 35% skipped steps (`SKIP_MIX`).
+- `genskip`: `genmeta` whose planted proofs are 35% skipped steps (`SKIP_MIX`);
+- `quote`: `genmeta` with analyses whose lines start with the proof's line
+  (`toyworld.analysis.quote_first`).
 `--last-cosine` decays every arm's last chunk on a cosine.
 
 `--start DIR` trains from a saved verifier (`--save`) instead of the copy warm-up; its
@@ -50,7 +52,9 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -84,6 +88,13 @@ class Recipe:
     schedule: tuple[str, str] = (CONSTANT, CONSTANT)
     meta: float = 0.0
     generated: float = 0.0
+    quote: bool = False  # analyses quote the proof's line first
+
+    @contextmanager
+    def written(self) -> Iterator[None]:
+        """Reference analyses written in this arm's note style and form inside the block."""
+        with analysis.fold_notes(self.notes), analysis.quote_first(self.quote):
+            yield
 
 
 # Skipped steps are the class the genmeta verifier misses most (40% of planted ones after
@@ -109,6 +120,7 @@ ARMS = {
     "gen": Recipe(data.TRAIN_MIX, generated=0.5),
     "genmeta": Recipe(data.TRAIN_MIX, meta=0.2, generated=0.4),
     "genskip": Recipe(SKIP_MIX, meta=0.2, generated=0.4),
+    "quote": Recipe(data.TRAIN_MIX, meta=0.2, generated=0.4, quote=True),
 }
 
 
@@ -141,7 +153,7 @@ def arm(name: str, rows: Rows, held: Rows, start: Path, out: Path,
         args: argparse.Namespace) -> tuple[list[Point], Path]:  # fmt: skip
     """The arm's curve, measured at every checkpoint, and its last checkpoint."""
     templates = data.load_templates()
-    with analysis.fold_notes(ARMS[name].notes):
+    with ARMS[name].written():
         graded = [r | {"analysis": computed_analysis(r["problem"], r["proof"])}
                   for r in rows.generated]  # fmt: skip
     sft_rows = data.verifier_sft_rows(rows.proofs + graded, rows.metas, templates)
@@ -202,7 +214,7 @@ def arm_rows(name: str, world: data.World, args: argparse.Namespace, away: set[s
     `away` (the planted proofs are drawn from three times as many and filtered)."""
     recipe, n, seed = ARMS[name], args.steps * BATCH, 2 * args.data_seed
     metas, graded = round(n * recipe.meta), round(n * recipe.generated)
-    with analysis.fold_notes(recipe.notes):
+    with recipe.written():
         proofs = data.verifier_data(3 * (n - metas - graded), seed, world, recipe.mix)
         meta_rows = data.meta_data(3 * metas, seed + 1, world) if metas else []
     proofs = [r for r in proofs if r["problem"] not in away][: n - metas - graded]
@@ -289,7 +301,11 @@ def main() -> None:
     generated = read_generated(args.generator_proofs)
     before = start_problems(args.start)  # exits with one line if the start is no verifier
     world = data.World(families=tuple(args.families.split(",")))
-    held = held_out(world, before, generated, args.held_out)
+    helds = {}  # the same problems; the meta records' analyses in each arm's own style
+    for m in args.names:
+        with ARMS[m].written():
+            helds[m] = held_out(world, before, generated, args.held_out)
+    held = helds[args.names[0]]
     away = held.problems() | reserved(world)
     rows = {m: arm_rows(m, world, args, away, generated) for m in args.names}
     import multiprocessing
@@ -300,7 +316,7 @@ def main() -> None:
         ProcessPoolExecutor(2, context, init_worker, (1,)) as pool,
     ):
         start = args.start or pool.submit(warm_up, Path(tmp), world, args.copy_steps).result()
-        arms = {m: pool.submit(arm, m, rows[m], held, start, Path(tmp), args)
+        arms = {m: pool.submit(arm, m, rows[m], helds[m], start, Path(tmp), args)
                 for m in args.names}  # fmt: skip
         results = {m: f.result() for m, f in arms.items()}
         if args.save:

@@ -14,9 +14,11 @@ import sympy
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
 from prover.parse import format_reward, parse_generation, parse_score
+from verifier_train.v2.rewards import generator_reward, generator_reward_value
 from verifier_train.v2.toyworld import (
     FAMILIES,
     KINDS,
+    ExactJudge,
     check_proof,
     correct_proof,
     corrupt,
@@ -32,7 +34,7 @@ from verifier_train.v2.toyworld import (
     reference_analysis,
     verifier_records,
 )
-from verifier_train.v2.toyworld.analysis import computed_analysis, fold_notes
+from verifier_train.v2.toyworld.analysis import computed_analysis, fold_notes, quote_first
 from verifier_train.v2.toyworld.columns import column_work, one_fact
 from verifier_train.v2.toyworld.expr import ToyError, neg, parse, parse_equation, show, value
 from verifier_train.v2.toyworld.proofs import _new_items
@@ -501,6 +503,20 @@ def test_exact_reward_scores_strings_and_chat_completions():
         exact_reward(completions[:2], problem=[records[0]["problem"]])
 
 
+def test_exact_judge_gives_the_generator_reward_the_exact_label_as_r_proof():
+    records = verifier_records(6, seed=2)
+    completions = [
+        f"## Solution\n{r['proof']}\n\n## Self Evaluation\nHere is my evaluation of the "
+        f"solution: fine.\n\nBased on my evaluation, the final overall score should be: "
+        f"\\boxed{{1}}"
+        for r in records
+    ]
+    got = generator_reward(ExactJudge())(completions, problem=[r["problem"] for r in records])
+    want = [generator_reward_value(1.0, r["score"], 1.0) for r in records]
+    assert got == pytest.approx(want)
+    assert ExactJudge().verify([(records[0]["problem"], "no proof")]) == [0.0]
+
+
 # --- No surface cues, and analyses that compute -------------------------------------------
 
 
@@ -577,6 +593,20 @@ def test_computed_analysis_of_a_slip_marks_the_first_differing_character():
         assert computed_analysis(problem, proof).splitlines()[1].startswith("Step 1: 59+16 -> 75:")
     garbage = computed_analysis(problem, "no proof here")
     assert parse_score(garbage).value == 0.0
+
+
+def test_quote_first_analyses_start_each_line_with_the_proofs_line():
+    problem = "Prove that if 5*x = 59+16 then x = 15."
+    proof = "Step 1: 5*x = 76\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
+    with quote_first():
+        lines = computed_analysis(problem, proof).splitlines()
+    work = "59+16 -> 9+6=15, 5+1+1=7 -> 75"
+    assert lines[1] == (
+        f"Step 1: 5*x = 76 | {work}: 5*x = 75 | 5*x = 7# ; {work}: x = 75/5 | # false"
+    )
+    assert lines[2] == "Step 2: x = 75/5 | x = 76/5 | x = 7# ; - | # false"
+    assert lines[4] == "Claim: x = 15 | x = 15 | x = 15 ok"
+    assert computed_analysis(problem, proof).splitlines()[2].startswith("Step 2: x = 76/5 |")
 
 
 COLUMNS = [  # (a, op, b, the work column_work writes)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from prover.backends.base import Backend, Sampling, user_chat
 from prover.parse import format_reward, parse_generation, parse_verdict
@@ -83,6 +83,13 @@ class JudgeConfig:
     samples: int = 4
     temperature: float = 1.0
     max_tokens: int = 2048
+
+
+class ProofJudge(Protocol):
+    """What the generator's reward asks of its judge: R_proof of each (problem, proof), None
+    where it could not score one (`Judge`, or the toy world's exact `ExactJudge`)."""
+
+    def verify(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]: ...
 
 
 class Judge:
@@ -149,7 +156,7 @@ def meta_verifier_reward(completions, meta_score, **_: Any) -> list[float | None
     ]
 
 
-def generator_reward(verifier: Judge, meta: Judge | None = None, alpha: float = ALPHA,
+def generator_reward(verifier: ProofJudge, meta: Judge | None = None, alpha: float = ALPHA,
                      beta: float = BETA):  # fmt: skip
     """The generator's reward function over the `problem` column, judged by `verifier`."""
 

@@ -21,6 +21,7 @@ the exact-label reward). This package does not train models or call them.
 
 from verifier_train.v2.toyworld.check import ToyVerdict, check_proof
 from verifier_train.v2.toyworld.data import (
+    ExactJudge,
     analysis_text,
     exact_reward,
     generation_text,
@@ -35,6 +36,7 @@ from verifier_train.v2.toyworld.problems import FAMILIES, Problem, make_problem,
 from verifier_train.v2.toyworld.proofs import KINDS, ToyProof, correct_proof, corrupt
 
 __all__ = [
+    "ExactJudge",
     "FAMILIES",
     "KINDS",
     "Problem",

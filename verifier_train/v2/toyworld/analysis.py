@@ -63,6 +63,7 @@ MARK = "#"
 NONE = "-"
 NOTE_STYLES = ("columns", "results", "none")  # the fold notes: worked, results only, none
 NOTES = "columns"  # the style analyses are written in; `fold_notes(style)` changes it
+QUOTE = False  # each line starts with the proof's line (`quote_first` changes it)
 WORDS = {"valid": "ok", "skipped": "skip", "false": "false", "missing": "false"}
 SCORES = {1.0: "1", 0.5: "0.5", 0.0: "0"}
 
@@ -82,7 +83,8 @@ class Line:
     @property
     def text(self) -> str:
         first = _noted(self.note, self.expected)
-        head = f"{self.label}: {first} | {copy_until_differs(self.expected, self.seen)}"
+        quote = f"{self.seen} | " if QUOTE else ""
+        head = f"{self.label}: {quote}{first} | {copy_until_differs(self.expected, self.seen)}"
         if self.second is not None:
             second = _noted(self.second_note, self.second)
             head += f" ; {second} | {copy_until_differs(self.second, self.seen)}"
@@ -100,6 +102,18 @@ def fold_notes(style: str | bool) -> Iterator[None]:
         yield
     finally:
         NOTES = before
+
+
+@contextmanager
+def quote_first(on: bool = True) -> Iterator[None]:
+    """Analyses whose lines start with the proof's line inside the block (see the module
+    docstring), for v2_verifier_curve.py's `quote` arm."""
+    global QUOTE
+    before, QUOTE = QUOTE, on
+    try:
+        yield
+    finally:
+        QUOTE = before
 
 
 def note_style(value: str | bool) -> str:

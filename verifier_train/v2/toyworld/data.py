@@ -310,3 +310,13 @@ def exact_reward(completions: Sequence[Any], problem: Sequence[str], **_: Any) -
     return [
         check_proof(p, completion_text(c)).score for c, p in zip(completions, problem, strict=True)
     ]
+
+
+class ExactJudge:
+    """A judge whose R_proof is each proof's exact label. Given to
+    `v2.rewards.generator_reward`, it makes an exact-reward generator run that differs from a
+    verifier-rewarded one only in its judge: the same R_format · (0.76·R_proof + 0.24·R_self)."""
+
+    def verify(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
+        """The exact label of each (problem, proof)."""
+        return [check_proof(p, proof).score for p, proof in pairs]

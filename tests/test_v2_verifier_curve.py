@@ -41,7 +41,7 @@ def test_generator_proofs_feed_the_curve_which_saves_a_verifier(tmp_path):
     with proofs.open("a") as f:
         f.write("not json\n")
     saved = tmp_path / "verifier"
-    done = bench("v2_verifier_curve.py", "--arms", "meta,genmeta", "--steps", "2", "--every",
+    done = bench("v2_verifier_curve.py", "--arms", "genmeta,quote", "--steps", "2", "--every",
                  "2", "--copy-steps", "2", "--held-out", "4", "--generator-proofs",
                  str(proofs), "--save", str(saved))  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -49,7 +49,7 @@ def test_generator_proofs_feed_the_curve_which_saves_a_verifier(tmp_path):
     assert "skipped 1 unreadable lines (first: line" in out
     assert "meta-verification, greedy: 2 held-out meta records" in out
     assert "generator-written held-out proofs, greedy:" in out
-    assert out.strip().splitlines()[-1].startswith("genmeta / meta planted-proof accuracy")
+    assert out.strip().splitlines()[-1].startswith("quote / genmeta planted-proof accuracy")
     trained = json.loads((saved / "training_problems.json").read_text())
     assert (saved / "config.json").is_file() and trained
 
@@ -58,7 +58,7 @@ def test_curve_arms_that_need_generator_proofs_stop_before_any_work(tmp_path):
     done = bench("v2_verifier_curve.py", "--arms", "drill,gen", timeout=120)
     assert done.returncode == 2
     assert last_error(done).endswith(
-        "error: the arms gen, genmeta, genskip need --generator-proofs FILE"
+        "error: the arms gen, genmeta, genskip, quote need --generator-proofs FILE"
     )
     done = bench("v2_verifier_curve.py", "--start", str(tmp_path), timeout=120)
     assert done.returncode == 1

@@ -121,6 +121,9 @@ def test_fold_notes_false_writes_the_analyses_the_shipped_model_was_trained_on()
     assert any(" -> " in a for a in results) and results != noted  # sums without columns
     with pytest.raises(ValueError, match="fold notes"):
         replace(small, fold_notes="colums")
+    quoted = [p["analysis"] for p in draws(replace(small, quote_first=True))[0]]
+    assert quoted != noted and not analysis.QUOTE  # off again after the draw
+    assert all(len(q) > len(a) for q, a in zip(quoted, noted, strict=True) if "Step 1:" in a)
 
 
 def test_sft_schedule_defaults_to_the_shipped_constant_and_takes_cosine(tmp_path):

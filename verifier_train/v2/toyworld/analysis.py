@@ -38,6 +38,15 @@ with the label. `Claim:` compares the conclusion with the claim to prove, `End:`
 state with where the proof must arrive. The score follows from the words: 0 with any
 `false`, 0.5 with any `skip`, else 1; a proof with no valid step scores 0 and says so.
 
+Quote-first (`quote_first()`, `QUOTE`): each line starts with the proof's line, found by its
+`Step k:` label, before the expected line: `Step 2: 7*x = 85 | 65+19 -> ...: 7*x = 84 | 7*x =
+8# ; ...`. The copy that marks the difference is then made from the quote, on the same line,
+not from the proof far above. A verifier trained on the expected-first lines missed most
+skipped steps by writing the step's expected line where the proof's line belongs (it then
+finds no difference), or by going on to a step the proof does not have (RESULTS.md); a quote
+is a plain look-up, made before the expected line can leak into it, and the proof's end shows
+when no `Step k+1:` exists.
+
 This module does not decide labels (`check`) or build datasets (`data`).
 """
 

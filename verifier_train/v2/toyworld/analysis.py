@@ -45,7 +45,9 @@ not from the proof far above. A verifier trained on the expected-first lines mis
 skipped steps by writing the step's expected line where the proof's line belongs (it then
 finds no difference), or by going on to a step the proof does not have (RESULTS.md); a quote
 is a plain look-up, made before the expected line can leak into it, and the proof's end shows
-when no `Step k+1:` exists.
+when no `Step k+1:` exists. Measured, it did worse: after 1,200 SFT steps, 75.0% of planted
+proofs against 80.5% (skipped steps 47.5% against 70.0%), 85.3% of generator-written ones
+against 92.3%, with 28% longer analyses (RESULTS.md). So it is off by default.
 
 This module does not decide labels (`check`) or build datasets (`data`).
 """

@@ -102,7 +102,7 @@ class Settings:
     judge_temperature: float = 0.0
     validity_problems: int = 100
     validity_samples: int = 4
-    verification_tokens: int = 448  # quoted lines: the longest planted linear analysis is 434
+    verification_tokens: int = 448  # as v2_verifier_curve.py measures (was 400)
     generation_tokens: int = 160
     test_time_problems: int = 24
     test_time_budgets: tuple[tuple[int, int, int], ...] = ((2, 2, 1), (8, 2, 1))  # (P, V, R)

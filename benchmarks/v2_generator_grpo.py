@@ -76,7 +76,10 @@ def print_table(start: stages.GeneratorStart, rows: list[dict], s: Settings) -> 
     print(f"{'SFT start':<17} {v.greedy:7.1%}  {v.sampled:7.1%}")
     for r in rows:
         name = f"{r['steps']} steps x {r['lr']:g}"
-        ends = f"{r['reward_first'] or 0:.3f} -> {r['reward_last'] or 0:.3f}"
+        first, last = (
+            "-" if r[k] is None else f"{r[k]:.3f}" for k in ("reward_first", "reward_last")
+        )
+        ends = f"{first} -> {last}"  # "-": no reward logged (never at real sizes)
         print(f"{name:<17} {r['greedy']:7.1%}  {r['sampled']:7.1%}  "
               f"{r['sampled'] - v.sampled:+11.1%}  {ends:>18}  {r['seconds']:7.0f}")  # fmt: skip
     print(f"(one standard error of a sampled share near {v.sampled:.0%}: "

@@ -93,7 +93,7 @@ class Recipe:
     @contextmanager
     def written(self) -> Iterator[None]:
         """Reference analyses written in this arm's note style and form inside the block."""
-        with analysis.fold_notes(self.notes), analysis.quote_first(self.quote):
+        with analysis.written(self.notes, self.quote):
             yield
 
 

@@ -144,12 +144,12 @@ def draws(recipe: ToyProverRecipe) -> tuple[list[dict], list[dict], list[dict]]:
     """(verification proofs, meta records, generation problems) the SFT rows are made of, split
     by the shares; drawn once per process (training and `heldout` both need them)."""
     from verifier_train.v2.toyworld import generator_problems
-    from verifier_train.v2.toyworld.analysis import fold_notes, quote_first
+    from verifier_train.v2.toyworld.analysis import written
     from verifier_train.v2.toyworld.rows import World, meta_data, verifier_data
 
     world = World(recipe.families, recipe.max_chars)
     n = recipe.sft_rows
-    with fold_notes(recipe.fold_notes), quote_first(recipe.quote_first):
+    with written(recipe.fold_notes, recipe.quote_first):
         proofs = verifier_data(int(n * recipe.verification_share), recipe.seed, world)
         metas = meta_data(int(n * recipe.meta_share), recipe.seed, world)
     share = 1 - recipe.verification_share - recipe.meta_share

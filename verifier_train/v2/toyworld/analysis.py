@@ -55,7 +55,7 @@ This module does not decide labels (`check`) or build datasets (`data`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING
@@ -103,28 +103,27 @@ class Line:
 
 
 @contextmanager
-def fold_notes(style: str | bool) -> Iterator[None]:
-    """Analyses written in another note style inside the block (True is "columns", False
-    "none"): for v2_verifier_curve.py's ablations and for recipes of models trained before
-    the notes or the columns."""
-    global NOTES
-    before, NOTES = NOTES, note_style(style)
+def written(notes: str | bool = "columns", quote: bool = False) -> Iterator[None]:
+    """Analyses written in note style `notes` (True is "columns", False "none") and, with
+    `quote`, quote-first inside the block; both settings are restored after it."""
+    global NOTES, QUOTE
+    before, (NOTES, QUOTE) = (NOTES, QUOTE), (note_style(notes), quote)
     try:
         yield
     finally:
-        NOTES = before
+        NOTES, QUOTE = before
 
 
-@contextmanager
-def quote_first(on: bool = True) -> Iterator[None]:
+def fold_notes(style: str | bool) -> AbstractContextManager[None]:
+    """Analyses written in another note style inside the block: for v2_verifier_curve.py's
+    ablations and for recipes of models trained before the notes or the columns."""
+    return written(style, QUOTE)
+
+
+def quote_first(on: bool = True) -> AbstractContextManager[None]:
     """Analyses whose lines start with the proof's line inside the block (see the module
     docstring), for v2_verifier_curve.py's `quote` arm."""
-    global QUOTE
-    before, QUOTE = QUOTE, on
-    try:
-        yield
-    finally:
-        QUOTE = before
+    return written(NOTES, on)
 
 
 def note_style(value: str | bool) -> str:

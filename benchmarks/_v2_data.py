@@ -25,6 +25,7 @@ from verifier_train.v2.toyworld.rows import (  # noqa: F401  (the check's data A
     verifier_data,
     verifier_sft_rows,
     vocabulary_words,
+    written_meta_data,
 )
 
 TEMPLATE_DIR = Path(__file__).with_name("_v2_templates")

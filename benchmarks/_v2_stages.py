@@ -24,7 +24,7 @@ import _v2_train as train
 from prover.backends.base import Sampling
 from prover.backends.hf import HFBackend
 from verifier_train.grpo import GRPORecipe
-from verifier_train.v2.toyworld import generator_problems
+from verifier_train.v2.toyworld import analysis, generator_problems
 from verifier_train.v2.toyworld.charmodel import build_char_model
 
 TRAIN_SEED, HELDOUT_SEED = 0, 10**6  # data seeds; held-out problems are also deduplicated
@@ -167,8 +167,9 @@ def verifier_stage(job: Job, base: Path) -> VerifierRun:
     """SFT (verification + meta-verification) from `base`, or the given trained verifier
     (`job.verifier`), then verifier GRPO, measured after each on planted held-out proofs."""
     s, templates = job.settings, data.load_templates()
-    rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world, data.TRAIN_MIX)
-    metas = data.meta_data(s.meta_records, TRAIN_SEED + 1, job.world)
+    with analysis.written(meta=s.meta_form):
+        rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world, data.TRAIN_MIX)
+        metas = data.meta_data(s.meta_records, TRAIN_SEED + 1, job.world)
     heldout = data.verifier_data(POOL * s.heldout_proofs, HELDOUT_SEED, job.world)
     heldout = job.held_out(heldout, rows)[: s.heldout_proofs]
     probes = probe_callbacks(job, [r["problem"] for r in rows], max(1, s.verifier_sft_steps // 4))

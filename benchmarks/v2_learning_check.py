@@ -54,7 +54,7 @@ import time
 import warnings
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,6 +67,7 @@ import _v2_train as train  # noqa: E402
 from _v2_stages import GeneratorRun, GeneratorStart, Job, VerifierRun  # noqa: E402
 
 from verifier_train.v2.probes import GENERIC_PROBES  # noqa: E402
+from verifier_train.v2.toyworld import analysis  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Settings:
     copy_steps: int = 200
     verifier_proofs: int = 16000
     meta_records: int = 1500
+    meta_form: str = "sentence"  # meta answers: one sentence, or "worked" (`toyworld.data`)
     heldout_proofs: int = 200
     verifier_sft_steps: int = 600
     sft_batch: int = 32
@@ -317,7 +319,7 @@ def header(job: Job, args: argparse.Namespace) -> None:
     sft = f"{s.verifier_sft_steps} x {s.sft_batch}" if job.verifier is None else "given"
     print(f"model: char-level Llama, hidden 128, 4 layers; copy warm-up {s.copy_steps} x "
           f"{s.sft_batch}; SFT lr {s.sft_lr:g}\nverifier: {s.verifier_proofs} proofs + "
-          f"{s.meta_records} meta records, SFT {sft}, GRPO "
+          f"{s.meta_records} meta records ({s.meta_form}), SFT {sft}, GRPO "
           f"{s.verifier_grpo_steps} x {s.grpo_batch} (G {s.generations}, lr "
           f"{s.verifier_grpo_lr:g})\ngenerator: {s.generator_problems} problems, SFT "
           f"{s.generator_sft_steps} x {s.sft_batch}, GRPO {s.generator_grpo_steps} x "
@@ -482,11 +484,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--families", default="linear", help="toy-world families, comma-separated")
     parser.add_argument("--verifier", type=Path, help="a trained verifier to start from (no SFT)")
+    parser.add_argument("--meta-form", choices=analysis.META_FORMS, default="sentence",
+                        help="meta answers the verifier is trained on (toyworld.data)")  # fmt: skip
     args = parser.parse_args()
     seen = given_verifier(args.verifier) if args.verifier else frozenset()
     templates = data.load_templates()
     world = data.World(families=tuple(args.families.split(",")))
-    settings = QUICK if args.quick else Settings()
+    settings = replace(QUICK if args.quick else Settings(), meta_form=args.meta_form)
     seeds = [int(x) for x in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
     import multiprocessing
 

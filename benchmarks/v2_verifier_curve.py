@@ -21,7 +21,10 @@ The arms (pick two; the first is the peer):
 - `genmeta`: `meta` with 40% of the rows generator-written proofs;
 - `genskip`: `genmeta` whose planted proofs are 35% skipped steps (`SKIP_MIX`);
 - `quote`: `genmeta` with analyses whose lines start with the proof's line
-  (`toyworld.analysis.quote_first`).
+  (`toyworld.analysis.quote_first`);
+- `metawork`: `genmeta` with worked meta answers (the analysis's decisive line re-derived
+  from the proof, then its score checked: `toyworld.data.meta_work`), half of its meta rows
+  of generator-written proofs.
 `--last-cosine` decays every arm's last chunk on a cosine.
 
 `--start DIR` trains from a saved verifier (`--save`) instead of the copy warm-up; its
@@ -89,11 +92,13 @@ class Recipe:
     meta: float = 0.0
     generated: float = 0.0
     quote: bool = False  # analyses quote the proof's line first
+    meta_form: str = "sentence"  # meta answers: one sentence, or worked (`toyworld.data`)
+    meta_written: float = 0.0  # of the meta rows, those of generator-written proofs
 
     @contextmanager
     def written(self) -> Iterator[None]:
-        """Reference analyses written in this arm's note style and form inside the block."""
-        with analysis.written(self.notes, self.quote):
+        """Reference analyses and meta answers written in this arm's styles inside the block."""
+        with analysis.written(self.notes, self.quote, self.meta_form):
             yield
 
 
@@ -121,6 +126,9 @@ ARMS = {
     "genmeta": Recipe(data.TRAIN_MIX, meta=0.2, generated=0.4),
     "genskip": Recipe(SKIP_MIX, meta=0.2, generated=0.4),
     "quote": Recipe(data.TRAIN_MIX, meta=0.2, generated=0.4, quote=True),
+    "metawork": Recipe(
+        data.TRAIN_MIX, meta=0.2, generated=0.4, meta_form="worked", meta_written=0.5
+    ),
 }
 
 
@@ -214,12 +222,16 @@ def arm_rows(name: str, world: data.World, args: argparse.Namespace, away: set[s
     `away` (the planted proofs are drawn from three times as many and filtered)."""
     recipe, n, seed = ARMS[name], args.steps * BATCH, 2 * args.data_seed
     metas, graded = round(n * recipe.meta), round(n * recipe.generated)
+    written = round(metas * recipe.meta_written)
+    mine = [r for r in generated if r["problem"] not in away]
     with recipe.written():
         proofs = data.verifier_data(3 * (n - metas - graded), seed, world, recipe.mix)
         meta_rows = data.meta_data(3 * metas, seed + 1, world) if metas else []
+        meta_written = data.written_meta_data(_cycled(mine, 3 * written, seed + 2), seed + 3)
     proofs = [r for r in proofs if r["problem"] not in away][: n - metas - graded]
-    meta_rows = [r for r in meta_rows if r["problem"] not in away][:metas]
-    graded_rows = _cycled([r for r in generated if r["problem"] not in away], graded, seed)
+    meta_rows = [r for r in meta_rows if r["problem"] not in away][: metas - written]
+    meta_rows = _cycled(meta_rows + meta_written[:written], metas, seed + 4)
+    graded_rows = _cycled(mine, graded, seed)
     return Rows(proofs, meta_rows, graded_rows)
 
 

@@ -680,6 +680,46 @@ def test_meta_records_cover_every_unfaithful_variant():
             assert r["analysis"] != reference_analysis_of(r) and score == 0.0
 
 
+def test_worked_meta_answers_rederive_the_decisive_line_and_check_the_score():
+    from verifier_train.v2.toyworld import analysis
+    from verifier_train.v2.toyworld.rows import meta_answer
+
+    with analysis.written(meta="worked"):
+        records = meta_records(120, seed=4)
+    assert {r["variant"] for r in records} == {"faithful", "wrong_score", "invented"}
+    for r in records:
+        work, answer = r["work"], meta_answer(r)
+        assert parse_score(r["analysis"]).value < 1.0  # the meta-verifier sees no other
+        assert work[-1].startswith("Score: ") and all(line in answer for line in work)
+        assert parse_score(answer).value == r["meta_score"]
+        implied, boxed = work[-1].removeprefix("Score: ").split(" | ")
+        expected = {"faithful": 1.0, "wrong_score": 0.5, "invented": 0.0}[r["variant"]]
+        assert r["meta_score"] == expected
+        if r["variant"] == "invented":  # the invented step is the decisive one, and it is ok
+            assert len(work) == 2 and work[0].endswith(" ok")
+            assert work[0] in reference_analysis_of(r)
+        elif len(work) == 2:  # a real issue: the reference analysis's own line
+            assert work[0] in r["analysis"] and not work[0].endswith(" ok")
+        if r["variant"] == "faithful":
+            assert implied == boxed
+
+
+def test_worked_meta_records_of_written_proofs_skip_what_they_cannot_check():
+    from verifier_train.v2.toyworld import analysis
+    from verifier_train.v2.toyworld.data import written_meta_records
+
+    proofs = labelled_proofs(12, seed=5)
+    rows = [{"problem": p.problem.text, "proof": p.text} for p in proofs]
+    rows.append({"problem": proofs[0].problem.text, "proof": "no proof at all"})
+    with analysis.written(meta="worked"):
+        records = written_meta_records(rows, seed=0)
+    assert records and all(r["proof"] != "no proof at all" for r in records)
+    assert all("work" in r for r in records)
+    with pytest.raises(ValueError, match="meta form"):
+        with analysis.written(meta="essay"):
+            pass
+
+
 def correct_states(p):
     return [
         parse_equation(s) if p.problem.family == "linear" else parse(s)

@@ -62,6 +62,7 @@ class ToyProverRecipe:
     # analyses write each fold's computation: true or "columns", "results", false or "none"
     fold_notes: bool | str = True  # (`toyworld.analysis.fold_notes`)
     quote_first: bool = False  # analysis lines start with the proof's line (`analysis.QUOTE`)
+    meta_form: str = "sentence"  # meta answers: one sentence, or "worked" (`analysis.META`)
     # the last chunk's learning-rate schedule; "cosine" anneals it to 0 (RESULTS.md: 84.0% on
     # planted proofs after 1,800 constant verifier steps and a 600-step cosine tail)
     last_schedule: str = CONSTANT
@@ -71,9 +72,12 @@ class ToyProverRecipe:
             raise ValueError("toy_prover: sft_steps must be a multiple of chunk_steps")
         if self.sft_steps * self.batch > self.sft_rows:
             raise ValueError("toy_prover: sft_steps * batch is more than sft_rows")
-        from verifier_train.v2.toyworld.analysis import note_style
+        from verifier_train.v2.toyworld.analysis import META_FORMS, note_style
 
         note_style(self.fold_notes)  # a typo fails here, not after the draw
+        if self.meta_form not in META_FORMS:
+            raise ValueError(f"toy_prover: meta_form {self.meta_form!r} is not one of "
+                             f"{', '.join(META_FORMS)}")  # fmt: skip
         if self.last_schedule not in SCHEDULES:
             raise ValueError(f"toy_prover: last_schedule {self.last_schedule!r} is not one of "
                              f"{', '.join(SCHEDULES)}")  # fmt: skip
@@ -149,7 +153,7 @@ def draws(recipe: ToyProverRecipe) -> tuple[list[dict], list[dict], list[dict]]:
 
     world = World(recipe.families, recipe.max_chars)
     n = recipe.sft_rows
-    with written(recipe.fold_notes, recipe.quote_first):
+    with written(recipe.fold_notes, recipe.quote_first, recipe.meta_form):
         proofs = verifier_data(int(n * recipe.verification_share), recipe.seed, world)
         metas = meta_data(int(n * recipe.meta_share), recipe.seed, world)
     share = 1 - recipe.verification_share - recipe.meta_share

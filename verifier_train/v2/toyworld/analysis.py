@@ -75,6 +75,8 @@ NONE = "-"
 NOTE_STYLES = ("columns", "results", "none")  # the fold notes: worked, results only, none
 NOTES = "columns"  # the style analyses are written in; `fold_notes(style)` changes it
 QUOTE = False  # each line starts with the proof's line (`quote_first` changes it)
+META_FORMS = ("sentence", "worked")  # a meta answer: one sentence, or the decisive line re-derived
+META = "sentence"  # the form meta answers are written in (`toyworld.data.meta_record`)
 WORDS = {"valid": "ok", "skipped": "skip", "false": "false", "missing": "false"}
 SCORES = {1.0: "1", 0.5: "0.5", 0.0: "0"}
 
@@ -103,27 +105,32 @@ class Line:
 
 
 @contextmanager
-def written(notes: str | bool = "columns", quote: bool = False) -> Iterator[None]:
+def written(
+    notes: str | bool = "columns", quote: bool = False, meta: str = "sentence"
+) -> Iterator[None]:
     """Analyses written in note style `notes` (True is "columns", False "none") and, with
-    `quote`, quote-first inside the block; both settings are restored after it."""
-    global NOTES, QUOTE
-    before, (NOTES, QUOTE) = (NOTES, QUOTE), (note_style(notes), quote)
+    `quote`, quote-first, and meta answers in form `meta` (one of META_FORMS) inside the
+    block; every setting is restored after it."""
+    global NOTES, QUOTE, META
+    if meta not in META_FORMS:
+        raise ValueError(f"meta form: {meta!r} is not {' or '.join(META_FORMS)}")
+    before, (NOTES, QUOTE, META) = (NOTES, QUOTE, META), (note_style(notes), quote, meta)
     try:
         yield
     finally:
-        NOTES, QUOTE = before
+        NOTES, QUOTE, META = before
 
 
 def fold_notes(style: str | bool) -> AbstractContextManager[None]:
     """Analyses written in another note style inside the block: for v2_verifier_curve.py's
     ablations and for recipes of models trained before the notes or the columns."""
-    return written(style, QUOTE)
+    return written(style, QUOTE, META)
 
 
 def quote_first(on: bool = True) -> AbstractContextManager[None]:
     """Analyses whose lines start with the proof's line inside the block (see the module
     docstring), for v2_verifier_curve.py's `quote` arm."""
-    return written(NOTES, on)
+    return written(NOTES, on, META)
 
 
 def note_style(value: str | bool) -> str:

@@ -21,8 +21,9 @@ from dataclasses import replace
 from typing import Any
 
 from prover.prompts import EVAL_CLOSING, EVAL_OPENING, SELF_EVAL_HEADER, SOLUTION_HEADER
+from verifier_train.v2.toyworld import analysis
 from verifier_train.v2.toyworld.analysis import Line, computed_analysis, render, work_lines
-from verifier_train.v2.toyworld.check import ToyVerdict, check_proof
+from verifier_train.v2.toyworld.check import ToyVerdict, as_problem, check_proof
 from verifier_train.v2.toyworld.problems import FAMILIES, Problem, make_problem
 from verifier_train.v2.toyworld.proofs import DRILLS, KINDS, ToyProof, correct_proof, corrupt
 
@@ -157,6 +158,10 @@ def generator_problems(
 
 
 META_VARIANTS = ("faithful", "wrong_score", "invented", "missed")
+# A worked meta answer checks the issue that sets the score, not every line: an analysis that
+# misses an issue next to the one it names is not a worked variant (see `meta_work`).
+WORKED_VARIANTS = META_VARIANTS[:3]
+_WORD_SCORE = {"false": 0.0, "skip": 0.5}
 
 
 def _rescored(lines: list[Line]) -> float:
@@ -164,9 +169,27 @@ def _rescored(lines: list[Line]) -> float:
     return 0.0 if "false" in words else 0.5 if "skip" in words else 1.0
 
 
+def decisive(lines: Sequence[Line]) -> int | None:
+    """The index of the line whose word sets the analysis's score: its first `false`, else
+    its first `skip`; None when every line is `ok`."""
+    for word in ("false", "skip"):
+        for i, line in enumerate(lines):
+            if line.word == word:
+                return i
+    return None
+
+
 def _invented(lines: list[Line], rng: random.Random) -> list[Line] | None:
-    """The work with an error named where there is none: an `ok` step marked false."""
-    ok = [i for i, line in enumerate(lines) if line.word == "ok" and line.label.startswith("Step")]
+    """The work with an error named where there is none: an `ok` step marked false. In the
+    worked form the step is one before any real `false`, so that it is the decisive one."""
+    first_false = next((i for i, line in enumerate(lines) if line.word == "false"), len(lines))
+    if analysis.META == "sentence":
+        first_false = len(lines)
+    ok = [
+        i
+        for i, line in enumerate(lines[:first_false])
+        if line.word == "ok" and line.label.startswith("Step")
+    ]
     if not ok:
         return None
     i = rng.choice(ok)
@@ -187,13 +210,32 @@ def _missed(lines: list[Line], rng: random.Random) -> list[Line] | None:
     return lines
 
 
-def meta_record(proof: ToyProof, variant: str, rng: random.Random) -> dict[str, Any] | None:
-    """One meta-verification record of `variant`, or None when the proof has no room for it
-    (no valid step to invent an error in, no flaw to miss). The meta score is exact: 1 for the
-    reference analysis, 0.5 for the right work with a score that does not follow from it, 0
-    for work that names an error that is not there or misses one that is."""
-    verdict = _checked(proof)
-    lines = work_lines(proof.problem, proof.text, verdict)
+def meta_work(true: Sequence[Line], shown: Sequence[Line], score: float) -> tuple[list[str], float]:
+    """The work of a worked meta answer and its exact meta score. The decisive line of the
+    analysis (`decisive`) is re-derived from the proof, as the verifier writes it: its word
+    says whether the issue is real. Then `Score: A | B`, A the score the analysis's own
+    decisive word gives and B the score it boxed. The meta score is 0 when the issue is not
+    real, 0.5 when A and B differ, else 1. Only the issue that sets the score is checked: it
+    is the one a label rests on."""
+    i = decisive(shown)
+    body = [] if i is None else [true[i].text]
+    real = i is None or true[i].word != "ok"
+    implied = 1.0 if i is None else _WORD_SCORE[shown[i].word]
+    body.append(f"Score: {score_text(implied)} | {score_text(score)}")
+    return body, 0.0 if not real else 1.0 if implied == score else 0.5
+
+
+def meta_record_of(
+    problem: Problem, proof_text: str, verdict: ToyVerdict, variant: str, rng: random.Random
+) -> dict[str, Any] | None:
+    """One meta-verification record of `variant` for a checked proof, or None when the proof
+    has no room for it (no valid step to invent an error in, no flaw to miss) or, in the worked
+    form, when its analysis names no issue (a meta-verifier never sees those). In the sentence
+    form the meta score is 1 for the reference analysis, 0.5 for the right work with a score
+    that does not follow from it, 0 for work that names an error that is not there or misses
+    one that is; in the worked form it is `meta_work`'s, and `work` holds the answer's lines."""
+    true = work_lines(problem, proof_text, verdict)
+    lines = list(true)
     score, meta = verdict.score, 1.0
     if variant == "wrong_score":
         score, meta = rng.choice([s for s in (0.0, 0.5, 1.0) if s != verdict.score]), 0.5
@@ -202,29 +244,56 @@ def meta_record(proof: ToyProof, variant: str, rng: random.Random) -> dict[str, 
         if changed is None:
             return None
         score, meta = _rescored(changed), 0.0
-    analysis = render([line.text for line in lines], score)
-    return {
-        "problem": proof.problem.text,
-        "proof": proof.text,
-        "analysis": analysis,
+    record = {
+        "problem": problem.text,
+        "proof": proof_text,
+        "analysis": render([line.text for line in lines], score),
         "meta_score": meta,
         "variant": variant,
     }
+    if analysis.META == "worked":
+        if score == 1.0:
+            return None
+        record["work"], record["meta_score"] = meta_work(true, lines, score)
+    return record
+
+
+def meta_record(proof: ToyProof, variant: str, rng: random.Random) -> dict[str, Any] | None:
+    """One meta-verification record of `variant` for a drawn proof (`meta_record_of`)."""
+    return meta_record_of(proof.problem, proof.text, _checked(proof), variant, rng)
 
 
 def meta_records(
     n: int, seed: int, max_chars: int = MAX_CHARS, families: Sequence[str] = FAMILIES
 ) -> list[dict[str, Any]]:
     """n {problem, proof, analysis, meta_score, variant} records for the meta-verifier (the
-    rows of `verifier_train.v2.verifier.read_meta_data`), the variants of `META_VARIANTS` in
-    turn (see `meta_record`)."""
+    rows of `verifier_train.v2.verifier.read_meta_data`), the variants of `META_VARIANTS`
+    (`WORKED_VARIANTS` in the worked form) in turn (see `meta_record_of`)."""
     rng = random.Random(seed)
+    variants = WORKED_VARIANTS if analysis.META == "worked" else META_VARIANTS
     records: list[dict[str, Any]] = []
     while len(records) < n:
-        variant = META_VARIANTS[len(records) % len(META_VARIANTS)]
+        variant = variants[len(records) % len(variants)]
         kind = rng.choice(KINDS[1:]) if variant == "missed" else rng.choice(KINDS)
         proof = labelled_proof(rng, rng.choice(families), kind, max_chars)
         if (record := meta_record(proof, variant, rng)) is not None:
+            records.append(record)
+    return records
+
+
+def written_meta_records(rows: Sequence[Mapping[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Meta records of given {problem, proof} rows (generator-written proofs), the variants in
+    turn; a proof the checker cannot read line by line has no work to check and is skipped."""
+    rng = random.Random(seed)
+    variants = WORKED_VARIANTS if analysis.META == "worked" else META_VARIANTS
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        prob = as_problem(row["problem"])
+        verdict = check_proof(prob, row["proof"])
+        if not verdict.steps:
+            continue
+        variant = variants[len(records) % len(variants)]
+        if (record := meta_record_of(prob, row["proof"], verdict, variant, rng)) is not None:
             records.append(record)
     return records
 

@@ -34,7 +34,13 @@ from verifier_train.v2.toyworld import (
 )
 from verifier_train.v2.toyworld.analysis import computed_analysis
 from verifier_train.v2.toyworld.check import NO_VALID_STEP
-from verifier_train.v2.toyworld.data import ALL_VALID, DEFAULT_MIX, junk_records, score_text
+from verifier_train.v2.toyworld.data import (
+    ALL_VALID,
+    DEFAULT_MIX,
+    junk_records,
+    score_text,
+    written_meta_records,
+)
 
 # A meta-verifier's answer has no reference text in the toy world: one sentence per variant.
 META_BODY = {
@@ -42,6 +48,12 @@ META_BODY = {
     "wrong_score": "The issues are real but the score is wrong.",
     "invented": "An issue it names is not real.",
     "missed": "It misses a real issue.",
+}
+# The worked form's finding, by meta score (`toyworld.data.meta_work`).
+WORKED_BODY = {
+    1.0: META_BODY["faithful"],
+    0.5: META_BODY["wrong_score"],
+    0.0: META_BODY["invented"],
 }
 # Fixed phrases of the analyses (`toyworld.check` reasons, the format phrases) and problems.
 PHRASES = (
@@ -166,10 +178,19 @@ def meta_data(n: int, seed: int, world: World) -> list[dict[str, Any]]:
     return [row | {"answer": meta_answer(row)} for row in rows]
 
 
+def written_meta_data(rows: Sequence[dict], seed: int) -> list[dict[str, Any]]:
+    """Meta-verification rows of given generator-written proofs, each with its reference
+    answer (`toyworld.data.written_meta_records`)."""
+    return [row | {"answer": meta_answer(row)} for row in written_meta_records(rows, seed)]
+
+
 def meta_answer(row: dict[str, Any]) -> str:
     """The meta-verifier's reference answer to one meta record."""
     score = score_text(float(row["meta_score"]))
-    body = META_BODY[row["variant"]]
+    if "work" in row:  # the worked form: the re-derived line, the score check, the finding
+        body = "\n".join([*row["work"], WORKED_BODY[float(row["meta_score"])]])
+    else:
+        body = META_BODY[row["variant"]]
     return f"{META_OPENING}\n{body}\n\n{META_CLOSING} \\boxed{{{score}}}"
 
 

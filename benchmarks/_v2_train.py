@@ -29,11 +29,11 @@ from verifier_train.v2.toyworld import check_proof
 QUIET = {"save_strategy": "no", "disable_tqdm": True, "logging_steps": 10**6}
 # GRPO logs every step (to metrics.jsonl only: `quiet` removes the printers).
 GRPO_QUIET = QUIET | {"logging_steps": 1}
-# Sequences per `generate` micro-batch when measuring and judging. A batch decodes until its
-# longest sequence ends, and each step reads the whole batch's KV cache, so one long (or
-# runaway, sampled) analysis holds every sequence of its batch: 64 generator proofs verified
-# 4 times at T 1 took 123 s in batches of 256 and 52 s in batches of 32; once greedily, 15.3 s
-# and 12.8 s (one torch thread, beside two training processes; session of 2026-12-06).
+# Sequences per `generate` micro-batch when measuring and judging. Every decoding step reads
+# the whole batch's KV cache; a batch of 256 sequences of ~650 positions no longer fits the CPU's
+# caches. benchmarks/judge_batching.py (64 generator-written proofs, RESULTS.md): 4 samples at
+# T 1 took 111.0 s in batches of 256 and 43.4 s in batches of 32 (2.56x); one greedy pass, one
+# batch of 64 against two of 32, 16.0 s and 14.8 s.
 EVAL_BATCH = 32
 
 

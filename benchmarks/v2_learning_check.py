@@ -72,8 +72,8 @@ from verifier_train.v2.toyworld import analysis  # noqa: E402
 
 @dataclass(frozen=True)
 class Settings:
-    """Sizes of one seed, aimed at three seeds in an hour on 2 cores (71 minutes with 80-step
-    generator GRPO, RESULTS.md); `--quick` shrinks them for a smoke run."""
+    """Sizes of one seed, aimed at three seeds in an hour on 2 cores (RESULTS.md has each run's
+    time); `--quick` shrinks them for a smoke run."""
 
     copy_steps: int = 200
     verifier_proofs: int = 16000

@@ -49,6 +49,12 @@ when no `Step k+1:` exists. Measured, it did worse: after 1,200 SFT steps, 75.0%
 proofs against 80.5% (skipped steps 47.5% against 70.0%), 85.3% of generator-written ones
 against 92.3%, with 28% longer analyses (RESULTS.md). So it is off by default.
 
+`written(meta="worked")` also switches the meta-verifier's reference answers (`META`) from one
+sentence to work: the analysis's decisive line re-derived from the proof, as a verifier line
+(`toyworld.data.meta_work`). On generator-written proofs it confirms 69.4% of right
+issue-finding analyses where one sentence confirmed 7.3%, and 64.4% of wrong ones where one
+sentence confirmed 36.4% (RESULTS.md).
+
 This module does not decide labels (`check`) or build datasets (`data`).
 """
 

@@ -164,6 +164,10 @@ WORKED_VARIANTS = META_VARIANTS[:3]
 _WORD_SCORE = {"false": 0.0, "skip": 0.5}
 
 
+def _variants() -> tuple[str, ...]:
+    return WORKED_VARIANTS if analysis.META == "worked" else META_VARIANTS
+
+
 def _rescored(lines: list[Line]) -> float:
     words = {line.word for line in lines}
     return 0.0 if "false" in words else 0.5 if "skip" in words else 1.0
@@ -182,12 +186,12 @@ def decisive(lines: Sequence[Line]) -> int | None:
 def _invented(lines: list[Line], rng: random.Random) -> list[Line] | None:
     """The work with an error named where there is none: an `ok` step marked false. In the
     worked form the step is one before any real `false`, so that it is the decisive one."""
-    first_false = next((i for i, line in enumerate(lines) if line.word == "false"), len(lines))
-    if analysis.META == "sentence":
-        first_false = len(lines)
+    stop = len(lines)
+    if analysis.META == "worked":
+        stop = next((i for i, line in enumerate(lines) if line.word == "false"), stop)
     ok = [
         i
-        for i, line in enumerate(lines[:first_false])
+        for i, line in enumerate(lines[:stop])
         if line.word == "ok" and line.label.startswith("Step")
     ]
     if not ok:
@@ -270,7 +274,7 @@ def meta_records(
     rows of `verifier_train.v2.verifier.read_meta_data`), the variants of `META_VARIANTS`
     (`WORKED_VARIANTS` in the worked form) in turn (see `meta_record_of`)."""
     rng = random.Random(seed)
-    variants = WORKED_VARIANTS if analysis.META == "worked" else META_VARIANTS
+    variants = _variants()
     records: list[dict[str, Any]] = []
     while len(records) < n:
         variant = variants[len(records) % len(variants)]
@@ -285,7 +289,7 @@ def written_meta_records(rows: Sequence[Mapping[str, Any]], seed: int) -> list[d
     """Meta records of given {problem, proof} rows (generator-written proofs), the variants in
     turn; a proof the checker cannot read line by line has no work to check and is skipped."""
     rng = random.Random(seed)
-    variants = WORKED_VARIANTS if analysis.META == "worked" else META_VARIANTS
+    variants = _variants()
     records: list[dict[str, Any]] = []
     for row in rows:
         prob = as_problem(row["problem"])

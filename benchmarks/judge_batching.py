@@ -15,7 +15,6 @@ learning check's is `_v2_train.EVAL_BATCH`).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import _v2_data as data  # noqa: E402
+from v2_generator_proofs import read_proofs  # noqa: E402
 
 from prover.backends.base import Sampling, user_chat  # noqa: E402
 from prover.backends.hf import HFBackend  # noqa: E402
@@ -50,7 +50,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def prompts(path: Path, count: int) -> list:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows, _ = read_proofs(path)  # unreadable lines are skipped
     random.Random(0).shuffle(rows)
     templates = data.load_templates()
     return [user_chat(templates.verification(r["problem"], r["proof"])) for r in rows[:count]]
@@ -66,6 +66,8 @@ def timed(backend: HFBackend, chats: list, n: int, sampling: Sampling) -> tuple[
 def main() -> None:
     args = parse_args()
     chats = prompts(args.proofs, args.count)
+    if not chats:
+        raise SystemExit(f"error: {args.proofs}: no readable proof rows")
     runs = {
         "greedy x 1": (1, Sampling(0.0, 1.0, args.tokens)),
         f"T 1 x {args.samples}": (args.samples, Sampling(1.0, 1.0, args.tokens, seed=0)),

@@ -24,8 +24,8 @@ def test_judge_batching_prints_both_runs_at_each_size(tmp_path):
 
     model = build_char_model(tmp_path / "verifier", hidden=32, layers=1)
     proofs = tmp_path / "gen.jsonl"
-    rows = [{"problem": "Prove that if x+1 = 3 then x = 2.", "proof": f"Step 1: x = {k}"}
-            for k in range(3)]  # fmt: skip
+    rows = [{"problem": "Prove that if x+1 = 3 then x = 2.", "proof": f"Step 1: x = {k}",
+             "score": 0.0, "kind": "label 0"} for k in range(3)]  # fmt: skip
     proofs.write_text("".join(json.dumps(r) + "\n" for r in rows))
     done = bench("--verifier", str(model), "--proofs", str(proofs), "--count", "3",
                  "--samples", "2", "--sizes", "4,2", "--tokens", "6")  # fmt: skip

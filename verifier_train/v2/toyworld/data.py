@@ -161,14 +161,13 @@ META_VARIANTS = ("faithful", "wrong_score", "invented", "missed")
 # A worked meta answer checks the issue that sets the score, not every line: an analysis that
 # misses an issue next to the one it names is not a worked variant (see `meta_work`).
 WORKED_VARIANTS = META_VARIANTS[:3]
-_WORD_SCORE = {"false": 0.0, "skip": 0.5}
 
 
 def _variants() -> tuple[str, ...]:
     return WORKED_VARIANTS if analysis.META == "worked" else META_VARIANTS
 
 
-def _rescored(lines: list[Line]) -> float:
+def _rescored(lines: Sequence[Line]) -> float:
     words = {line.word for line in lines}
     return 0.0 if "false" in words else 0.5 if "skip" in words else 1.0
 
@@ -224,7 +223,7 @@ def meta_work(true: Sequence[Line], shown: Sequence[Line], score: float) -> tupl
     i = decisive(shown)
     body = [] if i is None else [true[i].text]
     real = i is None or true[i].word != "ok"
-    implied = 1.0 if i is None else _WORD_SCORE[shown[i].word]
+    implied = _rescored(shown)  # the decisive word's score, by `decisive`'s order
     body.append(f"Score: {score_text(implied)} | {score_text(score)}")
     return body, 0.0 if not real else 1.0 if implied == score else 0.5
 

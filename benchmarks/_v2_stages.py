@@ -163,9 +163,10 @@ def probe_history(phase: str, toy, generic) -> list[Probe]:
     ]
 
 
-def verifier_stage(job: Job, base: Path) -> VerifierRun:
+def verifier_stage(job: Job, base: Path | None) -> VerifierRun:
     """SFT (verification + meta-verification) from `base`, or the given trained verifier
-    (`job.verifier`), then verifier GRPO, measured after each on planted held-out proofs."""
+    (`job.verifier`, with no `base`), then verifier GRPO, measured after each on planted
+    held-out proofs."""
     s, templates = job.settings, data.load_templates()
     with analysis.written(meta=s.meta_form):
         rows = data.verifier_data(s.verifier_proofs, TRAIN_SEED, job.world, data.TRAIN_MIX)

@@ -19,7 +19,7 @@ Per seed:
    false-positive rates during SFT and GRPO. `--verifier DIR` starts from a verifier trained
    elsewhere (longer than this check can afford) in place of the SFT; the problems listed in
    its `training_problems.json` are left out of every held-out set, and its training is not
-   timed. In parallel, the generator's SFT on correct generations, stopped early; its sampled
+   timed; its GRPO then runs beside the warm-up, which only the generator needs. In parallel, the generator's SFT on correct generations, stopped early; its sampled
    proofs of held-out problems are kept.
 2. Scaled verification (`_v2_scaled`) on those generator-written proofs, labelled by the exact
    checker: greedy accuracy by exact label; accuracy of the majority and of the mean of n = 1,
@@ -346,20 +346,27 @@ class SeedResult:
     seconds: float
 
 
+def phase_one(job: Job, pool: ProcessPoolExecutor, walls: dict[str, float]):
+    """The warm-up, then the verifier and the generator's SFT side by side: (verifier run,
+    generator start). A given verifier needs no warm-up, so it trains beside it."""
+    given = job.verifier is not None
+    verifier = pool.submit(stages.verifier_stage, job, None) if given else None
+    base, walls["0. copy warm-up"] = pool.submit(stages.copy_stage, job).result()
+    verifier = verifier or pool.submit(stages.verifier_stage, job, base)
+    generator = pool.submit(stages.generator_sft, job, base)
+    return verifier.result(), generator.result()
+
+
 def run(job: Job, pool: ProcessPoolExecutor) -> SeedResult:
     """The phases of one seed; the jobs of a phase share the workers (they are independent)."""
     walls: dict[str, float] = {}
-    start = time.perf_counter()
-    base, walls["0. copy warm-up"] = pool.submit(stages.copy_stage, job).result()
-    mark = time.perf_counter()
-    verifier = pool.submit(stages.verifier_stage, job, base)
-    generator = pool.submit(stages.generator_sft, job, base)
-    v, gen = verifier.result(), generator.result()
+    start = mark = time.perf_counter()
+    v, gen = phase_one(job, pool, walls)
     walls["1. verifier SFT (probe runs included)"] = v.sft_s
     walls["1. verifier GRPO (probe runs included)"] = v.grpo_s
     walls["1. generator SFT"] = gen.sft_s
     walls["1. generator measurement"] = gen.measure_s
-    walls["1. phase 1 (the above, two side by side)"] = time.perf_counter() - mark
+    walls["1. phase 1 (0. and the above, two side by side)"] = time.perf_counter() - mark
     # The four jobs below need only phase 1's models, so they share the two workers: the two
     # longest first (scaled verification, the judge-rewarded GRPO), then the others on
     # whichever worker is free. Two phases of two jobs each took the longest of each pair.

@@ -24,7 +24,8 @@ The arms (pick two; the first is the peer):
   (`toyworld.analysis.quote_first`);
 - `metawork`: `genmeta` with worked meta answers (the analysis's decisive line re-derived
   from the proof, then its score checked: `toyworld.data.meta_work`), half of its meta rows
-  of generator-written proofs.
+  of generator-written proofs;
+- `workskip`: `metawork` whose planted proofs are 35% skipped steps (`SKIP_MIX`).
 `--last-cosine` decays every arm's last chunk on a cosine.
 
 `--start DIR` trains from a saved verifier (`--save`) instead of the copy warm-up; its
@@ -129,6 +130,7 @@ ARMS = {
     "metawork": Recipe(
         data.TRAIN_MIX, meta=0.2, generated=0.4, meta_form="worked", meta_written=0.5
     ),
+    "workskip": Recipe(SKIP_MIX, meta=0.2, generated=0.4, meta_form="worked", meta_written=0.5),
 }
 
 

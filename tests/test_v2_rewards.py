@@ -109,3 +109,14 @@ def test_generator_reward_function_batches_judges():
     got = reward(completions, problem=["P"] * 4)
     assert got == pytest.approx([0.76 * 0.75 + 0.24 * 0.75, 0.24, None, 0.0])
     assert len(verifier.calls) == len(metas.calls) == 1  # one backend call per judge per batch
+
+
+def test_greedy_judge_asks_each_distinct_prompt_once():
+    greedy = FakeBackend({"Wrong": analysis("0"), "": analysis("1")})
+    judge = Judge(greedy, TEMPLATES, JudgeConfig(1, temperature=0.0))
+    pairs = [("P", "Right."), ("P", "Wrong."), ("P", "Right."), ("Q", "Right.")]
+    assert judge.verify(pairs) == [1.0, 0.0, 1.0, 1.0]
+    assert len(greedy.calls[0].prompts) == 3  # the repeated (P, Right.) generated once
+    sampled = FakeBackend({"": analysis("1")})
+    Judge(sampled, TEMPLATES, JudgeConfig(1, temperature=1.0)).verify(pairs)
+    assert len(sampled.calls[0].prompts) == 4  # samples of a repeat are drawn afresh

@@ -58,7 +58,8 @@ def test_curve_arms_that_need_generator_proofs_stop_before_any_work(tmp_path):
     done = bench("v2_verifier_curve.py", "--arms", "drill,gen", timeout=120)
     assert done.returncode == 2
     assert last_error(done).endswith(
-        "error: the arms gen, genmeta, genskip, quote, metawork need --generator-proofs FILE"
+        "error: the arms gen, genmeta, genskip, quote, metawork, workskip need "
+        "--generator-proofs FILE"
     )
     done = bench("v2_verifier_curve.py", "--start", str(tmp_path), timeout=120)
     assert done.returncode == 1

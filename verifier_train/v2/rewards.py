@@ -100,11 +100,18 @@ class Judge:
         self.sampling = Sampling(config.temperature, max_tokens=config.max_tokens)
 
     def _mean_scores(self, prompts: list[str]) -> list[float | None]:
-        if not prompts:
+        # A greedy judge gives a prompt the same answer every time, so a prompt asked twice (a
+        # GRPO group's identical proofs) is generated once; sampled judges draw for each.
+        asked = list(dict.fromkeys(prompts)) if self.config.temperature == 0 else prompts
+        if not asked:
             return []
-        chats = [user_chat(p) for p in prompts]
+        chats = [user_chat(p) for p in asked]
         outs = self.backend.generate(chats, self.config.samples, self.sampling)
-        return [mean_score([c.text for c in cs], [c.finish_reason for c in cs]) for cs in outs]
+        scores = [mean_score([c.text for c in cs], [c.finish_reason for c in cs]) for cs in outs]
+        if asked is prompts:
+            return scores
+        by_prompt = dict(zip(asked, scores, strict=True))
+        return [by_prompt[p] for p in prompts]
 
     def verify(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
         """R_proof of each (problem, proof): the mean readable verifier score."""

@@ -97,6 +97,7 @@ class GeneratorRun:
     clock: train.Clock = field(default_factory=train.Clock)
     rewards: tuple[float | None, float | None] = (None, None)
     judged_start: float | None = None  # the same for the SFT start (exact-reward worker only)
+    distinct: tuple[int, int] | None = None  # the judge's (proofs, distinct ones) in training
 
 
 def grpo_recipe(s: Any, seed: int, steps: int, lr: float, tokens: int) -> GRPORecipe:
@@ -370,6 +371,7 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     begin = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - begin
+    distinct = (judge.asked, judge.generated) if kind == "verifier" else None
     trainer.model.eval()
     backend = HFBackend.from_loaded(trainer.model, trainer.processing_class, train.EVAL_BATCH)
     found = train.validity(backend, data.load_templates(), start.heldout, s.validity_samples,
@@ -378,4 +380,5 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     judged = train.judged_mean(judge, found.proofs)
     print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
-    return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start)
+    return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start,
+                        distinct)  # fmt: skip

@@ -19,8 +19,9 @@ Per seed:
    false-positive rates during SFT and GRPO. `--verifier DIR` starts from a verifier trained
    elsewhere (longer than this check can afford) in place of the SFT; the problems listed in
    its `training_problems.json` are left out of every held-out set, and its training is not
-   timed; its GRPO then runs beside the warm-up, which only the generator needs. In parallel, the generator's SFT on correct generations, stopped early; its sampled
-   proofs of held-out problems are kept.
+   timed; its GRPO then runs beside the warm-up, which only the generator needs. In
+   parallel, the generator's SFT on correct generations, stopped early; its sampled proofs of
+   held-out problems are kept.
 2. Scaled verification (`_v2_scaled`) on those generator-written proofs, labelled by the exact
    checker: greedy accuracy by exact label; accuracy of the majority and of the mean of n = 1,
    2, 4, 8, 16 samples; auto-labelling precision and coverage over a grid of (n, m, k).
@@ -395,6 +396,11 @@ def report(r: SeedResult, s: Settings) -> None:
     clocks = {"verifier": r.verifier.clock}
     clocks |= {f"generator, {g.name} reward": g.clock for g in r.runs}
     print_times(r.walls, clocks, r.seconds)
+    for g in (g for g in r.runs if g.distinct and g.distinct[0]):
+        asked, generated = g.distinct
+        share = generated / max(asked, 1)
+        print(f"the judge verified {generated} distinct proofs of the {asked} it was given "
+              f"({share:.1%}; greedy, so a repeat is generated once)")  # fmt: skip
 
 
 # --- Summary over seeds ---------------------------------------------------------------------

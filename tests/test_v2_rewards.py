@@ -117,6 +117,7 @@ def test_greedy_judge_asks_each_distinct_prompt_once():
     pairs = [("P", "Right."), ("P", "Wrong."), ("P", "Right."), ("Q", "Right.")]
     assert judge.verify(pairs) == [1.0, 0.0, 1.0, 1.0]
     assert len(greedy.calls[0].prompts) == 3  # the repeated (P, Right.) generated once
+    assert (judge.asked, judge.generated) == (4, 3)
     sampled = FakeBackend({"": analysis("1")})
     Judge(sampled, TEMPLATES, JudgeConfig(1, temperature=1.0)).verify(pairs)
     assert len(sampled.calls[0].prompts) == 4  # samples of a repeat are drawn afresh

@@ -98,11 +98,13 @@ class Judge:
     def __init__(self, backend: Backend, templates: Templates, config: JudgeConfig = JudgeConfig()):
         self.backend, self.templates, self.config = backend, templates, config
         self.sampling = Sampling(config.temperature, max_tokens=config.max_tokens)
+        self.asked = self.generated = 0  # prompts judged, and those sent to the backend
 
     def _mean_scores(self, prompts: list[str]) -> list[float | None]:
         # A greedy judge gives a prompt the same answer every time, so a prompt asked twice (a
         # GRPO group's identical proofs) is generated once; sampled judges draw for each.
         asked = list(dict.fromkeys(prompts)) if self.config.temperature == 0 else prompts
+        self.asked, self.generated = self.asked + len(prompts), self.generated + len(asked)
         if not asked:
             return []
         chats = [user_chat(p) for p in asked]

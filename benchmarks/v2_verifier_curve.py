@@ -2,6 +2,7 @@
 
     python benchmarks/v2_verifier_curve.py [--arms plain,drill] [--families arith,linear]
                                            [--steps 600] [--every 300] [--save DIR]
+                                           [--save-peer DIR]
                                            [--start DIR] [--generator-proofs FILE]
                                            [--held-out 200] [--last-cosine]
 
@@ -33,8 +34,9 @@ training problems stay out of every held-out set (`--data-seed 1` draws rows it 
 seen). `--generator-proofs FILE` (JSON lines of `v2_generator_proofs.py`) gives the
 generator-written proofs: those of 150 of its problems (3/4 of `--held-out`) are held out and
 measured, the rest are the arms' rows (repeated when an arm needs more).
-`--save DIR` keeps the second arm's last checkpoint in DIR, with the problems it and its start
-trained on in `DIR/training_problems.json`, the form `v2_learning_check.py --verifier` reads;
+`--save DIR` keeps the second arm's last checkpoint in DIR (`--save-peer DIR` the first's), with
+the problems it and its start trained on in `DIR/training_problems.json`, the form
+`v2_learning_check.py --verifier` reads;
 no arm trains on a problem of the pools the check draws its held-out sets from.
 `--arms drill,anneal --steps 2400 --every 600 --save DIR` trains a verifier on the schedule of
 RESULTS.md's 2,400-step one (about 2 hours per arm).
@@ -295,6 +297,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data-seed", type=int, default=0, help="another for fresh rows")
     parser.add_argument("--generator-proofs", type=Path, help="v2_generator_proofs.py's file")
     parser.add_argument("--save", type=Path, help="keep the second arm's last checkpoint here")
+    parser.add_argument("--save-peer", type=Path, help="and the first arm's here")
     args = parser.parse_args()
     names = args.arms.split(",")
     if len(names) != 2 or not set(names) <= set(ARMS):
@@ -304,8 +307,9 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"the arms {needing} need --generator-proofs FILE")
     if args.generator_proofs and not args.generator_proofs.is_file():
         parser.error(f"--generator-proofs {args.generator_proofs}: no such file")
-    if args.save and not os.access(args.save if args.save.exists() else args.save.parent, os.W_OK):
-        parser.error(f"--save {args.save}: not a writable place")  # found now, not hours later
+    for option, place in (("--save", args.save), ("--save-peer", args.save_peer)):
+        if place and not os.access(place if place.exists() else place.parent, os.W_OK):
+            parser.error(f"{option} {place}: not a writable place")  # found now, not hours later
     args.names = names
     return args
 
@@ -333,8 +337,9 @@ def main() -> None:
         arms = {m: pool.submit(arm, m, rows[m], helds[m], start, Path(tmp), args)
                 for m in args.names}  # fmt: skip
         results = {m: f.result() for m, f in arms.items()}
-        if args.save:
-            save(results[args.names[1]][1], before | rows[args.names[1]].problems(), args.save)
+        for name, out in zip(args.names, (args.save_peer, args.save), strict=True):
+            if out:
+                save(results[name][1], before | rows[name].problems(), out)
     report(args, held, {m: curve for m, (curve, _) in results.items()})
 
 

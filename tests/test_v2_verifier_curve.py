@@ -43,7 +43,8 @@ def test_generator_proofs_feed_the_curve_which_saves_a_verifier(tmp_path):
     saved = tmp_path / "verifier"
     done = bench("v2_verifier_curve.py", "--arms", "genmeta,quote", "--steps", "2", "--every",
                  "2", "--copy-steps", "2", "--held-out", "4", "--generator-proofs",
-                 str(proofs), "--save", str(saved))  # fmt: skip
+                 str(proofs), "--save", str(saved),
+                 "--save-peer", str(tmp_path / "peer"))  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "skipped 1 unreadable lines (first: line" in out
@@ -52,6 +53,7 @@ def test_generator_proofs_feed_the_curve_which_saves_a_verifier(tmp_path):
     assert out.strip().splitlines()[-1].startswith("quote / genmeta planted-proof accuracy")
     trained = json.loads((saved / "training_problems.json").read_text())
     assert (saved / "config.json").is_file() and trained
+    assert (tmp_path / "peer" / "config.json").is_file()
 
 
 def test_curve_arms_that_need_generator_proofs_stop_before_any_work(tmp_path):

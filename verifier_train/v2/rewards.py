@@ -101,18 +101,19 @@ class Judge:
         self.asked = self.generated = 0  # prompts judged, and those sent to the backend
 
     def _mean_scores(self, prompts: list[str]) -> list[float | None]:
-        # A greedy judge gives a prompt the same answer every time, so a prompt asked twice (a
-        # GRPO group's identical proofs) is generated once; sampled judges draw for each.
-        asked = list(dict.fromkeys(prompts)) if self.config.temperature == 0 else prompts
-        self.asked, self.generated = self.asked + len(prompts), self.generated + len(asked)
-        if not asked:
+        # A greedy judge gives a prompt the same answer every time (up to a batch's padding
+        # rounding), so a prompt asked twice (a GRPO group's identical proofs) is generated
+        # once; a sampled judge draws afresh for each.
+        sent = list(dict.fromkeys(prompts)) if self.config.temperature == 0 else prompts
+        self.asked, self.generated = self.asked + len(prompts), self.generated + len(sent)
+        if not sent:
             return []
-        chats = [user_chat(p) for p in asked]
+        chats = [user_chat(p) for p in sent]
         outs = self.backend.generate(chats, self.config.samples, self.sampling)
         scores = [mean_score([c.text for c in cs], [c.finish_reason for c in cs]) for cs in outs]
-        if asked is prompts:
+        if sent is prompts:
             return scores
-        by_prompt = dict(zip(asked, scores, strict=True))
+        by_prompt = dict(zip(sent, scores, strict=True))
         return [by_prompt[p] for p in prompts]
 
     def verify(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:

@@ -93,14 +93,15 @@ class Settings:
     generator_problems: int = 8000
     generator_sft_steps: int = 400  # stopped early: validity well below what SFT reaches
     # Exact-reward GRPO from seed 0's SFT generator, sampled validity 10.2% at the start:
-    # 40 steps at 2e-4 gave 8.5%, 80 at 1e-4 13.3%, 160 at 1e-4 15.8% (RESULTS.md). 80 keeps
-    # the judge-rewarded run near 1,000 s a seed: each step verifies 64 proofs twice (12 s).
+    # 40 steps at 2e-4 gave 8.5%, 80 at 1e-4 13.3%, 160 at 1e-4 15.8% (RESULTS.md). 80 keep
+    # the judge-rewarded run near 550 s a seed (about 4.6 s a step in verification).
     generator_grpo_steps: int = 80
     grpo_batch: int = 64  # completions per step: batch / generations prompts
     generations: int = 8
     generator_grpo_lr: float = 1e-4
-    # One greedy verification per judged proof, in place of two sampled ones; it did not make
-    # the judge-rewarded run faster (7-11 s a step in verification either way, RESULTS.md).
+    # One greedy verification per judged proof, in place of two sampled ones; alone it did
+    # not make the judge-rewarded run faster (7-11 s a step in verification, RESULTS.md).
+    # Greedy, the judge generates each distinct proof of a step once (54-59% of them).
     judge_samples: int = 1
     judge_temperature: float = 0.0
     validity_problems: int = 100

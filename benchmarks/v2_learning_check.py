@@ -398,10 +398,9 @@ def report(r: SeedResult, s: Settings) -> None:
     clocks |= {f"generator, {g.name} reward": g.clock for g in r.runs}
     print_times(r.walls, clocks, r.seconds)
     for g in (g for g in r.runs if g.distinct and g.distinct[0]):
-        asked, generated = g.distinct
-        share = generated / max(asked, 1)
+        asked, generated = g.distinct  # asked > 0: filtered above
         print(f"the judge verified {generated} distinct proofs of the {asked} it was given "
-              f"({share:.1%}; greedy, so a repeat is generated once)")  # fmt: skip
+              f"({generated / asked:.1%}; greedy, so a repeat is generated once)")  # fmt: skip
 
 
 # --- Summary over seeds ---------------------------------------------------------------------

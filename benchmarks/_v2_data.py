@@ -1,17 +1,17 @@
 """Data for the DeepSeekMath-V2 learning check: the toy world's SFT rows
 (`verifier_train.v2.toyworld.rows`, what the shipped toy prover is trained on) rendered with
-the short templates of `_v2_templates/`. This module does not train or sample anything.
+the toy world's short templates (`rows.TOY_TEMPLATES`). This module does not train or sample
+anything.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from prover.prompts import Templates
 from verifier_train.v2.toyworld.rows import (  # noqa: F401  (the check's data API)
     COPY_ALPHABET,
     META_BODY,
+    MIXES,
     PHRASES,
+    SKIP_MIX,
     TRAIN_MIX,
     World,
     chat,
@@ -27,9 +27,4 @@ from verifier_train.v2.toyworld.rows import (  # noqa: F401  (the check's data A
     vocabulary_words,
     written_meta_data,
 )
-
-TEMPLATE_DIR = Path(__file__).with_name("_v2_templates")
-
-
-def load_templates() -> Templates:
-    return Templates.load(TEMPLATE_DIR)
+from verifier_train.v2.toyworld.rows import toy_templates as load_templates  # noqa: F401

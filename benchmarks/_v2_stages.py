@@ -24,14 +24,14 @@ import _v2_train as train
 from prover.backends.base import Sampling
 from prover.backends.hf import HFBackend
 from verifier_train.grpo import GRPORecipe
+from verifier_train.v2 import toy_prover
 from verifier_train.v2.toyworld import analysis, generator_problems
-from verifier_train.v2.toyworld.charmodel import build_char_model
 
 TRAIN_SEED, HELDOUT_SEED = 0, 10**6  # data seeds; held-out problems are also deduplicated
 # Held-out sets are drawn from a pool this many times larger, minus the problems seen in
 # training: draws repeat linear problems (20,000 draws give about 10,000 distinct ones).
 POOL = 10
-COPY_ROWS = 20000
+HIDDEN, LAYERS = 128, 4  # the char-level Llama's sizes
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,9 @@ def reward_ends(out: Path, key: str = "reward", width: int = 3):
 
 def copy_stage(job: Job) -> tuple[Path, float]:
     """(the warmed-up base model shared by verifier and generator, seconds)."""
-    s = job.settings
-    base = build_char_model(job.tmp / "init", job.words, seed=job.seed)
-    start = time.perf_counter()
-    rows = data.copy_rows(COPY_ROWS, job.seed)
-    path = train.sft(base, rows, s.copy_steps, s.sft_batch, s.sft_lr, job.seed, job.tmp / "copy")
+    s, start = job.settings, time.perf_counter()
+    sizes = (HIDDEN, LAYERS, s.copy_steps, s.sft_batch)
+    path = toy_prover.warm_up(job.tmp, job.words, *sizes, s.sft_lr, job.seed)
     return path, time.perf_counter() - start
 
 

@@ -23,7 +23,7 @@ from prover.backends.base import Sampling, user_chat
 from prover.backends.hf import HFBackend
 from prover.parse import parse_generation, parse_verdict
 from prover.prompts import Templates
-from verifier_train.v2 import toy_prover
+from verifier_train.v2 import toy_prover, toy_verifier
 from verifier_train.v2.toyworld import check_proof
 
 QUIET = {"save_strategy": "no", "disable_tqdm": True, "logging_steps": 10**6}
@@ -95,36 +95,9 @@ def instrument(trainer: Any, clock: Clock) -> Clock:
 # --- Measurements ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VerifierScores:
-    accuracy: float  # exact match of the greedy boxed score with the exact label
-    mae: float  # |predicted - exact|, an unreadable prediction counted as 0.5 off
-    unreadable: float
-    by_kind: dict[str, float] = field(default_factory=dict)  # accuracy per kind of proof
-    analyses: tuple[str, ...] = ()  # the greedy analyses, in row order
-
-
-def _share_by(right: Sequence[bool], rows: Sequence[dict], key: str) -> dict[str, float]:
-    """The share of `right` within each value of `row[key]`."""
-    return {
-        k: statistics.mean(ok for ok, r in zip(right, rows, strict=True) if r[key] == k)
-        for k in sorted({r[key] for r in rows})
-    }
-
-
-def verifier_scores(backend: HFBackend, templates: Templates, rows: Sequence[dict],
-                    max_tokens: int) -> VerifierScores:  # fmt: skip
-    """Greedy verification of held-out proofs against their exact labels, by `kind`."""
-    prompts = [user_chat(templates.verification(r["problem"], r["proof"])) for r in rows]
-    outs = backend.generate(prompts, 1, Sampling(temperature=0, max_tokens=max_tokens))
-    scores = [parse_verdict(o[0].text, o[0].finish_reason).score for o in outs]
-    truth = [float(r["score"]) for r in rows]
-    right = [s == t for s, t in zip(scores, truth, strict=True)]
-    errors = [0.5 if s is None else abs(s - t) for s, t in zip(scores, truth, strict=True)]
-    by_kind = _share_by(right, rows, "kind")
-    return VerifierScores(statistics.mean(right), statistics.mean(errors),
-                          sum(s is None for s in scores) / len(rows), by_kind,
-                          tuple(o[0].text for o in outs))  # fmt: skip
+# Greedy verifier accuracy by kind: the toy verifier's own measurement.
+VerifierScores, verifier_scores = toy_verifier.VerifierScores, toy_verifier.verifier_scores
+_share_by = toy_verifier.share_by
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ import _v2_train as train  # noqa: E402
 from v2_learning_check import QUICK, Settings, init_worker  # noqa: E402
 
 from prover.backends.base import Sampling, user_chat  # noqa: E402
+from verifier_train.v2 import toy_verifier  # noqa: E402
 from verifier_train.v2.toyworld import generator_problems  # noqa: E402
 
 PROBLEM_SEED = 3 * 10**6  # apart from the check's training and held-out draws
@@ -54,20 +55,7 @@ def problems_to_sample(n: int, seed: int, world: data.World, done: set[str]) -> 
     return [p for p in distinct if p not in done]
 
 
-FIELDS = ("problem", "proof", "score", "kind")  # one JSON line per proof
-
-
-def read_proofs(path: Path) -> tuple[list[dict], list[int]]:
-    """(the proof rows of a file this script wrote, the numbers of its unreadable lines: a line
-    cut off by a crash, or not such a row)."""
-    rows, bad = [], []
-    for number, line in enumerate(path.read_text().splitlines() if path.exists() else [], 1):
-        try:
-            row = json.loads(line)
-            rows.append({k: row[k] for k in FIELDS})
-        except (ValueError, KeyError, TypeError):
-            bad.append(number)
-    return rows, bad
+read_proofs = toy_verifier.read_proofs  # (rows, unreadable line numbers) of such a file
 
 
 def written(out: Path) -> set[str]:

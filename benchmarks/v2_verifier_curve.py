@@ -55,12 +55,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
-import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -72,81 +68,40 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import _v2_data as data  # noqa: E402
 import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
-from v2_generator_proofs import read_proofs  # noqa: E402
 from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
 
-from verifier_train.v2.toy_prover import CONSTANT  # noqa: E402
-from verifier_train.v2.toyworld import analysis, generator_problems  # noqa: E402
-from verifier_train.v2.toyworld.analysis import computed_analysis  # noqa: E402
+from verifier_train.v2 import toy_verifier  # noqa: E402
 
 BATCH = 32
-TOKENS = 448  # 2.1% of arith+linear columns analyses exceed 400 new tokens
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """One arm: its planted proof mix, note style, learning-rate schedules (of each chunk, of
-    the last one), and the shares of its rows that are meta-verification and generator-written
-    (the rest are planted proofs)."""
-
-    mix: dict[str, float] | None = None
-    notes: str = "columns"
-    schedule: tuple[str, str] = (CONSTANT, CONSTANT)
-    meta: float = 0.0
-    generated: float = 0.0
-    quote: bool = False  # analyses quote the proof's line first
-    meta_form: str = "sentence"  # meta answers: one sentence, or worked (`toyworld.data`)
-    meta_written: float = 0.0  # of the meta rows, those of generator-written proofs
-
-    @contextmanager
-    def written(self) -> Iterator[None]:
-        """Reference analyses and meta answers written in this arm's styles inside the block."""
-        with analysis.written(self.notes, self.quote, self.meta_form):
-            yield
-
-
-# Skipped steps are the class the genmeta verifier misses most (40% of planted ones after
-# 1,200 steps: it writes the step's expected line where the proof's line belongs, so it finds
-# no difference), and a generator's proofs almost never skip a step (10 of 7,999 are label
-# 0.5). This mix has more of them, at the cost of the other kinds and the slips drill.
-SKIP_MIX = {
-    "correct": 0.25,
-    "wrong_step": 0.1,
-    "skipped_step": 0.35,
-    "false_final": 0.1,
-    "slips": 0.15,
-    "junk": 0.05,
-}
+Stage = toy_verifier.VerifierStage
+Rows = toy_verifier.StageRows
+TOKENS = toy_verifier.TOKENS
+# An arm is a stage of the toy verifier's recipe; `--steps`, `--every` and `--data-seed` give
+# its length, chunks and rows.
+GEN, WORKED = {"meta": 0.2, "generated": 0.4}, {"meta_form": "worked", "meta_written": 0.5}
 ARMS = {
-    "default": Recipe(),
-    "drill": Recipe(data.TRAIN_MIX),
-    "results": Recipe(data.TRAIN_MIX, "results"),
-    "plain": Recipe(data.TRAIN_MIX, "none"),
-    "cosine": Recipe(data.TRAIN_MIX, schedule=("cosine", "cosine")),
-    "anneal": Recipe(data.TRAIN_MIX, schedule=(CONSTANT, "cosine")),
-    "meta": Recipe(data.TRAIN_MIX, meta=0.2),
-    "gen": Recipe(data.TRAIN_MIX, generated=0.5),
-    "genmeta": Recipe(data.TRAIN_MIX, meta=0.2, generated=0.4),
-    "genskip": Recipe(SKIP_MIX, meta=0.2, generated=0.4),
-    "quote": Recipe(data.TRAIN_MIX, meta=0.2, generated=0.4, quote=True),
-    "metawork": Recipe(
-        data.TRAIN_MIX, meta=0.2, generated=0.4, meta_form="worked", meta_written=0.5
-    ),
-    "workskip": Recipe(SKIP_MIX, meta=0.2, generated=0.4, meta_form="worked", meta_written=0.5),
+    "default": Stage(),
+    "drill": Stage(mix="train"),
+    "results": Stage(mix="train", notes="results"),
+    "plain": Stage(mix="train", notes="none"),
+    "cosine": Stage(mix="train", schedule="cosine", last_schedule="cosine"),
+    "anneal": Stage(mix="train", last_schedule="cosine"),
+    "meta": Stage(mix="train", meta=0.2),
+    "gen": Stage(mix="train", generated=0.5),
+    "genmeta": Stage(mix="train", **GEN),
+    "genskip": Stage(mix="skip", **GEN),
+    "quote": Stage(mix="train", quote=True, **GEN),
+    "metawork": Stage(mix="train", **GEN, **WORKED),
+    "workskip": Stage(mix="skip", **GEN, **WORKED),
 }
 
 
-@dataclass(frozen=True)
-class Rows:
-    """Planted proofs (with their reference analyses), meta-verification records and
-    generator-written proofs: an arm's training rows, or the held-out sets."""
-
-    proofs: list[dict]
-    metas: list[dict]
-    generated: list[dict]
-
-    def problems(self) -> set[str]:
-        return {r["problem"] for r in self.proofs + self.metas + self.generated}
+def arm_stage(name: str, args: argparse.Namespace) -> Stage:
+    """The arm's stage at the run's length, chunks, data seed and last schedule."""
+    stage = ARMS[name]
+    last = "cosine" if args.last_cosine else stage.last_schedule
+    return replace(stage, steps=args.steps, chunk_steps=args.every, data_seed=args.data_seed,
+                   last_schedule=last)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -164,26 +119,18 @@ class Point:
 def arm(name: str, rows: Rows, held: Rows, start: Path, out: Path,
         args: argparse.Namespace) -> tuple[list[Point], Path]:  # fmt: skip
     """The arm's curve, measured at every checkpoint, and its last checkpoint."""
-    templates = data.load_templates()
-    with ARMS[name].written():
-        graded = [r | {"analysis": computed_analysis(r["problem"], r["proof"])}
-                  for r in rows.generated]  # fmt: skip
-    sft_rows = data.verifier_sft_rows(rows.proofs + graded, rows.metas, templates)
-    random.Random(0).shuffle(sft_rows)
-    model, trained, curve = start, 0.0, []
-    for step in range(args.every, args.steps + 1, args.every):
-        begin = time.perf_counter()
-        chunk = sft_rows[(step - args.every) * BATCH : step * BATCH]
-        last = step + args.every > args.steps
-        schedule = "cosine" if last and args.last_cosine else ARMS[name].schedule[last]
-        model = train.sft(model, chunk, args.every, BATCH, args.lr, step, out / f"{name}{step}",
-                          (), schedule)  # fmt: skip
-        trained += time.perf_counter() - begin
+    templates, stage, curve = data.load_templates(), arm_stage(name, args), []
+
+    def measured(step: int, model: Path, seconds: float) -> None:
+        trained = seconds + (curve[-1].seconds if curve else 0.0)
         curve.append(measure(train.load(model), templates, held, step, trained))
         point = curve[-1]  # a progress line now: the tables come when both arms are done
         gen = f", generator-written {point.generated.accuracy:.1%}" if point.generated else ""
         print(f"  {name} {step}: planted {point.verify.accuracy:.1%}, meta records "
               f"{point.meta.accuracy:.1%}{gen}, {trained:.0f} s", flush=True)  # fmt: skip
+
+    sft_rows = toy_verifier.sft_rows(stage, rows, templates)
+    model = toy_verifier.train_stage(stage, sft_rows, start, out / name, BATCH, args.lr, measured)
     return curve, model
 
 
@@ -199,59 +146,29 @@ def measure(backend: Any, templates: Any, held: Rows, step: int, trained: float)
     return Point(step, scores, metas, gen, own, trained)
 
 
-def _cycled(rows: list[dict], n: int, seed: int) -> list[dict]:
-    """n rows: `rows` shuffled, repeated as often as needed."""
-    if not rows:
-        return []
-    out, rng = [], random.Random(seed)
-    while len(out) < n:
-        out += rng.sample(rows, len(rows))
-    return out[:n]
-
-
 def reserved(world: data.World) -> set[str]:
     """The problems `v2_learning_check.py` draws its held-out sets from (`_v2_stages`): kept
-    out of every arm's rows, so that a saved verifier leaves the check its held-out sets
-    (draws repeat problems: 20,000 linear draws give about 10,000 distinct ones)."""
+    out of every arm's rows, so that a saved verifier leaves the check its held-out sets."""
     s = Settings()
-    planted = data.verifier_data(stages.POOL * s.heldout_proofs, stages.HELDOUT_SEED, world)
-    written = generator_problems(stages.POOL * s.validity_problems, stages.HELDOUT_SEED + 2,
-                                 world.families, world.max_chars)  # fmt: skip
-    return {r["problem"] for r in planted + written}
+    return toy_verifier.reserved(world, stages.POOL * s.heldout_proofs,
+                                 stages.POOL * s.validity_problems)  # fmt: skip
 
 
 def arm_rows(name: str, world: data.World, args: argparse.Namespace, away: set[str],
              generated: list[dict]) -> Rows:  # fmt: skip
-    """`steps * BATCH` SFT rows in the arm's shares and note style, none of a problem in
-    `away` (the planted proofs are drawn from three times as many and filtered)."""
-    recipe, n, seed = ARMS[name], args.steps * BATCH, 2 * args.data_seed
-    metas, graded = round(n * recipe.meta), round(n * recipe.generated)
-    written = round(metas * recipe.meta_written)
-    mine = [r for r in generated if r["problem"] not in away]
-    with recipe.written():
-        proofs = data.verifier_data(3 * (n - metas - graded), seed, world, recipe.mix)
-        meta_rows = data.meta_data(3 * metas, seed + 1, world) if metas else []
-        meta_written = data.written_meta_data(_cycled(mine, 3 * written, seed + 2), seed + 3)
-    proofs = [r for r in proofs if r["problem"] not in away][: n - metas - graded]
-    meta_rows = [r for r in meta_rows if r["problem"] not in away][: metas - written]
-    meta_rows = _cycled(meta_rows + meta_written[:written], metas, seed + 4)
-    graded_rows = _cycled(mine, graded, seed)
-    return Rows(proofs, meta_rows, graded_rows)
+    """`steps * BATCH` SFT rows of the arm's stage (`toy_verifier.stage_rows`)."""
+    return toy_verifier.stage_rows(arm_stage(name, args), world, away, generated, BATCH)
 
 
 def held_out(world: data.World, start_problems: set[str], generated: list[dict],
              n: int) -> Rows:  # fmt: skip
-    """The held-out sets, of problems the start model did not train on: n planted proofs,
-    n / 2 meta records, and the generator-written proofs of 3n / 4 of the file's problems."""
-    problems = sorted({r["problem"] for r in generated} - start_problems)
-    random.Random(3).shuffle(problems)
-    kept = set(problems[: 3 * n // 4])
-    gen = [r | {"kind": f"label {r['score']:g}"} for r in generated if r["problem"] in kept]
-    fresh = [r for r in data.verifier_data(10 * n, 10**6, world)
-             if r["problem"] not in start_problems | kept]  # fmt: skip
-    seen = start_problems | kept | {r["problem"] for r in fresh[:n]}
+    """The held-out sets, of problems the start model did not train on: n planted proofs and
+    the generator-written proofs of 3n / 4 of the file's problems (`toy_verifier.heldout`),
+    and n / 2 meta records."""
+    held = toy_verifier.heldout(world, generated, n, 3 * n // 4, start_problems)
+    seen = start_problems | held.problems()
     metas = [r for r in data.meta_data(5 * n, 10**6 + 1, world) if r["problem"] not in seen]
-    return Rows(fresh[:n], metas[: n // 2], gen)
+    return Rows(held.proofs, metas[: n // 2], held.generated)
 
 
 def warm_up(tmp: Path, world: data.World, copy_steps: int) -> Path:
@@ -277,7 +194,7 @@ def read_generated(path: Path | None) -> list[dict]:
     """The rows of a `v2_generator_proofs.py` file; unreadable lines are reported and skipped."""
     if path is None:
         return []
-    rows, bad = read_proofs(path)
+    rows, bad = toy_verifier.read_proofs(path)
     if bad:
         print(f"{path}: skipped {len(bad)} unreadable lines (first: line {bad[0]})")
     return rows
@@ -302,6 +219,8 @@ def parse_args() -> argparse.Namespace:
     names = args.arms.split(",")
     if len(names) != 2 or not set(names) <= set(ARMS):
         parser.error(f"--arms takes two of {', '.join(ARMS)}")
+    if args.steps % args.every:
+        parser.error("--steps must be a multiple of --every")
     if any(ARMS[m].generated for m in names) and not args.generator_proofs:
         needing = ", ".join(m for m, r in ARMS.items() if r.generated)
         parser.error(f"the arms {needing} need --generator-proofs FILE")

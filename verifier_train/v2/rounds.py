@@ -5,7 +5,8 @@ prover's cold start (`verifier_train.v2.toy_prover`) comes first and is the star
 
 The recipe holds `model`, `data` (`verifier`, optional `meta`, `problems`: file lists,
 relative to the recipe), `iterate` (round settings), `verifier` / `generator` GRPO sections,
-and optionally `toy_prover`. `run_recipe` is the one call `prover iterate` makes.
+and optionally a cold start: `toy_prover` or `toy_verifier` (with `data.generator_proofs`).
+`run_recipe` is the one call `prover iterate` makes.
 
 This module does not parse command lines (`prover.cli.iterate`) or decide when a step is
 finished (`verifier_train.v2.iterate.Iterate`).
@@ -81,19 +82,54 @@ def run_recipe(run: IterateRun, log: Callable[[str], None] = print) -> tuple[str
 
 
 def cold_start(recipe: dict, run: IterateRun, log: Callable[[str], None]) -> Path | None:
-    """The toy prover of the recipe's `toy_prover` section, trained (or resumed) in
-    `OUT/toy-prover/`, measured and given its MODEL_CARD.md; None without that section."""
-    from verifier_train.v2.toy_prover import ToyProverRecipe, finish_card, train_toy_prover
+    """The model of the recipe's cold-start section, trained (or resumed) in its folder of
+    `OUT/`, measured and given its MODEL_CARD.md: `toy_prover` (`OUT/toy-prover/`) or
+    `toy_verifier` (`OUT/toy-verifier/`, from `data.generator_proofs`); None without one."""
+    from verifier_train.v2 import toy_prover, toy_verifier
 
+    if "toy_prover" in recipe and "toy_verifier" in recipe:
+        raise InputError(f"{run.recipe}: a recipe has `toy_prover` or `toy_verifier`, not both")
+    if "toy_verifier" in recipe:
+        toy = _cold_section(recipe, "toy_verifier", toy_verifier.ToyVerifierRecipe, run)
+        generated = read_generated(_files(recipe, "generator_proofs", run.recipe.parent), log)
+        final = toy_verifier.train_toy_verifier(toy, run.out / "toy-verifier", generated, log)
+        toy_verifier.finish_card(final, toy, generated, log)
+        return final
     if "toy_prover" not in recipe:
         return None
+    toy = _cold_section(recipe, "toy_prover", toy_prover.ToyProverRecipe, run)
+    final = toy_prover.train_toy_prover(toy, run.out / "toy-prover", log)
+    toy_prover.finish_card(final, toy, log)
+    return final
+
+
+def _cold_section(recipe: dict, name: str, cls: type, run: IterateRun):
+    """The recipe's `name` section as `cls`; a bad value is one line."""
     try:
-        toy = section(recipe, "toy_prover", ToyProverRecipe, run.recipe)
+        return section(recipe, name, cls, run.recipe)
     except ValueError as exc:
         raise InputError(f"{run.recipe}: {exc}") from exc
-    final = train_toy_prover(toy, run.out / "toy-prover", log)
-    finish_card(final, toy, log)
-    return final
+
+
+def read_generated(paths: list[Path], log: Callable[[str], None]) -> list[dict]:
+    """The generator-written proofs of `paths` (`toy_verifier.read_proofs`); unreadable lines
+    are reported and skipped, and a missing file or no readable row is one line."""
+    from verifier_train.v2.toy_verifier import read_proofs
+
+    rows = []
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"data.generator_proofs: no file {path}")
+        try:
+            got, bad = read_proofs(path)
+        except (OSError, EOFError) as exc:  # a damaged .gz
+            raise InputError(f"cannot read {path}: {exc}") from exc
+        if bad:
+            log(f"{path}: skipped {len(bad)} unreadable lines (first: line {bad[0]})")
+        rows += got
+    if paths and not rows:
+        raise InputError(f"data.generator_proofs: no readable proof rows in {paths[0]}")
+    return rows
 
 
 def read_plan(recipe: dict, run: IterateRun, config: IterateConfig,

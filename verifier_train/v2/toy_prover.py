@@ -178,17 +178,14 @@ def train_toy_prover(recipe: ToyProverRecipe, out: Path, log=print) -> Path:
     import torch
 
     from prover.prompts import Templates
-    from verifier_train.v2.toyworld.charmodel import build_char_model
-    from verifier_train.v2.toyworld.rows import copy_rows, vocabulary_words
+    from verifier_train.v2.toyworld.rows import vocabulary_words
 
     torch.set_num_threads(recipe.threads)
     templates, prev = Templates.load(), out / "copy"
     if not (prev / "config.json").is_file():
         start = time.perf_counter()
-        words = vocabulary_words(templates)
-        base = build_char_model(out / "init", words, recipe.hidden, recipe.layers, recipe.seed)
-        rows = copy_rows(COPY_ROWS, recipe.seed)
-        sft(base, rows, recipe.copy_steps, recipe.batch, recipe.learning_rate, recipe.seed, prev)
+        sizes = (recipe.hidden, recipe.layers, recipe.copy_steps, recipe.batch)
+        warm_up(out, vocabulary_words(templates), *sizes, recipe.learning_rate, recipe.seed)
         _timed(out, "copy", start, log)
     rows, size = sft_rows(recipe, templates), recipe.chunk_steps * recipe.batch
     for end in range(recipe.chunk_steps, recipe.sft_steps + 1, recipe.chunk_steps):
@@ -207,13 +204,28 @@ def train_toy_prover(recipe: ToyProverRecipe, out: Path, log=print) -> Path:
     return final
 
 
+def warm_up(out: Path, words: Sequence[str], hidden: int, layers: int, steps: int, batch: int,
+            lr: float, seed: int) -> Path:  # fmt: skip
+    """A random char-level Llama built in `out/init` (tokenizer phrases `words`), then `steps`
+    SFT steps of the copy warm-up (`rows.copy_rows`), saved in `out/copy`."""
+    from verifier_train.v2.toyworld.charmodel import build_char_model
+    from verifier_train.v2.toyworld.rows import copy_rows
+
+    base = build_char_model(out / "init", words, hidden, layers, seed)
+    return sft(base, copy_rows(COPY_ROWS, seed), steps, batch, lr, seed, out / "copy")
+
+
 def _timed(out: Path, stage: str, start: float, log) -> None:
+    """Record a stage finished now, begun at `start` (`time.perf_counter`)."""
+    record(out, stage, time.perf_counter() - start, log)
+
+
+def record(out: Path, stage: str, seconds: float, log) -> None:
     """Record a finished stage's seconds in `out/times.json` and say so."""
     from prover.rundir import write_json
 
-    seconds = time.perf_counter() - start
     write_json(out / "times.json", training_times(out) | {stage: round(seconds, 1)})
-    log(f"toy prover: {stage} done in {seconds:.0f} s")
+    log(f"{out.name}: {stage} done in {seconds:.0f} s")
 
 
 def training_times(out: Path) -> dict[str, float]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prover.backends.base import deepseek_math_chat, user_chat
@@ -144,6 +145,31 @@ TRAIN_MIX = {
     "slips": 0.25,
     "junk": 0.05,
 }
+
+
+# Skipped steps are the class a verifier trained on TRAIN_MIX misses most (it writes the step's
+# expected line where the proof's line belongs, so it finds no difference), and a generator's
+# proofs almost never skip a step (10 of 7,999 are label 0.5). This mix has more of them, at
+# the cost of the other kinds and the slips drill (RESULTS.md: skipped steps 73.2% -> 92.7%).
+SKIP_MIX = {
+    "correct": 0.25,
+    "wrong_step": 0.1,
+    "skipped_step": 0.35,
+    "false_final": 0.1,
+    "slips": 0.15,
+    "junk": 0.05,
+}
+# Planted-proof mixes by name (recipes name them): "default" is `data.DEFAULT_MIX`, the
+# held-out kinds alone.
+MIXES: dict[str, dict[str, float] | None] = {"default": None, "train": TRAIN_MIX, "skip": SKIP_MIX}
+# The short prompt templates of the V2 learning check and the toy verifier: the shipped ones
+# (`prover/prompts/templates`) are written for real models and are several times longer.
+TOY_TEMPLATES = Path(__file__).with_name("templates")
+
+
+def toy_templates() -> Templates:
+    """The toy world's short prompt templates (`TOY_TEMPLATES`)."""
+    return Templates.load(TOY_TEMPLATES)
 
 
 def verifier_data(

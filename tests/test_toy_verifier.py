@@ -1,0 +1,131 @@
+"""The toy verifier (`verifier_train.v2.toy_verifier`): its stages trained at tiny sizes
+through `prover iterate` (chunks, held-out problems kept out, measurement, card, resume), its
+recipe's one-line errors, and the shipped recipe and proofs file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from prover.cli import main
+from verifier_train.recipe_yaml import read_recipe, section
+from verifier_train.v2.toy_verifier import (
+    ToyVerifierRecipe,
+    VerifierStage,
+    held_problems,
+    read_proofs,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "verifier_train/recipes/toy-verifier.yaml"
+PROOFS = ROOT / "datasets/toy/generator-proofs.jsonl.gz"
+TINY = {
+    "hidden": 32,
+    "layers": 1,
+    "copy_steps": 2,
+    "batch": 4,
+    "heldout_proofs": 4,
+    "heldout_generated": 3,
+    "reserve_proofs": 20,
+    "reserve_problems": 20,
+    "stages": [
+        {"steps": 2, "chunk_steps": 1, "mix": "train", "meta": 0.25, "generated": 0.5,
+         "last_schedule": "cosine"},
+        {"steps": 1, "chunk_steps": 1, "mix": "skip", "meta": 0.25, "generated": 0.25,
+         "meta_form": "worked", "meta_written": 0.5, "data_seed": 1},
+    ],
+}  # fmt: skip
+
+
+def _proofs(tmp_path: Path, n: int = 40) -> Path:
+    """The first n rows of the shipped proofs file, and one cut-off line."""
+    with gzip.open(PROOFS, "rt") as f:
+        lines = [next(f) for _ in range(n)]
+    path = tmp_path / "gen.jsonl"
+    path.write_text("".join(lines) + '{"problem": "cut')
+    return path
+
+
+def _recipe(tmp_path: Path, toy: dict, proofs: str = "gen.jsonl") -> Path:
+    path = tmp_path / "toy.yaml"
+    body = {"toy_verifier": toy, "data": {"generator_proofs": proofs}, "iterate": {"rounds": 0}}
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+def test_iterate_trains_every_stage_keeps_held_out_problems_out_and_resumes(tmp_path):
+    _proofs(tmp_path)
+    recipe, out = _recipe(tmp_path, TINY), tmp_path / "run"
+    result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 unreadable lines (first: line 41)" in result.output
+    root = out / "toy-verifier"
+    times = json.loads((root / "times.json").read_text())
+    assert set(times) == {"copy", "stage1-1", "stage1-2", "stage2-1"}
+    final = root / "final"
+    assert f"no rounds; the model is {final}" in result.output
+    trained = set(json.loads((final / "training_problems.json").read_text()))
+    toy = section(read_recipe(recipe), "toy_verifier", ToyVerifierRecipe, recipe)
+    rows, _ = read_proofs(tmp_path / "gen.jsonl")
+    from verifier_train.v2.toyworld.rows import World
+
+    assert trained and not trained & held_problems(toy, World(toy.families), rows)
+    held = json.loads((final / "heldout.json").read_text())
+    assert held["proofs"] == 4 and held["generated_proofs"] > 0
+    assert "Held-out figures" in (final / "MODEL_CARD.md").read_text()
+    again = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert again.exit_code == 0 and "done in" not in again.output  # nothing retrained
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"stages": []}, "no stages"),
+        ({"stages": [{"steps": 3, "chunk_steps": 2}]}, "multiple of chunk_steps"),
+        ({"stages": [{"mix": "skipped"}]}, "mix 'skipped' is not one of"),
+        ({"stages": [{"step": 3}]}, "unknown stage setting 'step'"),
+        ({"stages": [{"meta": 0.7, "generated": 0.4}]}, "more than all the rows"),
+    ],
+)
+def test_a_bad_stage_is_one_line(tmp_path, change, message):
+    _proofs(tmp_path)
+    recipe = _recipe(tmp_path, TINY | change)
+    result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_or_unreadable_proofs_file_is_one_line_before_any_work(tmp_path):
+    for name, text, message in (
+        ("none.jsonl", None, "no file"),
+        ("bad.jsonl", "not json\n", "no readable proof rows"),
+        ("bad.jsonl.gz", "not gzip", "cannot read"),
+    ):
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        recipe = _recipe(tmp_path, TINY, name)
+        out = tmp_path / "o"
+        result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+        assert result.exit_code != 0 and message in result.output, result.output
+        assert "Traceback" not in result.output and not out.exists()
+
+
+def test_the_shipped_recipe_reads_and_its_proofs_file_is_whole():
+    toy = section(read_recipe(SHIPPED), "toy_verifier", ToyVerifierRecipe, SHIPPED)
+    assert [s.mix for s in toy.stages] == ["train", "train", "skip"]
+    assert [s.meta_form for s in toy.stages] == ["sentence", "worked", "worked"]
+    assert sum(s.steps for s in toy.stages) == 2400
+    assert (SHIPPED.parent / read_recipe(SHIPPED)["data"]["generator_proofs"]).resolve() == PROOFS
+    rows, bad = read_proofs(PROOFS)
+    assert len(rows) == 16000 and not bad
+
+
+def test_stage_defaults_are_the_plain_drawn_mix():
+    stage = VerifierStage()
+    assert (stage.mix, stage.meta, stage.generated, stage.meta_form) == ("default", 0, 0,
+                                                                          "sentence")  # fmt: skip

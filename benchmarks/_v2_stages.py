@@ -25,6 +25,7 @@ from prover.backends.base import Sampling
 from prover.backends.hf import HFBackend
 from verifier_train.grpo import GRPORecipe
 from verifier_train.v2 import toy_prover
+from verifier_train.v2.toy_generator import toy_grpo_recipe
 from verifier_train.v2.toyworld import analysis, generator_problems
 
 TRAIN_SEED, HELDOUT_SEED = 0, 10**6  # data seeds; held-out problems are also deduplicated
@@ -102,17 +103,7 @@ class GeneratorRun:
 
 def grpo_recipe(s: Any, seed: int, steps: int, lr: float, tokens: int) -> GRPORecipe:
     """DeepSeekMath's GRPO objective (beta 0.04, loss "grpo") at tiny sizes, on the CPU."""
-    return GRPORecipe(
-        num_generations=s.generations,
-        learning_rate=lr,
-        max_completion_length=tokens,
-        per_device_train_batch_size=s.grpo_batch,
-        gradient_accumulation_steps=1,
-        max_steps=steps,
-        seed=seed,
-        use_cpu=True,
-        max_prompt_length=640,
-    )
+    return toy_grpo_recipe(s.generations, s.grpo_batch, lr, tokens, steps, seed)
 
 
 def reward_ends(out: Path, key: str = "reward", width: int = 3):

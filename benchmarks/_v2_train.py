@@ -23,8 +23,7 @@ from prover.backends.base import Sampling, user_chat
 from prover.backends.hf import HFBackend
 from prover.parse import parse_generation, parse_verdict
 from prover.prompts import Templates
-from verifier_train.v2 import toy_prover, toy_verifier
-from verifier_train.v2.toyworld import check_proof
+from verifier_train.v2 import toy_generator, toy_prover, toy_verifier
 
 QUIET = {"save_strategy": "no", "disable_tqdm": True, "logging_steps": 10**6}
 # GRPO logs every step (to metrics.jsonl only: `quiet` removes the printers).
@@ -163,28 +162,8 @@ def meta_scores(
     return MetaScores(statistics.mean(right) if right else 0.0, by_variant, own)
 
 
-@dataclass(frozen=True)
-class Validity:
-    greedy: float  # share of greedy proofs whose exact label is 1
-    sampled: float  # the same over `samples` proofs per problem at temperature 1
-    sampled_mean: float  # mean exact label of the sampled proofs
-    proofs: tuple[tuple[str, str], ...] = ()  # the sampled (problem, completion) pairs
-    calibration: float = 0.0  # share of sampled proofs whose boxed self-score is the label
-
-
-def validity(backend: HFBackend, templates: Templates, problems: Sequence[str], samples: int,
-             max_tokens: int, seed: int) -> Validity:  # fmt: skip
-    """True validity (by `check_proof`) of the policy's proofs of held-out problems."""
-    prompts = [user_chat(templates.generation(p)) for p in problems]
-    greedy = backend.generate(prompts, 1, Sampling(temperature=0, max_tokens=max_tokens))
-    sampled = backend.generate(prompts, samples, Sampling(1.0, 1.0, max_tokens, seed=seed))
-    g = [check_proof(p, cs[0].text).score for p, cs in zip(problems, greedy, strict=True)]
-    pairs = [(p, c.text) for p, cs in zip(problems, sampled, strict=True) for c in cs]
-    s = [check_proof(p, text).score for p, text in pairs]
-    selves = [parse_generation(text).self_score for _, text in pairs]
-    calibrated = sum(me == x for me, x in zip(selves, s, strict=True)) / len(s)
-    return Validity(sum(x == 1.0 for x in g) / len(g), sum(x == 1.0 for x in s) / len(s),
-                    sum(s) / len(s), tuple(pairs), calibrated)  # fmt: skip
+# True validity of a policy's proofs: the toy generator's own measurement.
+Validity, validity = toy_generator.Validity, toy_generator.validity
 
 
 def judged_mean(judge: Any, proofs: Sequence[tuple[str, str]]) -> float | None:

@@ -17,7 +17,7 @@ CPU = {"use_cpu": True, "bf16": False}
 
 def builders():
     from verifier_train import grpo, pretrain, reward_model, sft
-    from verifier_train.v2 import toy_prover, toy_verifier
+    from verifier_train.v2 import toy_generator, toy_prover, toy_verifier
 
     def grpo_args(recipe, out):
         return grpo.to_grpo_config(recipe, out, **CPU, use_vllm=False)
@@ -36,6 +36,8 @@ def builders():
         "toy_prover": (toy_prover.ToyProverRecipe,
                        lambda r, out: toy_prover.sft_args(r.chunk_steps, r.batch,
                                                           r.learning_rate, r.seed, out)),
+        "toy_generator": (toy_generator.ToyGeneratorRecipe,
+                          lambda r, out: grpo_args(r.grpo(), out)),
         "toy_verifier": (toy_verifier.ToyVerifierRecipe,
                          lambda r, out: toy_prover.sft_args(r.stages[0].chunk_steps, r.batch,
                                                             r.learning_rate, r.seed, out,

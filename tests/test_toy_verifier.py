@@ -82,6 +82,53 @@ def test_iterate_trains_every_stage_keeps_held_out_problems_out_and_resumes(tmp_
     assert again.exit_code == 0 and "done in" not in again.output  # nothing retrained
 
 
+TINY_GENERATOR = {
+    "problems": 40,
+    "sft_steps": 2,
+    "batch": 4,
+    "grpo_steps": 1,
+    "grpo_batch": 4,
+    "generations": 2,
+    "generation_tokens": 24,
+    "verification_tokens": 24,
+    "heldout_problems": 3,
+    "heldout_samples": 1,
+}
+
+
+def test_iterate_trains_the_generator_the_verifier_rewards(tmp_path):
+    _proofs(tmp_path)
+    recipe, out = _recipe(tmp_path, TINY), tmp_path / "run"
+    body = yaml.safe_load(recipe.read_text()) | {"toy_generator": TINY_GENERATOR}
+    recipe.write_text(yaml.safe_dump(body))
+    result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    final = out / "toy-generator" / "final"
+    assert f"toy generator: {final}" in result.output
+    held = json.loads((final / "heldout.json").read_text())
+    assert set(held) == {"sft", "grpo"} and held["grpo"]["proofs"] == 3
+    card = (final / "MODEL_CARD.md").read_text()
+    assert "1 GRPO steps rewarded by the toy verifier" in card
+    assert (out / "toy-generator" / "grpo" / "metrics.jsonl").is_file()
+    again = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert again.exit_code == 0 and "done in" not in again.output  # nothing retrained
+
+
+def test_a_generator_without_a_verifier_or_with_a_bad_batch_is_one_line(tmp_path):
+    _proofs(tmp_path)
+    recipe = tmp_path / "toy.yaml"
+    for body, message in (
+        ({"toy_generator": {}, "iterate": {"rounds": 0}}, "rewarded by a `toy_verifier`"),
+        ({"toy_verifier": TINY, "toy_generator": {"grpo_batch": 5}, "iterate": {"rounds": 0}},
+         "multiple of generations"),
+    ):  # fmt: skip
+        recipe.write_text(yaml.safe_dump(body))
+        out = tmp_path / "o"
+        result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+        assert result.exit_code != 0 and message in result.output, result.output
+        assert "Traceback" not in result.output and not out.exists()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -123,6 +170,7 @@ def test_the_shipped_recipe_reads_and_its_proofs_file_is_whole():
     assert (SHIPPED.parent / read_recipe(SHIPPED)["data"]["generator_proofs"]).resolve() == PROOFS
     rows, bad = read_proofs(PROOFS)
     assert len(rows) == 16000 and not bad
+    assert "toy_generator" in read_recipe(SHIPPED)
 
 
 def test_stage_defaults_are_the_plain_drawn_mix():

@@ -84,22 +84,44 @@ def run_recipe(run: IterateRun, log: Callable[[str], None] = print) -> tuple[str
 def cold_start(recipe: dict, run: IterateRun, log: Callable[[str], None]) -> Path | None:
     """The model of the recipe's cold-start section, trained (or resumed) in its folder of
     `OUT/`, measured and given its MODEL_CARD.md: `toy_prover` (`OUT/toy-prover/`) or
-    `toy_verifier` (`OUT/toy-verifier/`, from `data.generator_proofs`); None without one."""
-    from verifier_train.v2 import toy_prover, toy_verifier
+    `toy_verifier` (`OUT/toy-verifier/`, from `data.generator_proofs`, and the toy generator
+    it rewards with a `toy_generator` section); None without one."""
+    from verifier_train.v2 import toy_prover
 
     if "toy_prover" in recipe and "toy_verifier" in recipe:
         raise InputError(f"{run.recipe}: a recipe has `toy_prover` or `toy_verifier`, not both")
     if "toy_verifier" in recipe:
-        toy = _cold_section(recipe, "toy_verifier", toy_verifier.ToyVerifierRecipe, run)
-        generated = read_generated(_files(recipe, "generator_proofs", run.recipe.parent), log)
-        final = toy_verifier.train_toy_verifier(toy, run.out / "toy-verifier", generated, log)
-        toy_verifier.finish_card(final, toy, generated, log)
-        return final
+        return _toy_verifier(recipe, run, log)
+    if "toy_generator" in recipe:
+        raise InputError(f"{run.recipe}: `toy_generator` is rewarded by a `toy_verifier`")
     if "toy_prover" not in recipe:
         return None
     toy = _cold_section(recipe, "toy_prover", toy_prover.ToyProverRecipe, run)
     final = toy_prover.train_toy_prover(toy, run.out / "toy-prover", log)
     toy_prover.finish_card(final, toy, log)
+    return final
+
+
+def _toy_verifier(recipe: dict, run: IterateRun, log: Callable[[str], None]) -> Path:
+    """The toy verifier (`OUT/toy-verifier/`), then the toy generator it rewards when the
+    recipe has a `toy_generator` section (`OUT/toy-generator/`); returns the verifier."""
+    from verifier_train.v2 import toy_generator, toy_verifier
+    from verifier_train.v2.toyworld.rows import World
+
+    toy = _cold_section(recipe, "toy_verifier", toy_verifier.ToyVerifierRecipe, run)
+    cls = toy_generator.ToyGeneratorRecipe
+    generator = (
+        _cold_section(recipe, "toy_generator", cls, run) if "toy_generator" in recipe else None
+    )
+    generated = read_generated(_files(recipe, "generator_proofs", run.recipe.parent), log)
+    out = run.out / "toy-verifier"
+    final = toy_verifier.train_toy_verifier(toy, out, generated, log)
+    toy_verifier.finish_card(final, toy, generated, log)
+    if generator is not None:
+        world = World(toy.families, toy.max_chars)
+        done = toy_generator.train_toy_generator(generator, final, out / "copy", world,
+                                                 run.out / "toy-generator", log)  # fmt: skip
+        log(f"toy generator: {done}")
     return final
 
 

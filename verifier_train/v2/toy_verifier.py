@@ -275,6 +275,9 @@ def train_toy_verifier(recipe: ToyVerifierRecipe, out: Path, generated: list[dic
     from verifier_train.v2.toy_prover import _copy_model, _timed, record, warm_up
     from verifier_train.v2.toyworld.rows import World, toy_templates, vocabulary_words
 
+    final = out / "final"
+    if (final / "config.json").is_file():
+        return final
     torch.set_num_threads(recipe.threads)
     templates, model = toy_templates(), out / "copy"
     world = World(recipe.families, recipe.max_chars)
@@ -297,10 +300,8 @@ def train_toy_verifier(recipe: ToyVerifierRecipe, out: Path, generated: list[dic
         lr = recipe.learning_rate
         model = train_stage(stage, sft_rows(stage, rows, templates), model, chunks,
                             recipe.batch, lr, done)  # fmt: skip
-    final = out / "final"
-    if not (final / "config.json").is_file():
-        (model / "training_problems.json").write_text(json.dumps(sorted(trained)))
-        _copy_model(model, final)
+    (model / "training_problems.json").write_text(json.dumps(sorted(trained)))
+    _copy_model(model, final)
     return final
 
 

@@ -137,6 +137,9 @@ def test_a_generator_without_a_verifier_or_with_a_bad_batch_is_one_line(tmp_path
         ({"stages": [{"mix": "skipped"}]}, "mix 'skipped' is not one of"),
         ({"stages": [{"step": 3}]}, "unknown stage setting 'step'"),
         ({"stages": [{"meta": 0.7, "generated": 0.4}]}, "more than all the rows"),
+        ({"stages": [{"meta": "lots"}]}, "stage.meta must be a number, not 'lots'"),
+        ({"stages": [3]}, "a stage is a mapping"),
+        ({"stages": "train"}, "stages is a list"),
     ],
 )
 def test_a_bad_stage_is_one_line(tmp_path, change, message):

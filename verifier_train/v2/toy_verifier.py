@@ -30,7 +30,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,8 @@ class ToyVerifierRecipe:
     stages: tuple[VerifierStage, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.stages, list | tuple):
+            raise ValueError("toy_verifier: stages is a list of stage mappings")
         stages = tuple(_stage(s) for s in self.stages)
         if not stages:
             raise ValueError("toy_verifier: no stages")
@@ -117,15 +119,17 @@ class ToyVerifierRecipe:
 
 
 def _stage(value: VerifierStage | dict) -> VerifierStage:
-    """A stage from its recipe mapping; an unknown key is a one-line error."""
+    """A stage from its recipe mapping, read as a recipe section is (`recipe_yaml.section`:
+    an unknown key or a value that is no number is one line)."""
+    from verifier_train.recipe_yaml import section
+
     if isinstance(value, VerifierStage):
         return value
-    known = {f.name for f in fields(VerifierStage)}
-    if not isinstance(value, dict) or set(value) - known:
-        bad = sorted(set(value) - known)[0] if isinstance(value, dict) else value
-        raise ValueError(f"toy_verifier: unknown stage setting {bad!r}; known: "
-                         f"{', '.join(sorted(known))}")  # fmt: skip
-    return VerifierStage(**value)
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"toy_verifier: a stage is a mapping (steps: ..., mix: ...), not {value!r}"
+        )
+    return section({"stage": value}, "stage", VerifierStage, Path("toy_verifier"))
 
 
 # --- Rows -----------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ Per seed:
    with `v2.stages.verifier_trainer` (R_format · R_score, the meta reward on the meta rows).
    Greedy accuracy on planted held-out proofs (unseen problems) by kind; judge-hacking probe
    false-positive rates during SFT and GRPO. `--verifier DIR` starts from a verifier trained
-   elsewhere (longer than this check can afford) in place of the SFT; the problems listed in
+   elsewhere (longer than this check can afford) in place of the SFT, such as the `final/` of
+   `prover iterate verifier_train/recipes/toy-verifier.yaml`; the problems listed in
    its `training_problems.json` are left out of every held-out set, and its training is not
    timed; its GRPO then runs beside the warm-up, which only the generator needs. In
    parallel, the generator's SFT on correct generations, stopped early; its sampled proofs of

@@ -1,7 +1,8 @@
 """The toy verifier: a verifier and meta-verifier of the toy world, trained by SFT in stages
-that continue each other, each on its own mix of rows. It is the recipe of the V2 learning
-check's best verifier (`benchmarks/v2_learning_check.py --verifier`, RESULTS.md), run by
-`prover iterate verifier_train/recipes/toy-verifier.yaml`.
+that continue each other, each on its own mix of rows, run by `prover iterate
+verifier_train/recipes/toy-verifier.yaml`. That recipe writes down the curve runs that made
+the V2 learning check's best verifier (`benchmarks/v2_learning_check.py --verifier`); one run
+of it gave a weaker one, from the same rows in another order (RESULTS.md).
 
 `train_toy_verifier(recipe, out, generated)` runs, top to bottom:
 1. `toy_prover.warm_up`: the char-level Llama and its copy warm-up;

@@ -165,6 +165,14 @@ def test_a_missing_or_unreadable_proofs_file_is_one_line_before_any_work(tmp_pat
         assert "Traceback" not in result.output and not out.exists()
 
 
+def test_stages_that_need_generator_proofs_stop_without_a_file_before_any_work(tmp_path):
+    recipe, out = tmp_path / "toy.yaml", tmp_path / "o"
+    recipe.write_text(yaml.safe_dump({"toy_verifier": TINY, "iterate": {"rounds": 0}}))
+    result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert result.exit_code != 0 and "list their files in data.generator_proofs" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
 def test_the_shipped_recipe_reads_and_its_proofs_file_is_whole():
     toy = section(read_recipe(SHIPPED), "toy_verifier", ToyVerifierRecipe, SHIPPED)
     assert [s.mix for s in toy.stages] == ["train", "train", "skip"]

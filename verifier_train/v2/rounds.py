@@ -114,6 +114,9 @@ def _toy_verifier(recipe: dict, run: IterateRun, log: Callable[[str], None]) -> 
         _cold_section(recipe, "toy_generator", cls, run) if "toy_generator" in recipe else None
     )
     generated = read_generated(_files(recipe, "generator_proofs", run.recipe.parent), log)
+    if not generated and any(s.generated or s.meta_written for s in toy.stages):
+        raise InputError(f"{run.recipe}: a stage trains on generator-written proofs; list their "
+                         "files in data.generator_proofs")  # fmt: skip
     out = run.out / "toy-verifier"
     final = toy_verifier.train_toy_verifier(toy, out, generated, log)
     toy_verifier.finish_card(final, toy, generated, log)

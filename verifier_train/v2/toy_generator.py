@@ -164,6 +164,8 @@ def train_toy_generator(recipe: ToyGeneratorRecipe, verifier: Path, copy: Path, 
 def _grpo(recipe: ToyGeneratorRecipe, start: Path, verifier: Path, problems: list[str],
           out: Path) -> Path:  # fmt: skip
     """Verifier-rewarded GRPO from `start`, resumable; the saved final model."""
+    from transformers import PrinterCallback
+
     from prover.backends.hf import HFBackend
     from verifier_train.trainer_io import train_and_save
     from verifier_train.v2.rewards import Judge, JudgeConfig
@@ -176,9 +178,9 @@ def _grpo(recipe: ToyGeneratorRecipe, start: Path, verifier: Path, problems: lis
     backend = HFBackend(str(verifier), device="cpu", batch_size=EVAL_BATCH)
     judge = Judge(backend, toy_templates(), config)
     probes = ProbeConfig(recipe.grpo_steps, 4, recipe.verification_tokens)  # once, at the end
-    quiet = {"disable_tqdm": True, "save_steps": 20}
     trainer, _ = generator_trainer(str(start), problems, recipe.grpo(), out, toy_templates(),
-                                   judge, probes=probes, **quiet)  # fmt: skip
+                                   judge, probes=probes, save_steps=20)  # fmt: skip
+    trainer.remove_callback(PrinterCallback)  # a progress bar; each step's logs: metrics.jsonl
     return train_and_save(trainer, out)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from _step_timing import step_timer, timed
@@ -28,12 +27,7 @@ from verifier_train.v2 import toy_generator, toy_prover, toy_verifier
 QUIET = {"save_strategy": "no", "disable_tqdm": True, "logging_steps": 10**6}
 # GRPO logs every step (to metrics.jsonl only: `quiet` removes the printers).
 GRPO_QUIET = QUIET | {"logging_steps": 1}
-# Sequences per `generate` micro-batch when measuring and judging. Every decoding step reads
-# the whole batch's KV cache; a batch of 256 sequences of ~650 positions no longer fits the CPU's
-# caches. benchmarks/judge_batching.py (64 generator-written proofs, RESULTS.md): 4 samples at
-# T 1 took 111.0 s in batches of 256 and 43.4 s in batches of 32 (2.56x); one greedy pass, one
-# batch of 64 against two of 32, 16.0 s and 14.8 s.
-EVAL_BATCH = 32
+EVAL_BATCH = toy_verifier.EVAL_BATCH  # sequences per `generate` micro-batch
 
 
 def quiet(trainer: Any) -> Any:
@@ -48,8 +42,7 @@ def quiet(trainer: Any) -> Any:
 sft = toy_prover.sft  # SFT as the toy prover is trained (same arguments, same schedule default)
 
 
-def load(path: Path) -> HFBackend:
-    return HFBackend(str(path), device="cpu", batch_size=EVAL_BATCH)
+load = toy_verifier.load  # a model on the CPU in EVAL_BATCH micro-batches
 
 
 # --- Timing GRPO steps ----------------------------------------------------------------------

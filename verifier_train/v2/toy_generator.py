@@ -123,12 +123,10 @@ def problems_of(recipe: ToyGeneratorRecipe, world: Any) -> tuple[list[dict], lis
 
 
 def _measured(model: Path, recipe: ToyGeneratorRecipe, problems: list[str]) -> Validity:
-    from prover.backends.hf import HFBackend
-    from verifier_train.v2.toy_verifier import EVAL_BATCH
+    from verifier_train.v2.toy_verifier import load
     from verifier_train.v2.toyworld.rows import toy_templates
 
-    backend = HFBackend(str(model), device="cpu", batch_size=EVAL_BATCH)
-    return validity(backend, toy_templates(), problems, recipe.heldout_samples,
+    return validity(load(model), toy_templates(), problems, recipe.heldout_samples,
                     recipe.generation_tokens, recipe.seed)  # fmt: skip
 
 
@@ -166,19 +164,18 @@ def _grpo(recipe: ToyGeneratorRecipe, start: Path, verifier: Path, problems: lis
     """Verifier-rewarded GRPO from `start`, resumable; the saved final model."""
     from transformers import PrinterCallback
 
-    from prover.backends.hf import HFBackend
     from verifier_train.trainer_io import train_and_save
     from verifier_train.v2.rewards import Judge, JudgeConfig
     from verifier_train.v2.stages import ProbeConfig, generator_trainer
-    from verifier_train.v2.toy_verifier import EVAL_BATCH
+    from verifier_train.v2.toy_verifier import load
     from verifier_train.v2.toyworld.rows import toy_templates
 
     config = JudgeConfig(recipe.judge_samples, recipe.judge_temperature,
                          recipe.verification_tokens)  # fmt: skip
-    backend = HFBackend(str(verifier), device="cpu", batch_size=EVAL_BATCH)
-    judge = Judge(backend, toy_templates(), config)
+    templates = toy_templates()
+    judge = Judge(load(verifier), templates, config)
     probes = ProbeConfig(recipe.grpo_steps, 4, recipe.verification_tokens)  # once, at the end
-    trainer, _ = generator_trainer(str(start), problems, recipe.grpo(), out, toy_templates(),
+    trainer, _ = generator_trainer(str(start), problems, recipe.grpo(), out, templates,
                                    judge, probes=probes, save_steps=20)  # fmt: skip
     trainer.remove_callback(PrinterCallback)  # a progress bar; each step's logs: metrics.jsonl
     return train_and_save(trainer, out)

@@ -38,7 +38,11 @@ from typing import Any
 from verifier_train.v2.toy_prover import CONSTANT, HELDOUT_SEED, SCHEDULES
 
 TOKENS = 448  # new tokens of a measured analysis (2.1% of arith+linear ones exceed 400)
-EVAL_BATCH = 32  # sequences per `generate` call (benchmarks/judge_batching.py: 2.56x over 256)
+# Sequences per `generate` micro-batch when measuring and judging. Every decoding step reads
+# the whole batch's KV cache; a batch of 256 sequences of ~650 positions no longer fits the CPU's
+# caches. benchmarks/judge_batching.py (RESULTS.md): 4 samples at T 1 of 64 proofs took 111.0 s
+# in batches of 256 and 43.4 s in batches of 32 (2.56x).
+EVAL_BATCH = 32
 PROOF_FIELDS = ("problem", "proof", "score", "kind")  # a generator-written proof's JSON line
 
 
@@ -319,6 +323,14 @@ def held_problems(recipe: ToyVerifierRecipe, world: Any, generated: list[dict]) 
 # --- Measuring ------------------------------------------------------------------------------
 
 
+def load(model: Path) -> Any:
+    """The model at `model` behind the in-process `hf` backend, on the CPU, in EVAL_BATCH
+    micro-batches (how every toy model is measured and judged)."""
+    from prover.backends.hf import HFBackend
+
+    return HFBackend(str(model), device="cpu", batch_size=EVAL_BATCH)
+
+
 @dataclass(frozen=True)
 class VerifierScores:
     accuracy: float  # exact match of the greedy boxed score with the exact label
@@ -367,12 +379,11 @@ class ToyVerifierMeasure:
 
 def measure(model: Path, recipe: ToyVerifierRecipe, generated: list[dict]) -> ToyVerifierMeasure:
     """The model's greedy accuracy on the held-out planted and generator-written proofs."""
-    from prover.backends.hf import HFBackend
     from verifier_train.v2.toyworld.rows import World, toy_templates
 
     world, templates = World(recipe.families, recipe.max_chars), toy_templates()
     held = heldout(world, generated, recipe.heldout_proofs, recipe.heldout_generated)
-    backend = HFBackend(str(model), device="cpu", batch_size=EVAL_BATCH)
+    backend = load(model)
     planted = verifier_scores(backend, templates, held.proofs)
     gen = verifier_scores(backend, templates, held.generated) if held.generated else None
     return ToyVerifierMeasure(planted.accuracy, planted.by_kind, gen and gen.accuracy,

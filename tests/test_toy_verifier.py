@@ -82,6 +82,37 @@ def test_iterate_trains_every_stage_keeps_held_out_problems_out_and_resumes(tmp_
     assert again.exit_code == 0 and "done in" not in again.output  # nothing retrained
 
 
+def test_candidates_train_in_worker_processes_and_the_best_on_validation_goes_on(tmp_path):
+    _proofs(tmp_path)
+    first = TINY["stages"][0] | {"candidates": 2}
+    toy = TINY | {"validation_proofs": 4, "validation_generated": 2, "workers": 2,
+                  "stages": [first, TINY["stages"][1]]}  # fmt: skip
+    recipe, out = _recipe(tmp_path, toy), tmp_path / "run"
+    result = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    root = out / "toy-verifier"
+    times = json.loads((root / "times.json").read_text())
+    assert set(times) == {"copy", "stage1c0-1", "stage1c0-2", "stage1c1-1", "stage1c1-2",
+                          "stage2-1"}  # fmt: skip
+    scores = {c: json.loads((root / f"stage1c{c}-2" / "validation.json").read_text())
+              for c in (0, 1)}  # fmt: skip
+    assert all(set(s) == {"planted", "generated", "score"} for s in scores.values())
+    best = max((0, 1), key=lambda c: (scores[c]["score"], -c))
+    assert f"stage 2, 1 steps from stage1c{best}-2" in result.output
+    assert "validation scores stage1c0-2" in result.output
+    assert not (root / "stage2-1" / "validation.json").exists()  # one candidate: not scored
+    toy_recipe = section(read_recipe(recipe), "toy_verifier", ToyVerifierRecipe, recipe)
+    rows, _ = read_proofs(tmp_path / "gen.jsonl")
+    from verifier_train.v2.toy_verifier import split
+    from verifier_train.v2.toyworld.rows import World
+
+    away, check = split(toy_recipe, World(toy_recipe.families), rows)
+    trained = set(json.loads((root / "final" / "training_problems.json").read_text()))
+    assert check.proofs and check.problems() <= away and not trained & away
+    again = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert again.exit_code == 0 and "done in" not in again.output  # nothing retrained
+
+
 TINY_GENERATOR = {
     "problems": 40,
     "sft_steps": 2,
@@ -140,6 +171,8 @@ def test_a_generator_without_a_verifier_or_with_a_bad_batch_is_one_line(tmp_path
         ({"stages": [{"meta": "lots"}]}, "stage.meta must be a number, not 'lots'"),
         ({"stages": [3]}, "a stage is a mapping"),
         ({"stages": "train"}, "stages is a list"),
+        ({"stages": [{"candidates": 0}]}, "candidates is at least 1"),
+        ({"workers": 0}, "workers is at least 1"),
     ],
 )
 def test_a_bad_stage_is_one_line(tmp_path, change, message):

@@ -37,6 +37,7 @@ from typing import Any
 
 from verifier_train.v2.toy_prover import CONSTANT, HELDOUT_SEED, SCHEDULES
 
+VALIDATION_SEED = HELDOUT_SEED + 10  # planted proofs of the validation split
 TOKENS = 448  # new tokens of a measured analysis (2.1% of arith+linear ones exceed 400)
 # Sequences per `generate` micro-batch when measuring and judging. Every decoding step reads
 # the whole batch's KV cache; a batch of 256 sequences of ~650 positions no longer fits the CPU's
@@ -64,6 +65,10 @@ class VerifierStage:
     schedule: str = CONSTANT  # every chunk's learning-rate schedule but the last's
     last_schedule: str = CONSTANT
     data_seed: int = 0  # another for rows a start model has not seen
+    # Orders of the rows trained from the same start; the one that scores best on the
+    # validation split goes on. One order is one draw: two runs of stage 1 on nearly the
+    # same rows in other orders ended 22.5 points apart on planted proofs (RESULTS.md).
+    candidates: int = 1
 
     def __post_init__(self) -> None:
         from verifier_train.v2.toyworld.analysis import META_FORMS, note_style
@@ -79,6 +84,8 @@ class VerifierStage:
                 raise ValueError(f"stage: {name} {value!r} is not one of {', '.join(known)}")
         if self.meta + self.generated > 1:
             raise ValueError("stage: meta + generated is more than all the rows")
+        if self.candidates < 1:
+            raise ValueError("stage: candidates is at least 1")
 
     @contextmanager
     def written(self) -> Iterator[None]:
@@ -108,6 +115,11 @@ class ToyVerifierRecipe:
     # 10 x 100 problems); they stay out of training, so the check can measure this verifier.
     reserve_proofs: int = 2000
     reserve_problems: int = 1000
+    # The validation split that chooses among a stage's candidates (drawn only when a stage
+    # has more than one): planted proofs and the problems of generator-written ones.
+    validation_proofs: int = 200
+    validation_generated: int = 50
+    workers: int = 1  # candidates trained at once, one process (of `threads`) each
     stages: tuple[VerifierStage, ...] = ()
 
     def __post_init__(self) -> None:
@@ -116,6 +128,8 @@ class ToyVerifierRecipe:
         stages = tuple(_stage(s) for s in self.stages)
         if not stages:
             raise ValueError("toy_verifier: no stages")
+        if self.workers < 1:
+            raise ValueError("toy_verifier: workers is at least 1")
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "families", tuple(self.families))
 
@@ -204,9 +218,9 @@ def stage_rows(stage: VerifierStage, world: Any, away: set[str], generated: list
     return StageRows(proofs, meta_rows, cycled(mine, graded, seed))
 
 
-def sft_rows(stage: VerifierStage, rows: StageRows, templates: Any) -> list[dict]:
-    """The stage's shuffled prompt/completion rows; generator-written proofs get the analysis
-    computed from their text, in the stage's style."""
+def sft_rows(stage: VerifierStage, rows: StageRows, templates: Any, order: int = 0) -> list[dict]:
+    """The stage's prompt/completion rows, shuffled by `order`; generator-written proofs get
+    the analysis computed from their text, in the stage's style."""
     from verifier_train.v2.toyworld.analysis import computed_analysis
     from verifier_train.v2.toyworld.rows import verifier_sft_rows
 
@@ -214,7 +228,7 @@ def sft_rows(stage: VerifierStage, rows: StageRows, templates: Any) -> list[dict
         graded = [r | {"analysis": computed_analysis(r["problem"], r["proof"])}
                   for r in rows.generated]  # fmt: skip
     out = verifier_sft_rows(rows.proofs + graded, rows.metas, templates)
-    random.Random(0).shuffle(out)
+    random.Random(order).shuffle(out)
     return out
 
 
@@ -230,17 +244,18 @@ def reserved(world: Any, proofs: int, problems: int) -> set[str]:
 
 
 def heldout(world: Any, generated: list[dict], n: int, n_generated: int,
-            away: set[str] = frozenset()) -> StageRows:  # fmt: skip
+            away: set[str] = frozenset(), validation: bool = False) -> StageRows:  # fmt: skip
     """n planted proofs (the held-out kinds, seed `HELDOUT_SEED`) and every generator-written
-    proof of `n_generated` of the file's problems (kind "label S"), none in `away`."""
+    proof of `n_generated` of the file's problems (kind "label S"), none in `away`; with
+    `validation`, other draws (`VALIDATION_SEED`) for the validation split."""
     from verifier_train.v2.toyworld.rows import verifier_data
 
     problems = sorted({r["problem"] for r in generated} - away)
-    random.Random(3).shuffle(problems)
+    random.Random(5 if validation else 3).shuffle(problems)
     kept = set(problems[:n_generated])
     gen = [r | {"kind": f"label {r['score']:g}"} for r in generated if r["problem"] in kept]
-    fresh = [r for r in verifier_data(10 * n, HELDOUT_SEED, world)
-             if r["problem"] not in away | kept]  # fmt: skip
+    seed = VALIDATION_SEED if validation else HELDOUT_SEED
+    fresh = [r for r in verifier_data(10 * n, seed, world) if r["problem"] not in away | kept]
     return StageRows(fresh[:n], [], gen)
 
 
@@ -281,7 +296,7 @@ def train_toy_verifier(recipe: ToyVerifierRecipe, out: Path, generated: list[dic
     `training_problems.json`. Finished chunks are kept, so a re-run continues."""
     import torch
 
-    from verifier_train.v2.toy_prover import _copy_model, _timed, record, warm_up
+    from verifier_train.v2.toy_prover import _copy_model, _timed, warm_up
     from verifier_train.v2.toyworld.rows import World, toy_templates, vocabulary_words
 
     final = out / "final"
@@ -295,29 +310,117 @@ def train_toy_verifier(recipe: ToyVerifierRecipe, out: Path, generated: list[dic
         warm_up(out, vocabulary_words(templates), *sizes, recipe.batch, recipe.learning_rate,
                 recipe.seed)  # fmt: skip
         _timed(out, "copy", begin, log)
-    away = held_problems(recipe, world, generated)
+    away, check = split(recipe, world, generated)
     trained: set[str] = set()
-
-    def done(_step: int, path: Path, seconds: float) -> None:
-        record(out, path.name, seconds, log)
-
     for index, stage in enumerate(recipe.stages, 1):
         rows = stage_rows(stage, world, away, generated, recipe.batch)
         trained |= rows.problems()
         log(f"toy verifier: stage {index}, {stage.steps} steps from {model.name}")
-        chunks = out / f"stage{index}-"  # stage1-300, stage1-600, ...
-        lr = recipe.learning_rate
-        model = train_stage(stage, sft_rows(stage, rows, templates), model, chunks,
-                            recipe.batch, lr, done)  # fmt: skip
+        jobs = [Candidate(f"stage{index}{'' if stage.candidates == 1 else f'c{c}'}-",
+                          sft_rows(stage, rows, templates, c), stage.candidates > 1)
+                for c in range(stage.candidates)]  # fmt: skip
+        model = best_candidate(stage, jobs, model, out, recipe, check, log)
     (model / "training_problems.json").write_text(json.dumps(sorted(trained)))
     _copy_model(model, final)
     return final
 
 
 def held_problems(recipe: ToyVerifierRecipe, world: Any, generated: list[dict]) -> set[str]:
-    """The problems no stage may train on: the held-out sets' and the check's pools'."""
+    """The problems no stage may train on: the held-out sets', the check's pools' and the
+    validation split's."""
+    return split(recipe, world, generated)[0]
+
+
+def split(recipe: ToyVerifierRecipe, world: Any,
+          generated: list[dict]) -> tuple[set[str], StageRows]:  # fmt: skip
+    """(the problems no stage may train on, the validation split). The split has no problem
+    of the held-out sets or the check's pools, and is empty unless a stage has candidates to
+    choose among."""
     held = heldout(world, generated, recipe.heldout_proofs, recipe.heldout_generated)
-    return held.problems() | reserved(world, recipe.reserve_proofs, recipe.reserve_problems)
+    away = held.problems() | reserved(world, recipe.reserve_proofs, recipe.reserve_problems)
+    if all(stage.candidates == 1 for stage in recipe.stages):
+        return away, StageRows([], [], [])
+    check = heldout(world, generated, recipe.validation_proofs, recipe.validation_generated,
+                    away, validation=True)  # fmt: skip
+    return away | check.problems(), check
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One order of a stage's rows: its chunks' name (`out/{name}{step}`), its shuffled SFT
+    rows, and whether it is scored on the validation split."""
+
+    name: str
+    rows: list[dict]
+    scored: bool
+
+
+@dataclass(frozen=True)
+class Trained:
+    model: Path  # the candidate's last chunk
+    seconds: dict[str, float]  # of the chunks trained now, by name
+    score: float | None  # on the validation split (`validation_score`)
+
+
+def best_candidate(stage: VerifierStage, jobs: list[Candidate], start: Path, out: Path,
+                   recipe: ToyVerifierRecipe, check: StageRows,
+                   log: Callable[[str], None]) -> Path:  # fmt: skip
+    """Train every candidate from `start` (`recipe.workers` at once, each in its own process)
+    and return the one best on `check` (the first on a tie)."""
+    from verifier_train.v2.toy_prover import record
+
+    args = [(stage, j.rows, start, out / j.name, recipe.batch, recipe.learning_rate,
+             recipe.threads, check if j.scored else None) for j in jobs]  # fmt: skip
+    if recipe.workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        log(f"toy verifier: {len(jobs)} candidates, {min(recipe.workers, len(jobs))} at once")
+        with ProcessPoolExecutor(min(recipe.workers, len(jobs)), get_context("spawn")) as pool:
+            done = list(pool.map(train_candidate, *zip(*args, strict=True)))
+    else:
+        done = [train_candidate(*a) for a in args]
+    for trained in done:
+        for name, seconds in trained.seconds.items():
+            record(out, name, seconds, log)
+    if len(done) > 1:
+        scores = ", ".join(f"{t.model.name} {t.score:.3f}" for t in done)
+        log(f"toy verifier: validation scores {scores}")
+    return max(done, key=lambda t: t.score or 0.0).model
+
+
+def train_candidate(stage: VerifierStage, rows: list[dict], start: Path, chunks: Path,
+                    batch: int, lr: float, threads: int,
+                    check: StageRows | None) -> Trained:  # fmt: skip
+    """One candidate's chunks (`train_stage`), then its validation score (kept in
+    `validation.json` of its last chunk). Runs in a worker process too."""
+    import torch
+
+    torch.set_num_threads(threads)
+    seconds: dict[str, float] = {}
+
+    def done(_step: int, path: Path, spent: float) -> None:
+        seconds[path.name] = spent
+
+    model = train_stage(stage, rows, start, chunks, batch, lr, done)
+    return Trained(model, seconds, None if check is None else validation_score(model, check))
+
+
+def validation_score(model: Path, check: StageRows) -> float:
+    """The mean of the greedy accuracies on the split's planted and generator-written proofs;
+    read from `model/validation.json` when measured before."""
+    from prover.rundir import write_json
+    from verifier_train.v2.toyworld.rows import toy_templates
+
+    path = model / "validation.json"
+    if path.is_file():
+        return json.loads(path.read_text())["score"]
+    backend, templates = load(model), toy_templates()
+    found = {"planted": verifier_scores(backend, templates, check.proofs).accuracy}
+    if check.generated:
+        found["generated"] = verifier_scores(backend, templates, check.generated).accuracy
+    write_json(path, found | {"score": statistics.mean(found.values())})
+    return statistics.mean(found.values())
 
 
 # --- Measuring ------------------------------------------------------------------------------

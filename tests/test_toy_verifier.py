@@ -100,6 +100,7 @@ def test_candidates_train_in_worker_processes_and_the_best_on_validation_goes_on
     best = max((0, 1), key=lambda c: (scores[c]["score"], -c))
     assert f"stage 2, 1 steps from stage1c{best}-2" in result.output
     assert "validation scores stage1c0-2" in result.output
+    assert "stage1c1-2 " in (root / "final" / "MODEL_CARD.md").read_text()
     assert not (root / "stage2-1" / "validation.json").exists()  # one candidate: not scored
     toy_recipe = section(read_recipe(recipe), "toy_verifier", ToyVerifierRecipe, recipe)
     rows, _ = read_proofs(tmp_path / "gen.jsonl")

@@ -1,17 +1,20 @@
 """The toy verifier: a verifier and meta-verifier of the toy world, trained by SFT in stages
 that continue each other, each on its own mix of rows, run by `prover iterate
 verifier_train/recipes/toy-verifier.yaml`. That recipe writes down the curve runs that made
-the V2 learning check's best verifier (`benchmarks/v2_learning_check.py --verifier`); one run
-of it gave a weaker one, from the same rows in another order (RESULTS.md).
+the V2 learning check's best verifier (`benchmarks/v2_learning_check.py --verifier`). One
+order of a stage's rows is one draw from a wide spread (RESULTS.md), so a stage may train
+several orders (`candidates`, in worker processes) and keep the best on a validation split.
 
 `train_toy_verifier(recipe, out, generated)` runs, top to bottom:
 1. `toy_prover.warm_up`: the char-level Llama and its copy warm-up;
-2. `heldout`: planted held-out proofs and the held-out part of the generator-written proofs;
-   their problems, and those of the check's held-out pools (`reserved`), stay out of training;
+2. `split`: planted held-out proofs and the held-out part of the generator-written proofs
+   (`heldout`), and the validation split; their problems, and those of the check's held-out
+   pools (`reserved`), stay out of training;
 3. each `VerifierStage` in order, from the last one's model: its rows (`stage_rows`: planted
    proofs in its mix, meta-verification records in its meta form, generator-written proofs
    with their computed analyses), then SFT in chunks of `chunk_steps` (the last chunk on
-   `last_schedule`). A finished chunk is kept, so a re-run continues at the first missing one;
+   `last_schedule`) of each candidate order (`best_candidate`); the best on the validation
+   split goes on. A finished chunk is kept, so a re-run continues at the first missing one;
 4. `final/` with `training_problems.json` (every problem any stage trained on: the form the
    check's `--verifier` reads), then `measure` and MODEL_CARD.md.
 
@@ -507,6 +510,8 @@ def finish_card(final: Path, recipe: ToyVerifierRecipe, generated: list[dict],
     kinds = ", ".join(f"{k} {v:.1%}" for k, v in found.planted_by_kind.items())
     labels = ", ".join(f"{k} {v:.1%}" for k, v in found.generated_by_label.items())
     written = "none read" if found.generated is None else f"{found.generated:.1%} ({labels})"
+    scored = sorted(final.parent.glob("stage*c*-*/validation.json"))
+    chosen = ", ".join(f"{p.parent.name} {json.loads(p.read_text())['score']:.1%}" for p in scored)
     card.write_text(f"""# toy verifier: a verifier and meta-verifier of the toy world
 
 One char-level Llama ({recipe.hidden} hidden, {recipe.layers} layers) that verifies toy-world
@@ -520,6 +525,9 @@ Commit: {_commit()}; seed {recipe.seed}; torch threads {recipe.threads}.
 ## Held-out figures (greedy; problems never seen in training)
 - Planted proofs: {found.planted:.1%} of {found.proofs} scored right ({kinds}).
 - Generator-written proofs: {written}, {found.generated_proofs} proofs.
+
+Stage candidates (orders of a stage's rows) and their validation scores (mean of planted and
+generator-written accuracy; the best of each stage went on): {chosen or "none"}.
 
 Recipe (JSON):
 

@@ -380,12 +380,12 @@ def best_candidate(stage: VerifierStage, jobs: list[Candidate], start: Path, out
 
         log(f"toy verifier: {len(jobs)} candidates, {min(recipe.workers, len(jobs))} at once")
         with ProcessPoolExecutor(min(recipe.workers, len(jobs)), get_context("spawn")) as pool:
-            done = list(pool.map(train_candidate, *zip(*args, strict=True)))
+            done = list(pool.map(train_candidate, *zip(*args, strict=True)))  # they print
     else:
-        done = [train_candidate(*a) for a in args]
-    for trained in done:
+        done = [train_candidate(*a, log=log) for a in args]
+    for trained in done:  # said when trained
         for name, seconds in trained.seconds.items():
-            record(out, name, seconds, log)
+            record(out, name, seconds, lambda _said: None)
     if len(done) > 1:
         scores = ", ".join(f"{t.model.name} {t.score:.3f}" for t in done)
         log(f"toy verifier: validation scores {scores}")
@@ -393,8 +393,8 @@ def best_candidate(stage: VerifierStage, jobs: list[Candidate], start: Path, out
 
 
 def train_candidate(stage: VerifierStage, rows: list[dict], start: Path, chunks: Path,
-                    batch: int, lr: float, threads: int,
-                    check: StageRows | None) -> Trained:  # fmt: skip
+                    batch: int, lr: float, threads: int, check: StageRows | None,
+                    log: Callable[[str], None] = print) -> Trained:  # fmt: skip
     """One candidate's chunks (`train_stage`), then its validation score (kept in
     `validation.json` of its last chunk). Runs in a worker process too."""
     import torch
@@ -404,6 +404,7 @@ def train_candidate(stage: VerifierStage, rows: list[dict], start: Path, chunks:
 
     def done(_step: int, path: Path, spent: float) -> None:
         seconds[path.name] = spent
+        log(f"{chunks.parent.name}: {path.name} done in {spent:.0f} s")
 
     model = train_stage(stage, rows, start, chunks, batch, lr, done)
     return Trained(model, seconds, None if check is None else validation_score(model, check))

@@ -15,8 +15,8 @@ several orders (`candidates`, in worker processes) and keep the best on a valida
    with their computed analyses), then SFT in chunks of `chunk_steps` (the last chunk on
    `last_schedule`) of each candidate order (`best_candidate`); the best on the validation
    split goes on. A finished chunk is kept, so a re-run continues at the first missing one;
-4. `final/` with `training_problems.json` (every problem any stage trained on: the form the
-   check's `--verifier` reads), then `measure` and MODEL_CARD.md.
+4. `final/` with `training_problems.json` (every problem any stage trained or chose on: the
+   form the check's `--verifier` reads), then `measure` and MODEL_CARD.md.
 
 The prompts are the toy world's short templates (`rows.TOY_TEMPLATES`): pass
 `--templates verifier_train/v2/toyworld/templates` to use the model from `prover`.
@@ -314,7 +314,7 @@ def train_toy_verifier(recipe: ToyVerifierRecipe, out: Path, generated: list[dic
                 recipe.seed)  # fmt: skip
         _timed(out, "copy", begin, log)
     away, check = split(recipe, world, generated)
-    trained: set[str] = set()
+    trained = check.problems()  # chosen on is seen too: kept out of the check's held-out sets
     for index, stage in enumerate(recipe.stages, 1):
         rows = stage_rows(stage, world, away, generated, recipe.batch)
         trained |= rows.problems()

@@ -380,7 +380,7 @@ def best_candidate(stage: VerifierStage, jobs: list[Candidate], start: Path, out
 
         log(f"toy verifier: {len(jobs)} candidates, {min(recipe.workers, len(jobs))} at once")
         with ProcessPoolExecutor(min(recipe.workers, len(jobs)), get_context("spawn")) as pool:
-            done = list(pool.map(train_candidate, *zip(*args, strict=True)))  # they print
+            done = list(pool.map(train_candidate, *zip(*args, strict=True)))  # they say
     else:
         done = [train_candidate(*a, log=log) for a in args]
     for trained in done:  # said when trained
@@ -394,7 +394,7 @@ def best_candidate(stage: VerifierStage, jobs: list[Candidate], start: Path, out
 
 def train_candidate(stage: VerifierStage, rows: list[dict], start: Path, chunks: Path,
                     batch: int, lr: float, threads: int, check: StageRows | None,
-                    log: Callable[[str], None] = print) -> Trained:  # fmt: skip
+                    log: Callable[[str], None] | None = None) -> Trained:  # fmt: skip
     """One candidate's chunks (`train_stage`), then its validation score (kept in
     `validation.json` of its last chunk). Runs in a worker process too."""
     import torch
@@ -404,7 +404,11 @@ def train_candidate(stage: VerifierStage, rows: list[dict], start: Path, chunks:
 
     def done(_step: int, path: Path, spent: float) -> None:
         seconds[path.name] = spent
-        log(f"{chunks.parent.name}: {path.name} done in {spent:.0f} s")
+        said = f"{chunks.parent.name}: {path.name} done in {spent:.0f} s"
+        if log:
+            log(said)
+        else:  # in a worker process, whose stdout may be a file: say it now
+            print(said, flush=True)
 
     model = train_stage(stage, rows, start, chunks, batch, lr, done)
     return Trained(model, seconds, None if check is None else validation_score(model, check))

@@ -361,7 +361,6 @@ class Candidate:
 @dataclass(frozen=True)
 class Trained:
     model: Path  # the candidate's last chunk
-    seconds: dict[str, float]  # of the chunks trained now, by name
     score: float | None  # on the validation split (`validation_score`)
 
 
@@ -370,7 +369,7 @@ def best_candidate(stage: VerifierStage, jobs: list[Candidate], start: Path, out
                    log: Callable[[str], None]) -> Path:  # fmt: skip
     """Train every candidate from `start` (`recipe.workers` at once, each in its own process)
     and return the one best on `check` (the first on a tie)."""
-    from verifier_train.v2.toy_prover import record
+    from verifier_train.v2.toy_prover import record, training_times
 
     args = [(stage, j.rows, start, out / j.name, recipe.batch, recipe.learning_rate,
              recipe.threads, check if j.scored else None) for j in jobs]  # fmt: skip
@@ -383,9 +382,12 @@ def best_candidate(stage: VerifierStage, jobs: list[Candidate], start: Path, out
             done = list(pool.map(train_candidate, *zip(*args, strict=True)))  # they say
     else:
         done = [train_candidate(*a, log=log) for a in args]
-    for trained in done:  # said when trained
-        for name, seconds in trained.seconds.items():
-            record(out, name, seconds, lambda _said: None)
+    for job in jobs:  # each chunk was said when trained, and kept its seconds (a worker's too)
+        for step in range(stage.chunk_steps, stage.steps + 1, stage.chunk_steps):
+            name, known = f"{job.name}{step}", training_times(out)
+            kept = out / name / "seconds.json"
+            if name not in known and kept.is_file():
+                record(out, name, json.loads(kept.read_text())["seconds"], lambda _said: None)
     if len(done) > 1:
         scores = ", ".join(f"{t.model.name} {t.score:.3f}" for t in done)
         log(f"toy verifier: validation scores {scores}")
@@ -399,11 +401,12 @@ def train_candidate(stage: VerifierStage, rows: list[dict], start: Path, chunks:
     `validation.json` of its last chunk). Runs in a worker process too."""
     import torch
 
+    from prover.rundir import write_json
+
     torch.set_num_threads(threads)
-    seconds: dict[str, float] = {}
 
     def done(_step: int, path: Path, spent: float) -> None:
-        seconds[path.name] = spent
+        write_json(path / "seconds.json", {"seconds": round(spent, 1)})
         said = f"{chunks.parent.name}: {path.name} done in {spent:.0f} s"
         if log:
             log(said)
@@ -411,7 +414,7 @@ def train_candidate(stage: VerifierStage, rows: list[dict], start: Path, chunks:
             print(said, flush=True)
 
     model = train_stage(stage, rows, start, chunks, batch, lr, done)
-    return Trained(model, seconds, None if check is None else validation_score(model, check))
+    return Trained(model, None if check is None else validation_score(model, check))
 
 
 def validation_score(model: Path, check: StageRows) -> float:

@@ -524,8 +524,9 @@ def finish_card(final: Path, recipe: ToyVerifierRecipe, generated: list[dict],
 
 One char-level Llama ({recipe.hidden} hidden, {recipe.layers} layers) that verifies toy-world
 proofs ({", ".join(recipe.families)}) by re-deriving every step, and meta-verifies analyses.
-It does not write proofs. Trained on a CPU in {seconds / 60:.0f} minutes by `prover iterate`
-(`verifier_train.v2.toy_verifier`): a copy warm-up, then {len(recipe.stages)} SFT stages.
+It does not write proofs. Trained on a CPU by `prover iterate` (`verifier_train.v2.toy_verifier`):
+a copy warm-up, then {len(recipe.stages)} SFT stages; {seconds / 60:.0f} minutes of training, summed
+over every candidate's chunks ({recipe.workers} trained at a time).
 Prompts: the toy templates (`--templates verifier_train/v2/toyworld/templates`).
 
 Commit: {_commit()}; seed {recipe.seed}; torch threads {recipe.threads}.

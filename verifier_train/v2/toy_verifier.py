@@ -221,17 +221,28 @@ def stage_rows(stage: VerifierStage, world: Any, away: set[str], generated: list
     return StageRows(proofs, meta_rows, cycled(mine, graded, seed))
 
 
-def sft_rows(stage: VerifierStage, rows: StageRows, templates: Any, order: int = 0) -> list[dict]:
-    """The stage's prompt/completion rows, shuffled by `order`; generator-written proofs get
-    the analysis computed from their text, in the stage's style."""
+def sft_rows(stage: VerifierStage, rows: StageRows, templates: Any) -> list[dict]:
+    """The stage's prompt/completion rows in its first order (`sft_orders`)."""
+    return sft_orders(stage, rows, templates, 1)[0]
+
+
+def sft_orders(stage: VerifierStage, rows: StageRows, templates: Any,
+               orders: int) -> list[list[dict]]:  # fmt: skip
+    """The stage's prompt/completion rows, written once and shuffled by each seed in
+    `range(orders)`; generator-written proofs get the analysis computed from their text, in
+    the stage's style."""
     from verifier_train.v2.toyworld.analysis import computed_analysis
     from verifier_train.v2.toyworld.rows import verifier_sft_rows
 
     with stage.written():
         graded = [r | {"analysis": computed_analysis(r["problem"], r["proof"])}
                   for r in rows.generated]  # fmt: skip
-    out = verifier_sft_rows(rows.proofs + graded, rows.metas, templates)
-    random.Random(order).shuffle(out)
+    written = verifier_sft_rows(rows.proofs + graded, rows.metas, templates)
+    out = []
+    for order in range(orders):
+        shuffled = list(written)
+        random.Random(order).shuffle(shuffled)
+        out.append(shuffled)
     return out
 
 
@@ -319,9 +330,9 @@ def train_toy_verifier(recipe: ToyVerifierRecipe, out: Path, generated: list[dic
         rows = stage_rows(stage, world, away, generated, recipe.batch)
         trained |= rows.problems()
         log(f"toy verifier: stage {index}, {stage.steps} steps from {model.name}")
-        jobs = [Candidate(f"stage{index}{'' if stage.candidates == 1 else f'c{c}'}-",
-                          sft_rows(stage, rows, templates, c), stage.candidates > 1)
-                for c in range(stage.candidates)]  # fmt: skip
+        orders = sft_orders(stage, rows, templates, stage.candidates)
+        jobs = [Candidate(f"stage{index}{'' if stage.candidates == 1 else f'c{c}'}-", order,
+                          stage.candidates > 1) for c, order in enumerate(orders)]  # fmt: skip
         model = best_candidate(stage, jobs, model, out, recipe, check, log)
     (model / "training_problems.json").write_text(json.dumps(sorted(trained)))
     _copy_model(model, final)
@@ -373,7 +384,8 @@ def best_candidate(stage: VerifierStage, jobs: list[Candidate], start: Path, out
 
     args = [(stage, j.rows, start, out / j.name, recipe.batch, recipe.learning_rate,
              recipe.threads, check if j.scored else None) for j in jobs]  # fmt: skip
-    if recipe.workers > 1 and len(jobs) > 1:
+    trained = all((out / f"{j.name}{stage.steps}" / "config.json").is_file() for j in jobs)
+    if recipe.workers > 1 and len(jobs) > 1 and not trained:  # no processes to only read
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 

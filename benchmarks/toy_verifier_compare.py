@@ -8,9 +8,12 @@ Each DIR holds a verifier and its `training_problems.json`: a `v2_verifier_curve
 or the `final/` of `prover iterate verifier_train/recipes/toy-verifier.yaml`. The held-out
 sets are `toy_verifier.heldout`'s (the recipe's own measurement): `--held-out` planted linear
 proofs of the held-out kinds, and every generator-written proof of 3/4 as many of the proofs
-file's problems, minus every problem either verifier trained on. Both are measured with 448
-new tokens (`--tokens`), one after the other, on one torch thread. The last line is the ratio of the
-verifier's accuracy to the peer's on each set.
+file's problems, minus every problem either verifier trained on. That leaves almost only
+problems of the learning check's held-out pools, which no recipe trains on. Small-coefficient
+problems (`5*x = 5`) fall into those pools most often, and the file holds 8 proofs of each (both
+of its generators drew them), so the set is not the file's mix: its problems and labels are
+printed. Both are measured with 448 new tokens (`--tokens`), one after the other, on one torch
+thread. The last line is the ratio of the verifier's accuracy to the peer's on each set.
 
 This script does not train anything.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,6 +68,9 @@ def main() -> None:
     held = toy_verifier.heldout(world, generated, args.held_out, 3 * args.held_out // 4, seen)
     print(f"held out: {len(held.proofs)} planted proofs, {len(held.generated)} generator-written "
           f"proofs; {len(seen)} problems trained on by either verifier left out")  # fmt: skip
+    labels = Counter(r["kind"] for r in held.generated)
+    print(f"generator-written: {len({r['problem'] for r in held.generated})} problems; labels "
+          f"0 / 0.5 / 1: {' / '.join(str(labels[k]) for k in LABELS)}")  # fmt: skip
     print(f"{'verifier':<10} {'planted':>8}  {'  '.join(f'{k[:7]:>7}' for k in KINDS)}  "
           f"{'written':>8}  {'  '.join(f'{k[6:]:>7}' for k in LABELS)}  seconds")  # fmt: skip
     found = {}

@@ -43,7 +43,8 @@ def test_compare_scores_both_on_sets_neither_trained_on(tmp_path):
     lines = done.stdout.strip().splitlines()
     assert "skipped 1 unreadable lines (first: line 9)" in lines[0]
     assert lines[1].startswith("held out: 4 planted proofs, 3 generator-written proofs; 2 ")
-    assert [line.split()[0] for line in lines[3:5]] == ["peer", "verifier"]
+    assert lines[2] == "generator-written: 3 problems; labels 0 / 0.5 / 1: 3 / 0 / 0"
+    assert [line.split()[0] for line in lines[4:6]] == ["peer", "verifier"]
     assert lines[-1].startswith("verifier / peer accuracy: planted")
 
 

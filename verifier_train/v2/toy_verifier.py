@@ -2,7 +2,7 @@
 that continue each other, each on its own mix of rows, run by `prover iterate
 verifier_train/recipes/toy-verifier.yaml`. That recipe writes down the curve runs that made
 the V2 learning check's best verifier (`benchmarks/v2_learning_check.py --verifier`), and
-one more stage. One
+two more stages. One
 order of a stage's rows is one draw from a wide spread (RESULTS.md), so a stage may train
 several orders (`candidates`, in worker processes) and keep the best on a validation split.
 

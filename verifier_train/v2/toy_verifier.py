@@ -533,13 +533,14 @@ def finish_card(final: Path, recipe: ToyVerifierRecipe, generated: list[dict],
     written = "none read" if found.generated is None else f"{found.generated:.1%} ({labels})"
     scored = sorted(final.parent.glob("stage*c*-*/validation.json"))
     chosen = ", ".join(f"{p.parent.name} {json.loads(p.read_text())['score']:.1%}" for p in scored)
+    at_once = min(recipe.workers, max((s.candidates for s in recipe.stages), default=1))
     card.write_text(f"""# toy verifier: a verifier and meta-verifier of the toy world
 
 One char-level Llama ({recipe.hidden} hidden, {recipe.layers} layers) that verifies toy-world
 proofs ({", ".join(recipe.families)}) by re-deriving every step, and meta-verifies analyses.
 It does not write proofs. Trained on a CPU by `prover iterate` (`verifier_train.v2.toy_verifier`):
 a copy warm-up, then {len(recipe.stages)} SFT stages; {seconds / 60:.0f} minutes of training, summed
-over every candidate's chunks ({recipe.workers} trained at a time).
+over every candidate's chunks ({at_once} trained at a time).
 Prompts: the toy templates (`--templates verifier_train/v2/toyworld/templates`).
 
 Commit: {_commit()}; seed {recipe.seed}; torch threads {recipe.threads}.

@@ -77,7 +77,10 @@ def test_iterate_trains_every_stage_keeps_held_out_problems_out_and_resumes(tmp_
     assert trained and not trained & held_problems(toy, World(toy.families), rows)
     held = json.loads((final / "heldout.json").read_text())
     assert held["proofs"] == 4 and held["generated_proofs"] > 0
-    assert "Held-out figures" in (final / "MODEL_CARD.md").read_text()
+    assert sum(held["generated_counts"].values()) == held["generated_proofs"]
+    card = (final / "MODEL_CARD.md").read_text()
+    label, count = next(iter(held["generated_counts"].items()))
+    assert "Held-out figures" in card and f"{label} " in card and f"% of {count}" in card
     again = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
     assert again.exit_code == 0 and "done in" not in again.output  # nothing retrained
 

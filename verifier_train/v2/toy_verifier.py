@@ -33,6 +33,7 @@ import json
 import random
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -502,6 +503,7 @@ class ToyVerifierMeasure:
     generated_by_label: dict[str, float]
     proofs: int
     generated_proofs: int
+    generated_counts: dict[str, int]  # proofs per exact label: a label can be rare
 
 
 def measure(model: Path, recipe: ToyVerifierRecipe, generated: list[dict]) -> ToyVerifierMeasure:
@@ -514,8 +516,8 @@ def measure(model: Path, recipe: ToyVerifierRecipe, generated: list[dict]) -> To
     planted = verifier_scores(backend, templates, held.proofs)
     gen = verifier_scores(backend, templates, held.generated) if held.generated else None
     return ToyVerifierMeasure(planted.accuracy, planted.by_kind, gen and gen.accuracy,
-                              gen.by_kind if gen else {}, len(held.proofs),
-                              len(held.generated))  # fmt: skip
+                              gen.by_kind if gen else {}, len(held.proofs), len(held.generated),
+                              dict(Counter(r["kind"] for r in held.generated)))  # fmt: skip
 
 
 def finish_card(final: Path, recipe: ToyVerifierRecipe, generated: list[dict],
@@ -529,7 +531,8 @@ def finish_card(final: Path, recipe: ToyVerifierRecipe, generated: list[dict],
     log("toy verifier: measuring on held-out proofs")
     found, seconds = measure(final, recipe, generated), sum(training_times(final.parent).values())
     kinds = ", ".join(f"{k} {v:.1%}" for k, v in found.planted_by_kind.items())
-    labels = ", ".join(f"{k} {v:.1%}" for k, v in found.generated_by_label.items())
+    counts = found.generated_counts
+    labels = ", ".join(f"{k} {v:.1%} of {counts[k]}" for k, v in found.generated_by_label.items())
     written = "none read" if found.generated is None else f"{found.generated:.1%} ({labels})"
     scored = sorted(final.parent.glob("stage*c*-*/validation.json"))
     chosen = ", ".join(f"{p.parent.name} {json.loads(p.read_text())['score']:.1%}" for p in scored)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,11 @@ def test_iterate_trains_the_generator_the_verifier_rewards(tmp_path):
     assert (out / "toy-generator" / "grpo" / "metrics.jsonl").is_file()
     again = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
     assert again.exit_code == 0 and "done in" not in again.output  # nothing retrained
+    shutil.rmtree(out / "toy-generator")  # a run folder kept without the warm-up's weights:
+    (out / "toy-verifier" / "copy" / "model.safetensors").unlink()
+    broken = CliRunner().invoke(main, ["iterate", str(recipe), "--out", str(out)])
+    assert broken.exit_code != 0 and "has no weights" in broken.output, broken.output
+    assert "Traceback" not in broken.output
 
 
 def test_a_generator_without_a_verifier_or_with_a_bad_batch_is_one_line(tmp_path):

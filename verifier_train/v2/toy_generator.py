@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from prover.errors import InputError
 from verifier_train.v2.toy_prover import HELDOUT_SEED
 
 POOL = 10  # held-out problems are drawn from this many times more, minus the trained ones
@@ -145,9 +144,6 @@ def train_toy_generator(recipe: ToyGeneratorRecipe, verifier: Path, copy: Path, 
     drawn, held = problems_of(recipe, world)
     start = out / "sft"
     if not (start / "config.json").is_file():
-        if not (copy / "model.safetensors").is_file():  # a run folder kept without its weights
-            raise InputError(f"{copy}: the copy warm-up the generator starts from has no "
-                             f"weights; delete {copy} and run again to train it")  # fmt: skip
         begin, rows = time.perf_counter(), generator_sft_rows(drawn, templates)
         sft(copy, rows, recipe.sft_steps, recipe.batch, recipe.learning_rate, recipe.seed, start)
         _timed(out, "sft", begin, log)

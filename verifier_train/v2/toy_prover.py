@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.errors import InputError
+
 COPY_ROWS = 20000
 HELDOUT_SEED = 10**6  # data seed of held-out draws; held-out problems are also unseen ones
 CONSTANT = "constant_with_warmup"  # the toy prover's lr schedule (each chunk its own)
@@ -127,8 +129,12 @@ def sft(model: Path, rows: Sequence[dict], steps: int, batch: int, lr: float, se
     TRL) for `steps` steps (`sft_args`, with `schedule`); saved to `out`."""
     from datasets import Dataset
     from transformers import AutoTokenizer, PrinterCallback, ProgressCallback
+    from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME
     from trl import SFTTrainer
 
+    weights = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME)  # whole or sharded
+    if not any((model / name).is_file() for name in weights):  # a run folder kept in part
+        raise InputError(f"{model} has no weights; delete that folder and run again to train it")
     trainer = SFTTrainer(
         model=str(model),
         args=sft_args(steps, batch, lr, seed, out.with_name(out.name + "-run"), schedule),

@@ -228,7 +228,7 @@ def scaled_stage(job: Job, verifier: Path, pairs: list[tuple[str, str]]) -> scal
     greedy = Sampling(temperature=0, max_tokens=s.verification_tokens)
     once = scaled.verify(backend, templates, proofs, 1, greedy)
     right = [once[f"g{i}"][0]["score"] == p.label for i, p in enumerate(proofs)]
-    sampling = Sampling(1.0, 1.0, s.verification_tokens, seed=job.seed)
+    sampling = Sampling(s.label_temperature, 1.0, s.verification_tokens, seed=job.seed)
     verdicts = scaled.verify(backend, templates, proofs, s.scaled_samples, sampling)
     metas = scaled.meta_verify(backend, templates, proofs, verdicts, scaled.M_MAX, sampling)
     out = scaled.Scaled(

@@ -91,6 +91,9 @@ class Settings:
     probe_samples: int = 4
     scaled_proofs: int = 96  # generator-written held-out proofs for scaled verification
     scaled_samples: int = 16  # verifications per proof; smaller n are prefixes
+    # The temperature of those verifications and of their meta-verifications (top-p 1);
+    # `v2_label_temperature.py` compares temperatures on the same proofs.
+    label_temperature: float = 1.0
     generator_problems: int = 8000
     generator_sft_steps: int = 400  # stopped early: validity well below what SFT reaches
     # Exact-reward GRPO from seed 0's SFT generator, sampled validity 10.2% at the start:
@@ -327,7 +330,9 @@ def header(job: Job, args: argparse.Namespace) -> None:
           f"{s.verifier_grpo_lr:g})\ngenerator: {s.generator_problems} problems, SFT "
           f"{s.generator_sft_steps} x {s.sft_batch}, GRPO {s.generator_grpo_steps} x "
           f"{s.grpo_batch} (G {s.generations}, lr {s.generator_grpo_lr:g}, beta 0.04, judge "
-          f"samples {s.judge_samples} at T {s.judge_temperature:g})", flush=True)  # fmt: skip
+          f"samples {s.judge_samples} at T {s.judge_temperature:g})\nscaled verification: "
+          f"{s.scaled_samples} analyses per proof at T {s.label_temperature:g}",
+          flush=True)  # fmt: skip
     if job.verifier:
         print(
             f"verifier SFT replaced by the given {job.verifier} (its {len(job.seen)} training "
@@ -500,11 +505,14 @@ def main() -> None:
     parser.add_argument("--verifier", type=Path, help="a trained verifier to start from (no SFT)")
     parser.add_argument("--meta-form", choices=analysis.META_FORMS, default="sentence",
                         help="meta answers the verifier is trained on (toyworld.data)")  # fmt: skip
+    parser.add_argument("--label-temperature", type=float, default=Settings.label_temperature,
+                        help="sampling temperature of scaled verification's analyses")  # fmt: skip
     args = parser.parse_args()
     seen = given_verifier(args.verifier) if args.verifier else frozenset()
     templates = data.load_templates()
     world = data.World(families=tuple(args.families.split(",")))
-    settings = replace(QUICK if args.quick else Settings(), meta_form=args.meta_form)
+    settings = replace(QUICK if args.quick else Settings(), meta_form=args.meta_form,
+                       label_temperature=args.label_temperature)  # fmt: skip
     seeds = [int(x) for x in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
     import multiprocessing
 

@@ -56,7 +56,9 @@ def held_proofs(path: Path, seen: frozenset[str], n: int, seed: int) -> list:
     order; exits with one line when the file holds none."""
     from verifier_train.v2.toyworld.rows import World
 
-    rows, _bad = toy_verifier.read_proofs(path)
+    rows, bad = toy_verifier.read_proofs(path)
+    if bad:
+        print(f"{path}: skipped {len(bad)} unreadable lines (first: line {bad[0]})")
     held = toy_verifier.heldout(World(("linear",), 160), rows, 0, HELD_GENERATED).generated
     proofs = [scaled.GeneratedProof(r["problem"], r["proof"], float(r["score"]))
               for r in held if r["problem"] not in seen]  # fmt: skip

@@ -1,0 +1,50 @@
+"""benchmarks/v2_label_temperature.py: a random char-level verifier's scaled verification at
+two temperatures on the same held-out generator-written proofs (its training problems left
+out, an unreadable line reported and skipped); the last line is one JSON object."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+SCRIPT = ROOT / "benchmarks" / "v2_label_temperature.py"
+
+
+def test_two_temperatures_on_the_same_held_out_proofs(tmp_path):
+    from verifier_train.v2.toyworld.charmodel import build_char_model
+    from verifier_train.v2.toyworld.rows import toy_templates, vocabulary_words
+
+    proof = "Step 1: x = 2\nHence x = 2."
+    rows = [{"problem": f"Prove that if x+{k} = {k + 2} then x = 2.", "score": float(k % 2),
+             "proof": proof, "kind": "generated"} for k in range(1, 9)]  # fmt: skip
+    proofs = tmp_path / "gen.jsonl"
+    proofs.write_text("".join(json.dumps(r) + "\n" for r in rows) + "cut")
+    verifier = tmp_path / "verifier"
+    build_char_model(verifier, vocabulary_words(toy_templates()), hidden=32, layers=1)
+    (verifier / "training_problems.json").write_text(json.dumps([rows[0]["problem"]]))
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--verifier", str(verifier), "--generator-proofs",
+         str(proofs), "--temperatures", "1,0.5", "--workers", "1", "--quick"],
+        env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == f"{proofs}: skipped 1 unreadable lines (first: line 9)"
+    assert lines[1].startswith("7 held-out generator-written proofs, labels {'0': 4, '1': 3}")
+    out = json.loads(lines[-1])
+    assert (out["proofs"], out["samples"]) == (7, 4)
+    assert sorted(out["by_temperature"]) == ["0.5", "1"]
+    assert sorted(out["by_temperature"]["1"]["precision_by_n"]) == ["1", "2", "4"]
+
+
+def test_a_verifier_without_a_model_is_one_line(tmp_path):
+    done = subprocess.run([sys.executable, str(SCRIPT), "--verifier", str(tmp_path)], env=ENV,
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"error: --verifier {tmp_path} holds no model "
+                                                "(no config.json)"]  # fmt: skip

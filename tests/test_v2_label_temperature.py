@@ -1,6 +1,7 @@
 """benchmarks/v2_label_temperature.py: a random char-level verifier's scaled verification at
 two temperatures on the same held-out generator-written proofs (its training problems left
-out, an unreadable line reported and skipped); the last line is one JSON object."""
+out, an unreadable line reported and skipped); the last line is one JSON object. And
+benchmarks/v2_false_passes.py's sorting of false passes by their first slip."""
 
 from __future__ import annotations
 
@@ -48,3 +49,26 @@ def test_a_verifier_without_a_model_is_one_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [f"error: --verifier {tmp_path} holds no model "
                                                 "(no config.json)"]  # fmt: skip
+
+
+# (proof, analysis, the first slip): false passes of the six-stage toy verifier
+# (benchmarks/v2_false_passes.py, 2026-12-07)
+SLIPS = [
+    ("Step 1: 9*x = 13+5\nStep 2: 9*x = 36\nStep 3: x = 36/9\nStep 4: x = 4\nHence x = 4.",
+     "Step 1: 9*x = 31+5 | 9*x = 31+5 ok\nStep 2: 31+5 -> 1+5=6, 3+0=3 -> 36: 9*x = 36 | "
+     "9*x = 36 ok\nClaim: x = 4 | x = 4 ok", "copy slip"),
+    ("Step 1: 5*x = 50\nStep 2: x = 50/5\nStep 3: x = 11\nHence x = 11.",
+     "Step 1: 54+1 -> 4+1=5, 5+0=5 -> 55: 5*x = 55 | 5*x = 50 ok\nStep 2: x = 50/5 | "
+     "x = 50/5 ok\nStep 3: 50/5 -> 10: x = 10 | x = 10 ok", "comparison slip"),
+    ("Step 1: x = 2\nHence x = 3.", "Step 1: x = 2 | x = 2 ok\nClaim: x = 3 | x = 3 ok",
+     "elsewhere"),
+    ("Step 1: x = 1+1\nStep 2: x = 3\nHence x = 3.",
+     "Step 1: x = 1+1 | x = 1+1 ok\nStep 2: 1+1 -> 2: x = 2 | x = 2# ; - | # ok", "copy slip"),
+]  # fmt: skip
+
+
+def test_false_passes_are_sorted_by_their_first_slip():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from v2_false_passes import slip
+
+    assert [slip(proof, analysis) for proof, analysis, _ in SLIPS] == [k for *_, k in SLIPS]

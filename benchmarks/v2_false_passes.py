@@ -1,0 +1,82 @@
+"""Where a toy verifier passes wrong proofs: its greedy false passes on held-out
+generator-written proofs of exact label 0, sorted by the first slip in the analysis.
+
+    python benchmarks/v2_false_passes.py --verifier DIR [--generator-proofs FILE] [--show 3]
+
+A toy analysis line is `Step k: [NOTE: ]EXPECTED | COPY WORD` (`toyworld.analysis`): COPY is
+the proof's line, copied up to the first character that differs from EXPECTED. An analysis
+that scores a wrong proof 1 has written `ok` on every line, so on some step one of two things
+went wrong:
+- copy slip: COPY is not the proof's line (the model wrote what it expected, not what the
+  proof says: the failure the issue's feasibility study saw most);
+- comparison slip: COPY is the proof's line but differs from EXPECTED, and the word is `ok`.
+Otherwise the slip is elsewhere (a wrong EXPECTED line, or the `Claim:` or `End:` line). The
+proofs are `v2_label_temperature.py`'s (the card's held-out generator-written ones, minus the
+verifier's training problems). The last line is one JSON object.
+
+This script does not train anything or change the analyses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import _v2_data as data  # noqa: E402
+import _v2_scaled as scaled  # noqa: E402
+import _v2_train as train  # noqa: E402
+from v2_label_temperature import PROOFS, held_proofs  # noqa: E402
+from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
+
+from prover.backends.base import Sampling  # noqa: E402
+
+STEP = re.compile(r"Step (\d+): (.*)")
+KINDS = ("copy slip", "comparison slip", "elsewhere")
+
+
+def slip(proof: str, analysis: str) -> str:
+    """The kind of the first slip on the analysis's `Step k:` lines (KINDS)."""
+    lines = {m[1]: m[2].strip() for m in map(STEP.match, proof.splitlines()) if m}
+    for m in filter(None, map(STEP.match, analysis.splitlines())):
+        for part in m[2].split(" ; "):
+            left, _, right = part.rpartition(" | ")
+            copy = right.rsplit(" ", 1)[0]
+            if copy != lines.get(m[1]):
+                return KINDS[0]
+            if left.rsplit(": ", 1)[-1] != copy:
+                return KINDS[1]
+    return KINDS[2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--verifier", type=Path, required=True)
+    parser.add_argument("--generator-proofs", type=Path, default=PROOFS)
+    parser.add_argument("--show", type=int, default=3, help="false passes printed whole")
+    args = parser.parse_args()
+    seen = given_verifier(args.verifier)
+    init_worker(1)
+    proofs = [p for p in held_proofs(args.generator_proofs, seen, 10**9, 0) if p.label == 0]
+    backend, tokens = train.load(args.verifier), Settings().verification_tokens
+    once = scaled.verify(backend, data.load_templates(), proofs, 1, Sampling(0, max_tokens=tokens))
+    passed = [(p, once[f"g{i}"][0]) for i, p in enumerate(proofs) if once[f"g{i}"][0]["score"] == 1]
+    kinds = Counter(slip(p.solution, v["analysis"]) for p, v in passed)
+    for p, v in passed[: args.show]:
+        print(f"--- {slip(p.solution, v['analysis'])}: {p.problem}\n{p.solution}\n{v['analysis']}")
+    print(f"{len(proofs)} held-out generator-written proofs of label 0; scored 1 (greedy): "
+          f"{len(passed)} ({len(passed) / max(len(proofs), 1):.1%})")  # fmt: skip
+    for kind in KINDS:
+        print(f"  {kind:<16} {kinds[kind]}")
+    counts = {"label_0": len(proofs), "passed": len(passed)}
+    print(json.dumps(counts | {k: kinds[k] for k in KINDS}))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,12 +3,12 @@
 Held-out proofs written by the SFT generator (its sampled completions; the verifier reads the
 `## Solution` part, as the generator reward does) are labelled by the exact checker, then:
 - verified greedily once (accuracy overall and per exact label 1 / 0.5 / 0);
-- verified by N_MAX samples at temperature 1, and every issue-finding analysis meta-verified
-  M_MAX times, in two batched calls (`prover.jobs`, the same jobs the loop and `prover label`
-  run). Every smaller budget is a prefix of these samples, so the accuracy of the majority
-  and of the mean of n samples (n = 1, 2, 4, 8, 16), and auto-labelling
-  (`autolabel.label_proof`, the published rules) over a grid of (n, m, k), cost no more
-  generation than the largest budget.
+- verified by N_MAX samples (at the check's `label_temperature`), and every issue-finding
+  analysis meta-verified M_MAX times, in two batched calls (`prover.jobs`, the same jobs the
+  loop and `prover label` run). Every smaller budget is a prefix of these samples, so the
+  accuracy of the majority and of the mean of n samples (n = 1, 2, 4, 8, 16), and
+  auto-labelling (`autolabel.label_proof`, the published rules) over a grid of (n, m, k),
+  cost no more generation than the largest budget.
 
 The majority of n scores breaks ties toward the lower score (an issue found twice is not
 outvoted by two passes); the mean is rounded to the nearest of 0, 0.5, 1 (ties down). An

@@ -4,13 +4,14 @@
                                               [--proofs 144] [--samples 16] [--seed 0]
                                               [--generator-proofs FILE] [--quick]
 
-The learning check samples its n analyses and their meta-verifications at temperature 1
-(`v2_learning_check.py`, `label_temperature`). Where the verifier's sampled analyses are
-weaker than its greedy one, each extra analysis is one more chance of a wrong, confirmed
-finding, and auto-label precision at (n, 1, 1) can fall with n (RESULTS.md, 2026-12-07). This
-script measures, at each temperature, what the check's scaled stage measures: the accuracy of
-the mean and of the majority of n analyses, and the published label rules over the (n, m, k)
-grid (`_v2_scaled`), all from one set of N_MAX samples per proof and temperature.
+The learning check samples its n analyses and their meta-verifications at one temperature
+(`v2_learning_check.py`, `label_temperature`: 1 until this script measured 0.6). Where the
+verifier's sampled analyses are weaker than its greedy one, each extra analysis is one more
+chance of a wrong, confirmed finding, and auto-label precision at (n, 1, 1) can fall with n
+(RESULTS.md, 2026-12-07). This script measures, at each temperature, what the check's scaled
+stage measures: the accuracy of the mean and of the majority of n analyses, and the published
+label rules over the (n, m, k) grid (`_v2_scaled`), all from one set of N_MAX samples per
+proof and temperature.
 
 The proofs are generator-written held-out ones of the toy verifier recipe: those of
 `toy_verifier.heldout` over `--generator-proofs` (the model card's set), minus the verifier's

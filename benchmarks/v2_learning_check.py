@@ -25,7 +25,8 @@ Per seed:
    held-out problems are kept.
 2. Scaled verification (`_v2_scaled`) on those generator-written proofs, labelled by the exact
    checker: greedy accuracy by exact label; accuracy of the majority and of the mean of n = 1,
-   2, 4, 8, 16 samples; auto-labelling precision and coverage over a grid of (n, m, k).
+   2, 4, 8, 16 samples at `label_temperature` (0.6); auto-labelling precision and coverage
+   over a grid of (n, m, k).
 3. Generator GRPO rewarded by the trained verifier (`v2.rewards.generator_reward`: R_format ·
    (0.76 R_proof + 0.24 R_self), one greedy verification per proof), and the same reward
    with the exact label as R_proof (`toyworld.ExactJudge`), same start, seed and steps; the
@@ -91,9 +92,11 @@ class Settings:
     probe_samples: int = 4
     scaled_proofs: int = 96  # generator-written held-out proofs for scaled verification
     scaled_samples: int = 16  # verifications per proof; smaller n are prefixes
-    # The temperature of those verifications and of their meta-verifications (top-p 1);
-    # `v2_label_temperature.py` compares temperatures on the same proofs.
-    label_temperature: float = 1.0
+    # The temperature of those verifications and of their meta-verifications (top-p 1). At 1
+    # the six-stage recipe verifier's samples are weaker than its greedy analysis and label
+    # precision at (n, 1, 1) falls with n; at 0.6 it rises (`v2_label_temperature.py`,
+    # RESULTS.md, 2026-12-07).
+    label_temperature: float = 0.6
     generator_problems: int = 8000
     generator_sft_steps: int = 400  # stopped early: validity well below what SFT reaches
     # Exact-reward GRPO from seed 0's SFT generator, sampled validity 10.2% at the start:

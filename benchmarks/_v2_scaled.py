@@ -122,6 +122,27 @@ def verify(
     return out
 
 
+def greedy(backend: Backend, templates: Templates, proofs: Sequence[GeneratedProof],
+           tokens: int) -> list[dict]:  # fmt: skip
+    """One greedy verification record per proof, in the proofs' order."""
+    once = verify(backend, templates, proofs, 1, Sampling(temperature=0, max_tokens=tokens))
+    return [once[f"g{i}"][0] for i in range(len(proofs))]
+
+
+ByN = dict[int, float]  # n -> accuracy
+
+
+def sampled(backend: Backend, templates: Templates, proofs: Sequence[GeneratedProof], n: int,
+            sampling: Sampling) -> tuple[ByN, ByN, list[dict]]:  # fmt: skip
+    """n analyses per proof and M_MAX meta-verifications of each issue-finding one, all at
+    `sampling`: (majority of n accuracy, mean of n accuracy, label grid), every n a prefix."""
+    verdicts = verify(backend, templates, proofs, n, sampling)
+    metas = meta_verify(backend, templates, proofs, verdicts, M_MAX, sampling)
+    return (accuracy_by_n(proofs, verdicts, majority, n),
+            accuracy_by_n(proofs, verdicts, rounded_mean, n),
+            label_grid(proofs, verdicts, metas, n))  # fmt: skip
+
+
 def meta_verify(
     backend: Backend, templates: Templates, proofs: Sequence[GeneratedProof],
     verdicts: dict[str, list[dict]], m: int, sampling: Sampling,

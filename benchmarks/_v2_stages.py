@@ -225,20 +225,15 @@ def scaled_stage(job: Job, verifier: Path, pairs: list[tuple[str, str]]) -> scal
     start = time.perf_counter()
     proofs = scaled.generated_proofs(pairs)[: s.scaled_proofs]
     backend = train.load(verifier)
-    greedy = Sampling(temperature=0, max_tokens=s.verification_tokens)
-    once = scaled.verify(backend, templates, proofs, 1, greedy)
-    right = [once[f"g{i}"][0]["score"] == p.label for i, p in enumerate(proofs)]
+    once = scaled.greedy(backend, templates, proofs, s.verification_tokens)
+    right = [r["score"] == p.label for r, p in zip(once, proofs, strict=True)]
     sampling = Sampling(s.label_temperature, 1.0, s.verification_tokens, seed=job.seed)
-    verdicts = scaled.verify(backend, templates, proofs, s.scaled_samples, sampling)
-    metas = scaled.meta_verify(backend, templates, proofs, verdicts, scaled.M_MAX, sampling)
     out = scaled.Scaled(
         len(proofs),
         {scaled.key(v): sum(p.label == v for p in proofs) for v in scaled.LEVELS},
         sum(right) / max(len(proofs), 1),
         scaled.by_label(right, proofs),
-        scaled.accuracy_by_n(proofs, verdicts, scaled.majority, s.scaled_samples),
-        scaled.accuracy_by_n(proofs, verdicts, scaled.rounded_mean, s.scaled_samples),
-        scaled.label_grid(proofs, verdicts, metas, s.scaled_samples),
+        *scaled.sampled(backend, templates, proofs, s.scaled_samples, sampling),
     )
     out.seconds = time.perf_counter() - start
     print(f"  scaled verification: {out.seconds:.0f} s, greedy accuracy on generator proofs "

@@ -35,8 +35,6 @@ import _v2_train as train  # noqa: E402
 from v2_label_temperature import PROOFS, held_proofs  # noqa: E402
 from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
 
-from prover.backends.base import Sampling  # noqa: E402
-
 STEP = re.compile(r"Step (\d+): (.*)")
 KINDS = ("copy slip", "comparison slip", "elsewhere")
 
@@ -65,11 +63,12 @@ def main() -> None:
     init_worker(1)
     proofs = [p for p in held_proofs(args.generator_proofs, seen, 10**9, 0) if p.label == 0]
     backend, tokens = train.load(args.verifier), Settings().verification_tokens
-    once = scaled.verify(backend, data.load_templates(), proofs, 1, Sampling(0, max_tokens=tokens))
-    passed = [(p, once[f"g{i}"][0]) for i, p in enumerate(proofs) if once[f"g{i}"][0]["score"] == 1]
-    kinds = Counter(slip(p.solution, v["analysis"]) for p, v in passed)
-    for p, v in passed[: args.show]:
-        print(f"--- {slip(p.solution, v['analysis'])}: {p.problem}\n{p.solution}\n{v['analysis']}")
+    once = scaled.greedy(backend, data.load_templates(), proofs, tokens)
+    passed = [(p, r["analysis"]) for p, r in zip(proofs, once, strict=True) if r["score"] == 1]
+    found = [slip(p.solution, analysis) for p, analysis in passed]
+    kinds = Counter(found)
+    for kind, (p, analysis) in list(zip(found, passed, strict=True))[: args.show]:
+        print(f"--- {kind}: {p.problem}\n{p.solution}\n{analysis}")
     print(f"{len(proofs)} held-out generator-written proofs of label 0; scored 1 (greedy): "
           f"{len(passed)} ({len(passed) / max(len(proofs), 1):.1%})")  # fmt: skip
     for kind in KINDS:

@@ -49,7 +49,6 @@ from verifier_train.v2 import toy_verifier  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PROOFS = ROOT / "datasets" / "toy" / "generator-proofs.jsonl.gz"
-HELD_GENERATED = 150  # the recipe's `heldout_generated`: the card's problems
 
 
 def held_proofs(path: Path, seen: frozenset[str], n: int, seed: int) -> list:
@@ -60,7 +59,9 @@ def held_proofs(path: Path, seen: frozenset[str], n: int, seed: int) -> list:
     rows, bad = toy_verifier.read_proofs(path)
     if bad:
         print(f"{path}: skipped {len(bad)} unreadable lines (first: line {bad[0]})")
-    held = toy_verifier.heldout(World(("linear",), 160), rows, 0, HELD_GENERATED).generated
+    recipe = toy_verifier.ToyVerifierRecipe  # the card's held-out set: the recipe's defaults
+    world = World(recipe.families, recipe.max_chars)
+    held = toy_verifier.heldout(world, rows, 0, recipe.heldout_generated).generated
     proofs = [scaled.GeneratedProof(r["problem"], r["proof"], float(r["score"]))
               for r in held if r["problem"] not in seen]  # fmt: skip
     if not proofs:
@@ -72,8 +73,8 @@ def held_proofs(path: Path, seen: frozenset[str], n: int, seed: int) -> list:
 def greedy_pass(verifier: Path, proofs: list, tokens: int) -> dict:
     """Greedy accuracy, overall and per exact label."""
     start, backend = time.perf_counter(), train.load(verifier)
-    once = scaled.verify(backend, data.load_templates(), proofs, 1, Sampling(0, max_tokens=tokens))
-    right = [once[f"g{i}"][0]["score"] == p.label for i, p in enumerate(proofs)]
+    once = scaled.greedy(backend, data.load_templates(), proofs, tokens)
+    right = [r["score"] == p.label for r, p in zip(once, proofs, strict=True)]
     return {"accuracy": sum(right) / len(right), "by_label": scaled.by_label(right, proofs),
             "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
 
@@ -84,13 +85,11 @@ def sampled_pass(verifier: Path, proofs: list, temperature: float, samples: int,
     `temperature` (top-p 1), each issue-finding one meta-verified `M_MAX` times alike."""
     start, backend, templates = time.perf_counter(), train.load(verifier), data.load_templates()
     sampling = Sampling(temperature, 1.0, tokens, seed=seed)
-    verdicts = scaled.verify(backend, templates, proofs, samples, sampling)
-    metas = scaled.meta_verify(backend, templates, proofs, verdicts, scaled.M_MAX, sampling)
-    grid = scaled.label_grid(proofs, verdicts, metas, samples)
+    majority, mean, grid = scaled.sampled(backend, templates, proofs, samples, sampling)
     return {
         "temperature": temperature,
-        "mean_by_n": scaled.accuracy_by_n(proofs, verdicts, scaled.rounded_mean, samples),
-        "majority_by_n": scaled.accuracy_by_n(proofs, verdicts, scaled.majority, samples),
+        "mean_by_n": mean,
+        "majority_by_n": majority,
         "grid": grid,
         "best": scaled.best_label_row(grid),
         "seconds": round(time.perf_counter() - start, 1),

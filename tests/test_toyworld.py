@@ -5,6 +5,7 @@ the prompt formats of the analyses and generations."""
 from __future__ import annotations
 
 import random
+import re
 import string
 import time
 from collections import Counter
@@ -744,6 +745,31 @@ def test_slips_drill_makes_most_lines_differ_and_is_never_held_out():
     assert "slips" not in {p.kind for p in labelled_proofs(300, 5)}  # held-out mix
     rows = verifier_data(200, 0, World(), TRAIN_MIX)
     assert Counter(r["kind"] for r in rows)["slips"] == 50
+
+
+def test_typos_drill_slips_are_one_typo_of_the_line_anywhere_in_it():
+    """The generator's kind of slip: each slipped line is the correct line with one digit
+    replaced or two neighbouring digits swapped, a number copied from the previous line
+    included (what planted slips never touch); label 0, which the checker agrees with."""
+    from verifier_train.v2.toyworld.rows import TYPO_MIX, World, verifier_data
+
+    drills = labelled_proofs(200, 7, {"typos": 1.0}, families=("linear",))
+    assert all(check_proof(p.problem, p.text).score == p.score == 0.0 for p in drills)
+    copied = 0
+    for p in drills:
+        right = correct_proof(p.problem).steps
+        assert len(p.steps) == len(right)
+        before = [p.problem.hypothesis, *right][:-1]
+        for line, good, prev in zip(p.steps, right, before, strict=True):
+            at = [i for i, (a, b) in enumerate(zip(line, good, strict=True)) if a != b]
+            assert len(line) == len(good) and len(at) <= 2 and (len(at) < 2 or at[1] == at[0] + 1)
+            assert all(line[i].isdigit() and good[i].isdigit() for i in at)
+            numbers = [m for m in re.finditer(r"\d+", good) if at and m.start() <= at[0] < m.end()]
+            copied += bool(numbers) and numbers[0][0] in re.findall(r"\d+", prev)
+    assert copied > 0.2 * len(drills)  # typos land in numbers copied from the line before too
+    assert "typos" not in {p.kind for p in labelled_proofs(300, 5)}  # held-out mix
+    rows = verifier_data(200, 0, World(), TYPO_MIX)
+    assert Counter(r["kind"] for r in rows)["typos"] == 30
 
 
 def test_junk_records_score_zero_and_are_not_the_probes():

@@ -28,6 +28,12 @@ Labels (what `check.check_proof` re-derives from the text alone):
   80% of the step lines of the held-out mix, and a tiny model settles there instead of
   computing (the toy prover wrote `3*(6+3) = 3*8 | 3*8 ok`); with a quarter of the
   training proofs drills (`rows.TRAIN_MIX`) the copy is right on 64%.
+- 0 "typos" (a training drill, never held out): like "slips", but each slip is a typo of the
+  line's text, the kind the trained generator makes: one digit replaced or two neighbouring
+  digits swapped, anywhere in the line, a number copied from the previous line included
+  (`9*x-5 = 31` -> `9*x = 13+5`). Planted slips change a value by 1 or 2 at a number the
+  step produced, so a verifier trained on them copies the rest of the line from what it
+  expected; on the generator's own proofs most of its false passes are such copies.
 
 A corrupted proof has one step fewer than the correct one only for "skipped_step";
 `data.labelled_proof` matches the step counts of all kinds, so length is no cue.
@@ -60,13 +66,14 @@ from verifier_train.v2.toyworld.problems import (
 )
 
 KINDS = ("correct", "wrong_step", "skipped_step", "false_final")
-DRILLS = ("slips",)  # training-only kinds
+DRILLS = ("slips", "typos")  # training-only kinds
 SCORES = {
     "correct": 1.0,
     "wrong_step": 0.0,
     "skipped_step": 0.5,
     "false_final": 0.0,
     "slips": 0.0,
+    "typos": 0.0,
 }
 SLIP_RATE = 0.6  # of the intermediate states of a "slips" proof
 MAX_STEPS = 12
@@ -122,7 +129,7 @@ def correct_proof(problem: Problem) -> ToyProof:
 
 def corrupt(proof: ToyProof, kind: str, rng: random.Random) -> ToyProof:
     """`proof` (a correct one) with the flaw of `kind`: wrong_step, skipped_step, false_final
-    or the drill slips. ValueError when the kind is unknown or the proof too short for it."""
+    or a drill (slips, typos). ValueError when the kind is unknown or the proof too short."""
     if proof.kind != "correct" or not proof.states:
         raise ValueError("only a correct proof can be corrupted")
     makers = {
@@ -130,6 +137,7 @@ def corrupt(proof: ToyProof, kind: str, rng: random.Random) -> ToyProof:
         "skipped_step": _skipped_step,
         "false_final": _false,
         "slips": _slips,
+        "typos": _typos,
     }
     if kind not in makers:
         raise ValueError(f"unknown corruption {kind!r}; kinds are {', '.join(makers)}")
@@ -236,6 +244,40 @@ def _slips(proof: ToyProof, rng: random.Random) -> ToyProof:
     if not slipped:
         raise ValueError(f"no slip found for {proof.problem.text!r}")
     return _remake(proof, "slips", states, proof.conclusion)
+
+
+def _typos(proof: ToyProof, rng: random.Random) -> ToyProof:
+    """Each intermediate state replaced, with probability SLIP_RATE (at least one), by a typo
+    of its text (`_typo`) that does not follow from the previous state as the proof shows it."""
+    states = _states(proof)
+    inner = range(1, len(states) - 1)
+    chosen = [k for k in inner if rng.random() < SLIP_RATE] or list(inner)[:1]
+    slipped = 0
+    for k in chosen:
+        typo = _typo(proof.problem, states[k - 1], _show_state(states[k]), rng)
+        if typo is not None:
+            states[k], slipped = typo, slipped + 1
+    if not slipped:
+        raise ValueError(f"no typo found for {proof.problem.text!r}")
+    return _remake(proof, "typos", states, proof.conclusion)
+
+
+def _typo(problem: Problem, old: State, text: str, rng: random.Random) -> State | None:
+    """A state whose text is `text` with one digit replaced or two neighbouring digits swapped,
+    shown as typed (no leading zero), that does not follow from `old`; None when none does."""
+    digits = [i for i, c in enumerate(text) if c.isdigit()]
+    edits = [text[:i] + d + text[i + 1 :] for i in digits for d in "0123456789" if d != text[i]]
+    edits += [text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+              for i in digits if i + 1 in digits and text[i] != text[i + 1]]  # fmt: skip
+    rng.shuffle(edits)
+    for edit in edits:
+        try:
+            state = _parse_state(problem, edit)
+            if _show_state(state) == edit and not holds(problem.family, old, state):
+                return state
+        except ToyError:
+            continue
+    return None
 
 
 def _skipped_step(proof: ToyProof, rng: random.Random) -> ToyProof:

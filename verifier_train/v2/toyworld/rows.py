@@ -159,9 +159,28 @@ SKIP_MIX = {
     "slips": 0.15,
     "junk": 0.05,
 }
+# A verifier trained on the mixes above still passes some of the generator's wrong proofs by
+# copying the line it expected where the proof's line belongs: the generator's slips are
+# typos anywhere in a line, the planted ones are values off by 1 or 2 where the step computed.
+# This mix moves most of SKIP_MIX's slips drill and a little of its skipped steps to the
+# "typos" drill (`proofs`), whose slips are the generator's kind.
+TYPO_MIX = {
+    "correct": 0.25,
+    "wrong_step": 0.1,
+    "skipped_step": 0.3,
+    "false_final": 0.1,
+    "slips": 0.05,
+    "typos": 0.15,
+    "junk": 0.05,
+}
 # Planted-proof mixes by name (recipes name them): "default" is `data.DEFAULT_MIX`, the
 # held-out kinds alone.
-MIXES: dict[str, dict[str, float] | None] = {"default": None, "train": TRAIN_MIX, "skip": SKIP_MIX}
+MIXES: dict[str, dict[str, float] | None] = {
+    "default": None,
+    "train": TRAIN_MIX,
+    "skip": SKIP_MIX,
+    "typos": TYPO_MIX,
+}
 # The short prompt templates of the V2 learning check and the toy verifier: the shipped ones
 # (`prover/prompts/templates`) are written for real models and are several times longer.
 TOY_TEMPLATES = Path(__file__).with_name("templates")

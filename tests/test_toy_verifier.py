@@ -219,10 +219,10 @@ def test_stages_that_need_generator_proofs_stop_without_a_file_before_any_work(t
 
 def test_the_shipped_recipe_reads_and_its_proofs_file_is_whole():
     toy = section(read_recipe(SHIPPED), "toy_verifier", ToyVerifierRecipe, SHIPPED)
-    assert [s.mix for s in toy.stages] == ["train", "train"] + 4 * ["skip"]
-    assert [s.meta_form for s in toy.stages] == ["sentence"] + 5 * ["worked"]
-    assert [s.data_seed for s in toy.stages] == [0, 1, 2, 3, 4, 5]  # each stage on fresh rows
-    assert sum(s.steps for s in toy.stages) == 4200
+    assert [s.mix for s in toy.stages] == ["train", "train"] + 4 * ["skip"] + ["typos"]
+    assert [s.meta_form for s in toy.stages] == ["sentence"] + 6 * ["worked"]
+    assert [s.data_seed for s in toy.stages] == [0, 1, 2, 3, 4, 5, 6]  # each stage on fresh rows
+    assert sum(s.steps for s in toy.stages) == 4800
     assert (SHIPPED.parent / read_recipe(SHIPPED)["data"]["generator_proofs"]).resolve() == PROOFS
     rows, bad = read_proofs(PROOFS)
     assert len(rows) == 16000 and not bad

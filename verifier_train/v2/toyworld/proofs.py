@@ -228,38 +228,36 @@ def _wrong_step(proof: ToyProof, rng: random.Random) -> ToyProof:
 
 
 def _slips(proof: ToyProof, rng: random.Random) -> ToyProof:
-    """Each intermediate state replaced, with probability SLIP_RATE (at least one), by a slip
-    of what its step produced that does not follow from the previous state as the proof
-    shows it (itself perhaps a slip)."""
-    family, states = proof.problem.family, _states(proof)
-    inner = range(1, len(states) - 1)
-    chosen = [k for k in inner if rng.random() < SLIP_RATE] or list(inner)[:1]
-    slipped = 0
-    for k in chosen:
-        allowed = _new_items(states[k - 1], states[k])
-        wrong = lambda s, old=states[k - 1]: not holds(family, old, s)  # noqa: E731
-        slip = _perturb(states[k], rng, wrong, allowed)
-        if slip is not None:
-            states[k], slipped = slip, slipped + 1
-    if not slipped:
-        raise ValueError(f"no slip found for {proof.problem.text!r}")
-    return _remake(proof, "slips", states, proof.conclusion)
+    """Several states slipped (`_slipped`), each by a slip of what its step produced."""
+
+    def slip(old: State, new: State) -> State | None:
+        wrong = lambda s: not holds(proof.problem.family, old, s)  # noqa: E731
+        return _perturb(new, rng, wrong, _new_items(old, new))
+
+    return _slipped(proof, rng, "slips", slip)
 
 
 def _typos(proof: ToyProof, rng: random.Random) -> ToyProof:
-    """Each intermediate state replaced, with probability SLIP_RATE (at least one), by a typo
-    of its text (`_typo`) that does not follow from the previous state as the proof shows it."""
+    """Several states slipped (`_slipped`), each by a typo of its text (`_typo`)."""
+    return _slipped(proof, rng, "typos",
+                    lambda old, new: _typo(proof.problem, old, _show_state(new), rng))  # fmt: skip
+
+
+def _slipped(proof: ToyProof, rng: random.Random, kind: str,
+             slip: Callable[[State, State], State | None]) -> ToyProof:  # fmt: skip
+    """Each intermediate state replaced, with probability SLIP_RATE (at least one), by
+    `slip(previous state as the proof shows it, state)`: one that does not follow from it."""
     states = _states(proof)
     inner = range(1, len(states) - 1)
     chosen = [k for k in inner if rng.random() < SLIP_RATE] or list(inner)[:1]
     slipped = 0
     for k in chosen:
-        typo = _typo(proof.problem, states[k - 1], _show_state(states[k]), rng)
-        if typo is not None:
-            states[k], slipped = typo, slipped + 1
+        new = slip(states[k - 1], states[k])
+        if new is not None:
+            states[k], slipped = new, slipped + 1
     if not slipped:
-        raise ValueError(f"no typo found for {proof.problem.text!r}")
-    return _remake(proof, "typos", states, proof.conclusion)
+        raise ValueError(f"no {kind} drill found for {proof.problem.text!r}")
+    return _remake(proof, kind, states, proof.conclusion)
 
 
 def _typo(problem: Problem, old: State, text: str, rng: random.Random) -> State | None:

@@ -2,6 +2,7 @@
 generator-written proofs of exact label 0, sorted by the first slip in the analysis.
 
     python benchmarks/v2_false_passes.py --verifier DIR [--generator-proofs FILE] [--show 3]
+    python benchmarks/v2_false_passes.py --verifier DIR --planted-typos 200
 
 A toy analysis line is `Step k: [NOTE: ]EXPECTED | COPY WORD` (`toyworld.analysis`): COPY is
 the proof's line, copied up to the first character that differs from EXPECTED. An analysis
@@ -12,7 +13,9 @@ went wrong:
 - comparison slip: COPY is the proof's line but differs from EXPECTED, and the word is `ok`.
 Otherwise the slip is elsewhere (a wrong EXPECTED line, or the `Claim:` or `End:` line). The
 proofs are `v2_label_temperature.py`'s (the card's held-out generator-written ones, minus the
-verifier's training problems). The last line is one JSON object.
+verifier's training problems). With `--planted-typos N`, the proofs are N planted ones with
+one typo each (the "one_typo" drill: one digit replaced or two swapped in one line, the rest
+right) of problems the verifier did not train on. The last line is one JSON object.
 
 This script does not train anything or change the analyses.
 """
@@ -53,15 +56,32 @@ def slip(proof: str, analysis: str) -> str:
     return KINDS[2]
 
 
+def planted_typos(n: int, seen: frozenset[str]) -> list[scaled.GeneratedProof]:
+    """n planted proofs with one typo each, of problems not in `seen` (fixed seed)."""
+    from verifier_train.v2.toy_verifier import ToyVerifierRecipe
+    from verifier_train.v2.toyworld.data import labelled_proofs
+
+    recipe = ToyVerifierRecipe  # the recipe's world: its defaults
+    drawn = labelled_proofs(3 * n, 17, {"one_typo": 1.0}, recipe.families, recipe.max_chars)
+    fresh = [p for p in drawn if p.problem.text not in seen][:n]
+    return [scaled.GeneratedProof(p.problem.text, p.text, p.score) for p in fresh]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--verifier", type=Path, required=True)
     parser.add_argument("--generator-proofs", type=Path, default=PROOFS)
     parser.add_argument("--show", type=int, default=3, help="false passes printed whole")
+    parser.add_argument("--planted-typos", type=int, default=0, metavar="N",
+                        help="N planted one-typo proofs in place of the generator's")  # fmt: skip
     args = parser.parse_args()
     seen = given_verifier(args.verifier)
     init_worker(1)
-    proofs = [p for p in held_proofs(args.generator_proofs, seen, 10**9, 0) if p.label == 0]
+    if args.planted_typos:
+        proofs, what = planted_typos(args.planted_typos, seen), "planted one-typo"
+    else:
+        proofs = [p for p in held_proofs(args.generator_proofs, seen, 10**9, 0) if p.label == 0]
+        what = "held-out generator-written"
     backend, tokens = train.load(args.verifier), Settings().verification_tokens
     once = scaled.greedy(backend, data.load_templates(), proofs, tokens)
     passed = [(p, r["analysis"]) for p, r in zip(proofs, once, strict=True) if r["score"] == 1]
@@ -69,7 +89,7 @@ def main() -> None:
     kinds = Counter(found)
     for kind, (p, analysis) in list(zip(found, passed, strict=True))[: args.show]:
         print(f"--- {kind}: {p.problem}\n{p.solution}\n{analysis}")
-    print(f"{len(proofs)} held-out generator-written proofs of label 0; scored 1 (greedy): "
+    print(f"{len(proofs)} {what} proofs of label 0; scored 1 (greedy): "
           f"{len(passed)} ({len(passed) / max(len(proofs), 1):.1%})")  # fmt: skip
     for kind in KINDS:
         print(f"  {kind:<16} {kinds[kind]}")

@@ -767,6 +767,11 @@ def test_typos_drill_slips_are_one_typo_of_the_line_anywhere_in_it():
             numbers = [m for m in re.finditer(r"\d+", good) if at and m.start() <= at[0] < m.end()]
             copied += bool(numbers) and numbers[0][0] in re.findall(r"\d+", prev)
     assert copied > 0.2 * len(drills)  # typos land in numbers copied from the line before too
+    once = labelled_proofs(100, 7, {"one_typo": 1.0}, families=("linear",))  # the rest right
+    assert all(check_proof(p.problem, p.text).score == 0.0 for p in once)
+    for p in once:
+        good = correct_proof(p.problem).steps
+        assert sum(a != b for a, b in zip(p.steps, good, strict=True)) == 1
     assert "typos" not in {p.kind for p in labelled_proofs(300, 5)}  # held-out mix
     rows = verifier_data(200, 0, World(), TYPO_MIX)
     assert Counter(r["kind"] for r in rows)["typos"] == 30

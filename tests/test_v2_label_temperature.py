@@ -72,3 +72,15 @@ def test_false_passes_are_sorted_by_their_first_slip():
     from v2_false_passes import slip
 
     assert [slip(proof, analysis) for proof, analysis, _ in SLIPS] == [k for *_, k in SLIPS]
+
+
+def test_planted_typos_leave_out_the_verifiers_problems():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from v2_false_passes import planted_typos
+
+    first = planted_typos(20, frozenset())
+    seen = frozenset(p.problem for p in first[:10])
+    again = planted_typos(20, seen)
+    assert len(first) == len(again) == 20 and {p.label for p in first + again} == {0.0}
+    assert not seen & {p.problem for p in again}
+    assert first[10:] == again[:10]  # a fixed draw, filtered

@@ -34,6 +34,8 @@ Labels (what `check.check_proof` re-derives from the text alone):
   (`9*x-5 = 31` -> `9*x = 13+5`). Planted slips change a value by 1 or 2 at a number the
   step produced, so a verifier trained on them copies the rest of the line from what it
   expected; on the generator's own proofs most of its false passes are such copies.
+- 0 "one_typo" (a drill, never held out): one typo at one intermediate state, the rest right;
+  the hardest form of "typos" for a verifier that copies what it expected.
 
 A corrupted proof has one step fewer than the correct one only for "skipped_step";
 `data.labelled_proof` matches the step counts of all kinds, so length is no cue.
@@ -66,7 +68,7 @@ from verifier_train.v2.toyworld.problems import (
 )
 
 KINDS = ("correct", "wrong_step", "skipped_step", "false_final")
-DRILLS = ("slips", "typos")  # training-only kinds
+DRILLS = ("slips", "typos", "one_typo")  # training-only kinds
 SCORES = {
     "correct": 1.0,
     "wrong_step": 0.0,
@@ -74,6 +76,7 @@ SCORES = {
     "false_final": 0.0,
     "slips": 0.0,
     "typos": 0.0,
+    "one_typo": 0.0,
 }
 SLIP_RATE = 0.6  # of the intermediate states of a "slips" proof
 MAX_STEPS = 12
@@ -129,7 +132,7 @@ def correct_proof(problem: Problem) -> ToyProof:
 
 def corrupt(proof: ToyProof, kind: str, rng: random.Random) -> ToyProof:
     """`proof` (a correct one) with the flaw of `kind`: wrong_step, skipped_step, false_final
-    or a drill (slips, typos). ValueError when the kind is unknown or the proof too short."""
+    or a drill (`DRILLS`). ValueError when the kind is unknown or the proof too short."""
     if proof.kind != "correct" or not proof.states:
         raise ValueError("only a correct proof can be corrupted")
     makers = {
@@ -138,6 +141,7 @@ def corrupt(proof: ToyProof, kind: str, rng: random.Random) -> ToyProof:
         "false_final": _false,
         "slips": _slips,
         "typos": _typos,
+        "one_typo": _typo_once,
     }
     if kind not in makers:
         raise ValueError(f"unknown corruption {kind!r}; kinds are {', '.join(makers)}")
@@ -243,13 +247,29 @@ def _typos(proof: ToyProof, rng: random.Random) -> ToyProof:
                     lambda old, new: _typo(proof.problem, old, _show_state(new), rng))  # fmt: skip
 
 
-def _slipped(proof: ToyProof, rng: random.Random, kind: str,
-             slip: Callable[[State, State], State | None]) -> ToyProof:  # fmt: skip
-    """Each intermediate state replaced, with probability SLIP_RATE (at least one), by
-    `slip(previous state as the proof shows it, state)`: one that does not follow from it."""
+def _typo_once(proof: ToyProof, rng: random.Random) -> ToyProof:
+    """One intermediate state slipped by a typo of its text (`_typo`), the rest right."""
+    return _slipped(proof, rng, "one_typo",
+                    lambda old, new: _typo(proof.problem, old, _show_state(new), rng),
+                    once=True)  # fmt: skip
+
+
+def _slipped(
+    proof: ToyProof,
+    rng: random.Random,
+    kind: str,
+    slip: Callable[[State, State], State | None],
+    once: bool = False,
+) -> ToyProof:
+    """Each intermediate state replaced, with probability SLIP_RATE (at least one; `once`:
+    exactly one), by `slip(previous state as the proof shows it, state)`: one that does not
+    follow from it."""
     states = _states(proof)
     inner = range(1, len(states) - 1)
-    chosen = [k for k in inner if rng.random() < SLIP_RATE] or list(inner)[:1]
+    if once:
+        chosen = [rng.choice(inner)] if inner else []
+    else:
+        chosen = [k for k in inner if rng.random() < SLIP_RATE] or list(inner)[:1]
     slipped = 0
     for k in chosen:
         new = slip(states[k - 1], states[k])

@@ -78,7 +78,7 @@ SCORES = {
     "typos": 0.0,
     "one_typo": 0.0,
 }
-SLIP_RATE = 0.6  # of the intermediate states of a "slips" proof
+SLIP_RATE = 0.6  # of the intermediate states of a "slips" or "typos" proof
 MAX_STEPS = 12
 
 
@@ -241,17 +241,16 @@ def _slips(proof: ToyProof, rng: random.Random) -> ToyProof:
     return _slipped(proof, rng, "slips", slip)
 
 
-def _typos(proof: ToyProof, rng: random.Random) -> ToyProof:
-    """Several states slipped (`_slipped`), each by a typo of its text (`_typo`)."""
-    return _slipped(proof, rng, "typos",
-                    lambda old, new: _typo(proof.problem, old, _show_state(new), rng))  # fmt: skip
+def _typos(proof: ToyProof, rng: random.Random, once: bool = False) -> ToyProof:
+    """Several states (`once`: one, the rest right) slipped (`_slipped`), each by a typo of
+    its text (`_typo`)."""
+    return _slipped(proof, rng, "one_typo" if once else "typos",
+                    lambda old, new: _typo(proof.problem, old, _show_state(new), rng),
+                    once)  # fmt: skip
 
 
 def _typo_once(proof: ToyProof, rng: random.Random) -> ToyProof:
-    """One intermediate state slipped by a typo of its text (`_typo`), the rest right."""
-    return _slipped(proof, rng, "one_typo",
-                    lambda old, new: _typo(proof.problem, old, _show_state(new), rng),
-                    once=True)  # fmt: skip
+    return _typos(proof, rng, once=True)
 
 
 def _slipped(

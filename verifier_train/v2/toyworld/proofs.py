@@ -49,6 +49,7 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from verifier_train.v2.toyworld.expr import (
     Node,
@@ -141,7 +142,7 @@ def corrupt(proof: ToyProof, kind: str, rng: random.Random) -> ToyProof:
         "false_final": _false,
         "slips": _slips,
         "typos": _typos,
-        "one_typo": _typo_once,
+        "one_typo": partial(_typos, once=True),
     }
     if kind not in makers:
         raise ValueError(f"unknown corruption {kind!r}; kinds are {', '.join(makers)}")
@@ -247,10 +248,6 @@ def _typos(proof: ToyProof, rng: random.Random, once: bool = False) -> ToyProof:
     return _slipped(proof, rng, "one_typo" if once else "typos",
                     lambda old, new: _typo(proof.problem, old, _show_state(new), rng),
                     once)  # fmt: skip
-
-
-def _typo_once(proof: ToyProof, rng: random.Random) -> ToyProof:
-    return _typos(proof, rng, once=True)
 
 
 def _slipped(

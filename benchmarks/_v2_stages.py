@@ -99,6 +99,28 @@ class GeneratorRun:
     rewards: tuple[float | None, float | None] = (None, None)
     judged_start: float | None = None  # the same for the SFT start (exact-reward worker only)
     distinct: tuple[int, int] | None = None  # the judge's (proofs, distinct ones) in training
+    # The judge's R_proof of each training proof against its exact label (verifier reward
+    # only): {(exact label, judged score or None): count}
+    tally: dict[tuple[float, float | None], int] | None = None
+
+
+class TalliedJudge:
+    """The trained judge, tallying each R_proof it gives in training against the proof's
+    exact label (`check_proof`): what the verifier-rewarded policy was actually paid for."""
+
+    def __init__(self, judge: Any):
+        self.judge, self.tally = judge, Counter()
+
+    def __getattr__(self, name: str) -> Any:  # backend, asked, generated: the judge's own
+        return getattr(self.judge, name)
+
+    def verify(self, pairs: list[tuple[str, str]]) -> list[float | None]:
+        from verifier_train.v2.toyworld import check_proof
+
+        scores = self.judge.verify(pairs)
+        for (problem, proof), score in zip(pairs, scores, strict=True):
+            self.tally[(check_proof(problem, proof).score, score)] += 1
+        return scores
 
 
 def grpo_recipe(s: Any, seed: int, steps: int, lr: float, tokens: int) -> GRPORecipe:
@@ -350,12 +372,14 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     `verifier`, which only the exact reward allows)."""
     s, out = job.settings, job.tmp / f"generator-{kind}"
     judge = judge_of(job, verifier) if verifier else None
-    trainer = generator_trainer(job, kind, start, judge, out)
+    tallied = TalliedJudge(judge) if kind == "verifier" else None
+    trainer = generator_trainer(job, kind, start, tallied, out)
     clock = train.instrument(trainer, train.Clock())
     begin = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - begin
     distinct = (judge.asked, judge.generated) if kind == "verifier" else None
+    tally = dict(tallied.tally) if tallied else None
     trainer.model.eval()
     backend = HFBackend.from_loaded(trainer.model, trainer.processing_class, train.EVAL_BATCH)
     found = train.validity(backend, data.load_templates(), start.heldout, s.validity_samples,
@@ -365,4 +389,4 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
     return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start,
-                        distinct)  # fmt: skip
+                        distinct, tally)  # fmt: skip

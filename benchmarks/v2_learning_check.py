@@ -410,6 +410,38 @@ def report(r: SeedResult, s: Settings) -> None:
         asked, generated = g.distinct  # asked > 0: filtered above
         print(f"the judge verified {generated} distinct proofs of the {asked} it was given "
               f"({generated / asked:.1%}; greedy, so a repeat is generated once)")  # fmt: skip
+    for g in (g for g in r.runs if g.tally):
+        print_credit(credit(g.tally))
+
+
+def credit(tally: dict[tuple[float, float | None], int]) -> dict[str, float | None]:
+    """What the judge paid for in the verifier-rewarded GRPO run, by exact label: the share of
+    its credit (sum of R_proof) given to wrong proofs, the shares of wrong proofs it passed
+    (1) or half-credited (0.5), of correct proofs it scored below 1, and of unreadable ones."""
+
+    def count(exact=None, judged=lambda j: True) -> int:
+        return sum(n for (e, j), n in tally.items() if exact in (None, e) and judged(j))
+
+    paid = sum((j or 0.0) * n for (e, j), n in tally.items())
+    wrong_paid = sum((j or 0.0) * n for (e, j), n in tally.items() if e == 0.0)
+    wrong, right, total = count(0.0), count(1.0), count()
+    return {
+        "proofs": total,
+        "correct": count(1.0) / total if total else None,
+        "credit_to_wrong": wrong_paid / paid if paid else None,
+        "wrong_passed": count(0.0, lambda j: j == 1.0) / wrong if wrong else None,
+        "wrong_half": count(0.0, lambda j: j == 0.5) / wrong if wrong else None,
+        "correct_missed": count(1.0, lambda j: j != 1.0) / right if right else None,
+        "unreadable": count(None, lambda j: j is None) / total if total else None,
+    }
+
+
+def print_credit(c: dict[str, float | None]) -> None:
+    f = {k: pct(v).strip() for k, v in c.items()}
+    print(f"the judge in verifier-rewarded GRPO: {c['proofs']} proofs, {f['correct']} correct; "
+          f"{f['credit_to_wrong']} of its credit went to wrong proofs (it passed "
+          f"{f['wrong_passed']} of them and half-credited {f['wrong_half']}); correct proofs "
+          f"scored below 1: {f['correct_missed']}; unreadable: {f['unreadable']}")  # fmt: skip
 
 
 # --- Summary over seeds ---------------------------------------------------------------------
@@ -444,6 +476,7 @@ def summary(r: SeedResult) -> dict:
         "calibration_start": r.start.validity.calibration,
         "calibration_after": {g.name: g.validity.calibration for g in r.runs},
         "probe_false_positive_max": max(probes, default=None),
+        "judge_training_credit": next((credit(g.tally) for g in r.runs if g.tally), None),
         "test_time_single": last["single"],
         "test_time_best": last["best"],
         "seconds": r.seconds,

@@ -121,3 +121,27 @@ def test_greedy_judge_asks_each_distinct_prompt_once():
     sampled = FakeBackend({"": analysis("1")})
     Judge(sampled, TEMPLATES, JudgeConfig(1, temperature=1.0)).verify(pairs)
     assert len(sampled.calls[0].prompts) == 4  # samples of a repeat are drawn afresh
+
+
+def test_sampled_probes_leave_the_training_rng_alone(tiny_model, tmp_path):
+    """A probe run before training must not change the rollouts the trainer then samples, so a
+    probed (verifier-rewarded) run and an unprobed (exact-reward) one share a random stream."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from prover.backends.base import Sampling
+    from prover.backends.hf import HFBackend
+    from verifier_train.v2.probes import ProbeCallback, probe_pairs
+
+    backend = HFBackend(str(tiny_model), device="cpu")
+    probes = ProbeCallback(TEMPLATES, probe_pairs(["Show 1 = 1."]), 1, backend, 2,
+                           Sampling(1.0, max_tokens=4))  # fmt: skip
+    args = SimpleNamespace(output_dir=str(tmp_path))
+    state = SimpleNamespace(global_step=0, max_steps=1, is_world_process_zero=True)
+    torch.manual_seed(0)
+    probes.on_train_begin(args, state, None)
+    after_probes = torch.rand(4)
+    torch.manual_seed(0)
+    assert torch.equal(after_probes, torch.rand(4))
+    assert [h["step"] for h in probes.history] == [0]

@@ -111,7 +111,14 @@ class ProbeCallback(callback_base()):
         due = step % self.every == 0 or step == state.max_steps
         if not due or any(h["step"] == step for h in self.history):
             return
-        entry = {"step": step, "time": time.time()} | self._report(model, tokenizer).as_log()
+        import torch
+
+        # A sampled probe run draws from the global torch RNG that the trainer's rollouts
+        # draw from too; forked, the probes leave the training run's samples as they would be
+        # without them (so a probed run and an unprobed one see the same random stream).
+        with torch.random.fork_rng():
+            report = self._report(model, tokenizer)
+        entry = {"step": step, "time": time.time()} | report.as_log()
         self.history.append(entry)
         if state.is_world_process_zero:
             from prover.rundir import append_jsonl

@@ -29,9 +29,12 @@ Per seed:
    over a grid of (n, m, k).
 3. Generator GRPO rewarded by the trained verifier (`v2.rewards.generator_reward`: R_format ·
    (0.76 R_proof + 0.24 R_self), one greedy verification per proof), and the same reward
-   with the exact label as R_proof (`toyworld.ExactJudge`), same start, seed and steps; the
-   test-time loop (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a
-   few (P, V, R) budgets, the best proof of the pool against a single sample. Steps 2 and 3
+   with the exact label as R_proof (`toyworld.ExactJudge`), same start, seed and steps (the
+   judge-hacking probes draw from a forked RNG, so both runs sample the same rollouts until
+   their rewards first differ); every R_proof the judge gives in training is tallied against
+   the proof's exact label (what the policy was paid for); the test-time loop
+   (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a few (P, V, R)
+   budgets, the best proof of the pool against a single sample. Steps 2 and 3
    need only step 1's models: their four jobs share the two workers, the two longest first.
 
 True validity (`check_proof`) before and after each GRPO run gives the fraction of the

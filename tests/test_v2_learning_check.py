@@ -88,3 +88,16 @@ def test_a_given_verifier_without_its_training_problems_is_one_line_and_exit_1(t
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "must be a JSON list of problem texts" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_judges_training_credit_by_exact_label():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from v2_learning_check import credit
+
+    tally = {(1.0, 1.0): 6, (1.0, 0.0): 2, (0.0, 1.0): 1, (0.0, 0.5): 2, (0.0, 0.0): 7,
+             (0.0, None): 2}  # fmt: skip
+    assert credit(tally) == pytest.approx({
+        "proofs": 20, "correct": 0.4, "credit_to_wrong": 2 / 8, "wrong_passed": 1 / 12,
+        "wrong_half": 2 / 12, "correct_missed": 2 / 8, "unreadable": 0.1,
+    })  # fmt: skip
+    assert credit({})["credit_to_wrong"] is None

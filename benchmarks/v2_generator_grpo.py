@@ -1,7 +1,7 @@
 """Exact-reward generator GRPO at several (steps, learning rate) settings from one SFT start.
 
     python benchmarks/v2_generator_grpo.py [--runs 40x2e-4,80x1e-4,160x1e-4] [--seed 0]
-                                           [--fresh] [--families linear] [--quick]
+                          [--grpo-seeds 0,1,2] [--fresh] [--families linear] [--quick]
 
 How much true validity GRPO can add to the toy generator with the exact reward: the gain that
 `v2_learning_check.py`'s verifier-rewarded run is measured against, so it must be a gain. The
@@ -10,7 +10,10 @@ correct generations, stopped early). Each run starts from that SFT model with th
 exact reward (`v2.rewards.generator_reward` judged by `toyworld.ExactJudge`) and GRPO
 recipe (64 completions per step, G 8, beta 0.04), at its own steps and learning rate.
 `--fresh` gives GRPO problems the SFT did not train on: the SFT model solves about a third
-of its own training problems but a tenth of unseen ones.
+of its own training problems but a tenth of unseen ones. `--grpo-seeds` repeats each run from
+the same SFT model with other GRPO seeds (its rollouts, data order and validity samples): how
+far two runs that differ only in their random stream land apart, the noise under the check's
+gain fraction when its two runs do not share one.
 
 True validity (`check_proof`) on the check's held-out problems, greedy and sampled at T=1, is
 measured before and after each run, with TRL's logged training reward over the first and last
@@ -56,14 +59,17 @@ def fresh_problems(start: stages.GeneratorStart, world: data.World, n: int) -> l
     return [p for p in distinct_problems(4 * n, FRESH_SEED, world) if p not in taken][:n]
 
 
-def one_run(job: stages.Job, start: stages.GeneratorStart, steps: int, lr: float) -> dict:
-    """One exact-reward GRPO run from `start`: its validity after, reward ends and time."""
+def one_run(job: stages.Job, start: stages.GeneratorStart, steps: int, lr: float,
+            seed: int) -> dict:  # fmt: skip
+    """One exact-reward GRPO run from `start` at GRPO seed `seed`: its validity after, reward
+    ends and time."""
     settings = replace(job.settings, generator_grpo_steps=steps, generator_grpo_lr=lr)
-    tmp = job.tmp / f"grpo-{steps}x{lr:g}"
+    tmp = job.tmp / f"grpo-{steps}x{lr:g}-seed{seed}"
     tmp.mkdir(parents=True)
-    run = stages.generator_grpo(replace(job, settings=settings, tmp=tmp), "exact", start, None)
+    run = stages.generator_grpo(replace(job, settings=settings, tmp=tmp, seed=seed), "exact",
+                                start, None)  # fmt: skip
     first, last = run.rewards
-    return {"steps": steps, "lr": lr, "greedy": run.validity.greedy,
+    return {"steps": steps, "lr": lr, "seed": seed, "greedy": run.validity.greedy,
             "sampled": run.validity.sampled, "reward_first": first, "reward_last": last,
             "seconds": round(run.seconds, 1)}  # fmt: skip
 
@@ -71,16 +77,16 @@ def one_run(job: stages.Job, start: stages.GeneratorStart, steps: int, lr: float
 def print_table(start: stages.GeneratorStart, rows: list[dict], s: Settings) -> None:
     print(f"\nexact-reward GRPO from one SFT generator: true validity on {len(start.heldout)} "
           f"held-out problems (greedy; {s.validity_samples} samples at T=1)")  # fmt: skip
-    print("run                greedy  sampled  sampled gain  reward first->last  seconds")
+    print("run                        greedy  sampled  sampled gain  reward first->last  seconds")
     v = start.validity
-    print(f"{'SFT start':<17} {v.greedy:7.1%}  {v.sampled:7.1%}")
+    print(f"{'SFT start':<25} {v.greedy:7.1%}  {v.sampled:7.1%}")
     for r in rows:
-        name = f"{r['steps']} steps x {r['lr']:g}"
+        name = f"{r['steps']} steps x {r['lr']:g}, seed {r['seed']}"
         first, last = (
             "-" if r[k] is None else f"{r[k]:.3f}" for k in ("reward_first", "reward_last")
         )
         ends = f"{first} -> {last}"  # "-": no reward logged (never at real sizes)
-        print(f"{name:<17} {r['greedy']:7.1%}  {r['sampled']:7.1%}  "
+        print(f"{name:<25} {r['greedy']:7.1%}  {r['sampled']:7.1%}  "
               f"{r['sampled'] - v.sampled:+11.1%}  {ends:>18}  {r['seconds']:7.0f}")  # fmt: skip
     print(f"(one standard error of a sampled share near {v.sampled:.0%}: "
           f"{(v.sampled * (1 - v.sampled) / max(len(v.proofs), 1)) ** 0.5:.1%})")  # fmt: skip
@@ -90,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", default="40x2e-4,80x1e-4,160x1e-4", help="STEPSxLR, ...")
     parser.add_argument("--seed", type=int, default=0, help="the check's seed to train as")
+    parser.add_argument("--grpo-seeds", default=None, help="GRPO seeds of each run, comma-"
+                        "separated (default: --seed)")  # fmt: skip
     parser.add_argument("--fresh", action="store_true", help="GRPO on problems SFT never saw")
     parser.add_argument("--families", default="linear")
     parser.add_argument("--quick", action="store_true", help="the check's --quick sizes")
@@ -98,6 +106,10 @@ def main() -> None:
         runs = parse_runs(args.runs)
     except ValueError:
         parser.error(f"--runs {args.runs!r}: give STEPSxLR pairs, comma-separated (80x1e-4)")
+    try:
+        seeds = [int(x) for x in (args.grpo_seeds or str(args.seed)).split(",")]
+    except ValueError:
+        parser.error(f"--grpo-seeds {args.grpo_seeds!r}: give integers, comma-separated (0,1)")
     init_worker(1)
     settings = QUICK if args.quick else Settings()
     world = data.World(families=tuple(args.families.split(",")))
@@ -109,8 +121,8 @@ def main() -> None:
         if args.fresh:
             start = replace(start, problems=fresh_problems(start, world, len(start.problems)))
             print(f"  GRPO on {len(start.problems)} problems the SFT did not train on")
-        for steps, lr in runs:
-            rows.append(one_run(job, start, steps, lr))
+        for (steps, lr), seed in ((run, seed) for run in runs for seed in seeds):
+            rows.append(one_run(job, start, steps, lr, seed))
     print_table(start, rows, settings)
     v = start.validity
     print(json.dumps({"seed": args.seed, "fresh": args.fresh, "start_greedy": v.greedy,

@@ -45,15 +45,26 @@ def test_bad_runs_stop_with_one_line_before_any_work():
     )
 
 
+def test_bad_grpo_seeds_stop_with_one_line_before_any_work():
+    done = bench("v2_generator_grpo.py", "--grpo-seeds", "0,one", timeout=120)
+    assert done.returncode == 2
+    assert last_error(done).endswith(
+        "error: --grpo-seeds '0,one': give integers, comma-separated (0,1)"
+    )
+
+
 @pytest.mark.slow
 def test_tiny_runs_print_the_table_and_one_json_line():
-    done = bench("v2_generator_grpo.py", "--quick", "--fresh", "--runs", "2x1e-4,1x5e-5")
+    done = bench("v2_generator_grpo.py", "--quick", "--fresh", "--runs", "2x1e-4,1x5e-5",
+                 "--grpo-seeds", "0,3")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert any(line.startswith("SFT start") for line in lines)
-    assert any(line.startswith("2 steps x 0.0001") for line in lines)
+    assert any(line.startswith("2 steps x 0.0001, seed 3") for line in lines)
     out = json.loads(lines[-1])
-    assert out["fresh"] is True and [(r["steps"], r["lr"]) for r in out["runs"]] == [
-        (2, 1e-4),
-        (1, 5e-5),
+    assert out["fresh"] is True and [(r["steps"], r["lr"], r["seed"]) for r in out["runs"]] == [
+        (2, 1e-4, 0),
+        (2, 1e-4, 3),
+        (1, 5e-5, 0),
+        (1, 5e-5, 3),
     ]

@@ -547,12 +547,17 @@ def main() -> None:
     parser.add_argument("--label-temperature", type=float, default=Settings.label_temperature,
                         help="sampling temperature of scaled verification's analyses")  # fmt: skip
     args = parser.parse_args()
+    try:
+        seeds = [int(x) for x in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
+    except ValueError:
+        parser.error(f"--seeds {args.seeds!r}: give integers, comma-separated (0,1,2)")
+    if args.label_temperature < 0:
+        parser.error(f"--label-temperature {args.label_temperature:g}: give 0 or more")
     seen = given_verifier(args.verifier) if args.verifier else frozenset()
     templates = data.load_templates()
     world = data.World(families=tuple(args.families.split(",")))
     settings = replace(QUICK if args.quick else Settings(), meta_form=args.meta_form,
                        label_temperature=args.label_temperature)  # fmt: skip
-    seeds = [int(x) for x in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # no forked torch state in the workers

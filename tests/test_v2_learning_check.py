@@ -90,6 +90,21 @@ def test_a_given_verifier_without_its_training_problems_is_one_line_and_exit_1(t
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("option", "line"),
+    [
+        (["--seeds", "0,x"], "error: --seeds '0,x': give integers, comma-separated (0,1,2)"),
+        (["--label-temperature", "-0.5"], "error: --label-temperature -0.5: give 0 or more"),
+    ],
+)
+def test_bad_options_stop_with_one_line_before_any_work(option, line):
+    script = ROOT / "benchmarks" / "v2_learning_check.py"
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(script), "--quick", *option], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(line)
+
+
 def test_the_judges_training_credit_by_exact_label():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from v2_learning_check import credit

@@ -314,7 +314,7 @@ def generator_sft(job: Job, base: Path) -> GeneratorStart:
     s, world, templates = job.settings, job.world, data.load_templates()
     problems = generator_problems(s.generator_problems, TRAIN_SEED + 2, world.families,
                                   world.max_chars)  # fmt: skip
-    heldout = generator_problems(POOL * s.validity_problems, HELDOUT_SEED + 2, world.families,
+    heldout = generator_problems(s.validity_pool, HELDOUT_SEED + 2, world.families,
                                  world.max_chars)  # fmt: skip
     unseen = dict.fromkeys(p["problem"] for p in job.held_out(heldout, problems))
     heldout = list(unseen)[: s.validity_problems]
@@ -384,8 +384,11 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     backend = HFBackend.from_loaded(trainer.model, trainer.processing_class, train.EVAL_BATCH)
     found = train.validity(backend, data.load_templates(), start.heldout, s.validity_samples,
                            s.generation_tokens, job.seed)  # fmt: skip
-    judged_start = train.judged_mean(judge, start.validity.proofs) if kind == "exact" else None
-    judged = train.judged_mean(judge, found.proofs)
+    first = s.judged_proofs
+    judged_start = (
+        train.judged_mean(judge, start.validity.proofs[:first]) if kind == "exact" else None
+    )
+    judged = train.judged_mean(judge, found.proofs[:first])
     print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
     return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start,

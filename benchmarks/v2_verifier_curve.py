@@ -150,8 +150,7 @@ def reserved(world: data.World) -> set[str]:
     """The problems `v2_learning_check.py` draws its held-out sets from (`_v2_stages`): kept
     out of every arm's rows, so that a saved verifier leaves the check its held-out sets."""
     s = Settings()
-    return toy_verifier.reserved(world, stages.POOL * s.heldout_proofs,
-                                 stages.POOL * s.validity_problems)  # fmt: skip
+    return toy_verifier.reserved(world, stages.POOL * s.heldout_proofs, s.validity_pool)
 
 
 def arm_rows(name: str, world: data.World, args: argparse.Namespace, away: set[str],

@@ -116,3 +116,24 @@ def test_the_judges_training_credit_by_exact_label():
         "wrong_half": 2 / 12, "correct_missed": 2 / 8, "unreadable": 0.1,
     })  # fmt: skip
     assert credit({})["credit_to_wrong"] is None
+
+
+def test_a_gains_paired_standard_error_is_over_problems():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from v2_learning_check import paired_se
+
+    from verifier_train.v2.toy_generator import Validity
+    from verifier_train.v2.toyworld import generator_problems
+
+    drawn = generator_problems(3, 0, ("linear",))
+    right = {p["problem"]: p["proof"] for p in drawn}
+    problems = list(right)
+
+    def measured(valid: list[int]) -> Validity:  # valid proofs of each problem, of 2
+        pairs = [(p, right[p] if k < n else "wrong")
+                 for p, n in zip(problems, valid, strict=True) for k in range(2)]  # fmt: skip
+        return Validity(0.0, 0.0, 0.0, tuple(pairs))
+
+    # per-problem gains 0.5, 0.5, 1: mean 2/3, sample sd 0.2887, over sqrt(3) problems
+    assert paired_se(measured([0, 1, 0]), measured([1, 2, 2])) == pytest.approx(0.1667, abs=1e-4)
+    assert paired_se(measured([0, 0, 0]), measured([1, 1, 1])) == 0.0

@@ -117,7 +117,8 @@ class ToyVerifierRecipe:
     heldout_proofs: int = 200  # planted held-out proofs
     heldout_generated: int = 150  # problems of the generator-written proofs held out
     # The V2 learning check draws its held-out sets from these pools (10 x 200 planted proofs,
-    # 10 x 100 problems); they stay out of training, so the check can measure this verifier.
+    # 1,000 drawn problems: its `validity_pool`); they stay out of training, so the check can
+    # measure this verifier.
     reserve_proofs: int = 2000
     reserve_problems: int = 1000
     # The validation split that chooses among a stage's candidates (drawn only when a stage

@@ -751,7 +751,7 @@ def test_typos_drill_slips_are_one_typo_of_the_line_anywhere_in_it():
     """The generator's kind of slip: each slipped line is the correct line with one digit
     replaced or two neighbouring digits swapped, a number copied from the previous line
     included (what planted slips never touch); label 0, which the checker agrees with."""
-    from verifier_train.v2.toyworld.rows import TYPO_MIX, World, verifier_data
+    from verifier_train.v2.toyworld.rows import ONE_TYPO_MIX, TYPO_MIX, World, verifier_data
 
     drills = labelled_proofs(200, 7, {"typos": 1.0}, families=("linear",))
     assert all(check_proof(p.problem, p.text).score == p.score == 0.0 for p in drills)
@@ -775,6 +775,8 @@ def test_typos_drill_slips_are_one_typo_of_the_line_anywhere_in_it():
     assert "typos" not in {p.kind for p in labelled_proofs(300, 5)}  # held-out mix
     rows = verifier_data(200, 0, World(), TYPO_MIX)
     assert Counter(r["kind"] for r in rows)["typos"] == 30
+    kinds = Counter(r["kind"] for r in verifier_data(200, 0, World(), ONE_TYPO_MIX))
+    assert kinds["one_typo"] == 30 and kinds["typos"] == 10
 
 
 def test_junk_records_score_zero_and_are_not_the_probes():

@@ -173,6 +173,20 @@ TYPO_MIX = {
     "typos": 0.15,
     "junk": 0.05,
 }
+# Even so, the seven-stage recipe verifier passes 24% of planted proofs with one typo and
+# every other line right (`v2_false_passes.py --planted-typos`), and 7% of the wrong proofs
+# the verifier-rewarded policy writes in the learning check's GRPO. This mix moves most of
+# TYPO_MIX's typos, and a little of its skipped steps, to the "one_typo" drill.
+ONE_TYPO_MIX = {
+    "correct": 0.25,
+    "wrong_step": 0.1,
+    "skipped_step": 0.25,
+    "false_final": 0.1,
+    "slips": 0.05,
+    "typos": 0.05,
+    "one_typo": 0.15,
+    "junk": 0.05,
+}
 # Planted-proof mixes by name (recipes name them): "default" is `data.DEFAULT_MIX`, the
 # held-out kinds alone.
 MIXES: dict[str, dict[str, float] | None] = {
@@ -180,6 +194,7 @@ MIXES: dict[str, dict[str, float] | None] = {
     "train": TRAIN_MIX,
     "skip": SKIP_MIX,
     "typos": TYPO_MIX,
+    "one_typo": ONE_TYPO_MIX,
 }
 # The short prompt templates of the V2 learning check and the toy verifier: the shipped ones
 # (`prover/prompts/templates`) are written for real models and are several times longer.

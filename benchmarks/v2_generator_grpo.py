@@ -37,7 +37,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import _v2_data as data  # noqa: E402
 import _v2_stages as stages  # noqa: E402
 from v2_generator_proofs import distinct_problems  # noqa: E402
-from v2_learning_check import QUICK, Settings, init_worker  # noqa: E402
+from v2_learning_check import QUICK, Settings, init_worker, seed_list  # noqa: E402
 
 FRESH_SEED = 4 * 10**6  # apart from the check's draws and v2_generator_proofs.py's
 
@@ -106,10 +106,7 @@ def main() -> None:
         runs = parse_runs(args.runs)
     except ValueError:
         parser.error(f"--runs {args.runs!r}: give STEPSxLR pairs, comma-separated (80x1e-4)")
-    try:
-        seeds = [int(x) for x in (args.grpo_seeds or str(args.seed)).split(",")]
-    except ValueError:
-        parser.error(f"--grpo-seeds {args.grpo_seeds!r}: give integers, comma-separated (0,1)")
+    seeds = seed_list(parser, "--grpo-seeds", args.grpo_seeds, str(args.seed), "0,1")
     init_worker(1)
     settings = QUICK if args.quick else Settings()
     world = data.World(families=tuple(args.families.split(",")))

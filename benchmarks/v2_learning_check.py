@@ -172,19 +172,15 @@ def se(share: float, n: int) -> float:
 
 def by_problem(v: train.Validity) -> dict[str, float]:
     """Each held-out problem's share of valid sampled proofs."""
-    from verifier_train.v2.toyworld import check_proof
-
     valid: dict[str, list[bool]] = {}
-    for problem, text in v.proofs:
-        valid.setdefault(problem, []).append(check_proof(problem, text).score == 1.0)
+    for (problem, _), label in zip(v.proofs, v.labels, strict=True):
+        valid.setdefault(problem, []).append(label == 1.0)
     return {p: sum(x) / len(x) for p, x in valid.items()}
 
 
 def mean_label(v: train.Validity, first: int) -> float:
     """The mean exact label of the first `first` sampled proofs (those the judge scored)."""
-    from verifier_train.v2.toyworld import check_proof
-
-    labels = [check_proof(problem, text).score for problem, text in v.proofs[:first]]
+    labels = v.labels[:first]
     return sum(labels) / len(labels) if labels else 0.0
 
 
@@ -578,6 +574,16 @@ def print_spread(summaries: list[dict]) -> None:
         print(f"  accuracy, {k:<36} {shown}")
 
 
+def seed_list(parser: argparse.ArgumentParser, option: str, text: str | None, default: str,
+              example: str = "0,1,2") -> list[int]:  # fmt: skip
+    """Comma-separated integers (`default` when `text` is None); a malformed list stops with
+    one usage error line."""
+    try:
+        return [int(x) for x in (text or default).split(",")]
+    except ValueError:
+        parser.error(f"{option} {text!r}: give integers, comma-separated ({example})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
@@ -591,10 +597,7 @@ def main() -> None:
     parser.add_argument("--label-temperature", type=float, default=Settings.label_temperature,
                         help="sampling temperature of scaled verification's analyses")  # fmt: skip
     args = parser.parse_args()
-    try:
-        seeds = [int(x) for x in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
-    except ValueError:
-        parser.error(f"--seeds {args.seeds!r}: give integers, comma-separated (0,1,2)")
+    seeds = seed_list(parser, "--seeds", args.seeds, "0" if args.quick else "0,1,2")
     if args.label_temperature < 0:
         parser.error(f"--label-temperature {args.label_temperature:g}: give 0 or more")
     seen = given_verifier(args.verifier) if args.verifier else frozenset()

@@ -132,7 +132,8 @@ def test_a_gains_paired_standard_error_is_over_problems():
     def measured(valid: list[int]) -> Validity:  # valid proofs of each problem, of 2
         pairs = [(p, right[p] if k < n else "wrong")
                  for p, n in zip(problems, valid, strict=True) for k in range(2)]  # fmt: skip
-        return Validity(0.0, 0.0, 0.0, tuple(pairs))
+        labels = tuple(float(text != "wrong") for _, text in pairs)
+        return Validity(0.0, 0.0, 0.0, tuple(pairs), 0.0, labels)
 
     # per-problem gains 0.5, 0.5, 1: mean 2/3, sample sd 0.2887, over sqrt(3) problems
     assert paired_se(measured([0, 1, 0]), measured([1, 2, 2])) == pytest.approx(0.1667, abs=1e-4)

@@ -88,6 +88,7 @@ class Validity:
     sampled_mean: float  # mean exact label of the sampled proofs
     proofs: tuple[tuple[str, str], ...] = ()  # the sampled (problem, completion) pairs
     calibration: float = 0.0  # share of sampled proofs whose boxed self-score is the label
+    labels: tuple[float, ...] = ()  # the exact label of each sampled proof, as `proofs`
 
 
 def validity(backend: Any, templates: Any, problems: Sequence[str], samples: int,
@@ -106,7 +107,7 @@ def validity(backend: Any, templates: Any, problems: Sequence[str], samples: int
     selves = [parse_generation(text).self_score for _, text in pairs]
     calibrated = sum(me == x for me, x in zip(selves, s, strict=True)) / len(s)
     return Validity(sum(x == 1.0 for x in g) / len(g), sum(x == 1.0 for x in s) / len(s),
-                    sum(s) / len(s), tuple(pairs), calibrated)  # fmt: skip
+                    sum(s) / len(s), tuple(pairs), calibrated, tuple(s))  # fmt: skip
 
 
 def problems_of(recipe: ToyGeneratorRecipe, world: Any) -> tuple[list[dict], list[str]]:

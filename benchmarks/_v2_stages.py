@@ -102,6 +102,7 @@ class GeneratorRun:
     # The judge's R_proof of each training proof against its exact label (verifier reward
     # only): {(exact label, judged score or None): count}
     tally: dict[tuple[float, float | None], int] | None = None
+    unfaithful: int = 0  # crediting verifications the quote check scored 0 in training
 
 
 class TalliedJudge:
@@ -333,13 +334,16 @@ def generator_sft(job: Job, base: Path) -> GeneratorStart:
 
 def judge_of(job: Job, verifier: Path):
     """The generator's judge: the trained verifier, in process, `judge_samples` per proof at
-    `judge_temperature` (0: greedy)."""
+    `judge_temperature` (0: greedy); with `quote_check`, a verification that credits a proof
+    whose lines it misquotes scores 0 (`toyworld.analysis.quotes_faithfully`)."""
     from verifier_train.v2.rewards import Judge, JudgeConfig
+    from verifier_train.v2.toyworld.analysis import quotes_faithfully
 
     s = job.settings
     config = JudgeConfig(s.judge_samples, s.judge_temperature, s.verification_tokens)
     backend = HFBackend(str(verifier), device="cpu", batch_size=train.EVAL_BATCH)
-    return Judge(backend, data.load_templates(), config)
+    faithful = quotes_faithfully if s.quote_check else None
+    return Judge(backend, data.load_templates(), config, faithful)
 
 
 def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Path):
@@ -380,6 +384,7 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     seconds = time.perf_counter() - begin
     distinct = (judge.asked, judge.generated) if kind == "verifier" else None
     tally = dict(tallied.tally) if tallied else None
+    unfaithful = judge.unfaithful if tallied else 0
     trainer.model.eval()
     backend = HFBackend.from_loaded(trainer.model, trainer.processing_class, train.EVAL_BATCH)
     found = train.validity(backend, data.load_templates(), start.heldout, s.validity_samples,
@@ -392,4 +397,4 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
     return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start,
-                        distinct, tally)  # fmt: skip
+                        distinct, tally, unfaithful)  # fmt: skip

@@ -114,6 +114,10 @@ class Settings:
     # Greedy, the judge generates each distinct proof of a step once (54-59% of them).
     judge_samples: int = 1
     judge_temperature: float = 0.0
+    # A verification that credits a proof but misquotes its lines scores 0 (`--quote-check`,
+    # `toyworld.analysis.quotes_faithfully`): the verifier's commonest false pass is a copy
+    # slip, the line it expected written where the proof's wrong line belongs.
+    quote_check: bool = False
     # True validity on 400 held-out problems, 4 samples each. On 100 problems the same
     # exact-reward policy measured 12.0% on one verifier's held-out set and 16.2% on another's
     # (a gain of +3.8 or +8.2 points, from one start): the problems, not the samples, set
@@ -375,7 +379,8 @@ def header(job: Job, args: argparse.Namespace) -> None:
           f"{s.verifier_grpo_lr:g})\ngenerator: {s.generator_problems} problems, SFT "
           f"{s.generator_sft_steps} x {s.sft_batch}, GRPO {s.generator_grpo_steps} x "
           f"{s.grpo_batch} (G {s.generations}, lr {s.generator_grpo_lr:g}, beta 0.04, judge "
-          f"samples {s.judge_samples} at T {s.judge_temperature:g})\nscaled verification: "
+          f"samples {s.judge_samples} at T {s.judge_temperature:g}"
+          f"{', quote-checked' if s.quote_check else ''})\nscaled verification: "
           f"{s.scaled_samples} analyses per proof at T {s.label_temperature:g}",
           flush=True)  # fmt: skip
     if job.verifier:
@@ -454,6 +459,9 @@ def report(r: SeedResult, s: Settings) -> None:
               f"({generated / asked:.1%}; greedy, so a repeat is generated once)")  # fmt: skip
     for g in (g for g in r.runs if g.tally):
         print_credit(credit(g.tally))
+        if s.quote_check:
+            print(f"the quote check scored 0 {g.unfaithful} verifications that credited a "
+                  f"proof they misquoted")  # fmt: skip
 
 
 def credit(tally: dict[tuple[float, float | None], int]) -> dict[str, float | None]:
@@ -596,6 +604,9 @@ def main() -> None:
                         help="meta answers the verifier is trained on (toyworld.data)")  # fmt: skip
     parser.add_argument("--label-temperature", type=float, default=Settings.label_temperature,
                         help="sampling temperature of scaled verification's analyses")  # fmt: skip
+    parser.add_argument("--quote-check", action="store_true",
+                        help="the generator's judge scores 0 a pass whose analysis misquotes "
+                        "the proof")  # fmt: skip
     args = parser.parse_args()
     seeds = seed_list(parser, "--seeds", args.seeds, "0" if args.quick else "0,1,2")
     if args.label_temperature < 0:
@@ -604,7 +615,8 @@ def main() -> None:
     templates = data.load_templates()
     world = data.World(families=tuple(args.families.split(",")))
     settings = replace(QUICK if args.quick else Settings(), meta_form=args.meta_form,
-                       label_temperature=args.label_temperature)  # fmt: skip
+                       label_temperature=args.label_temperature,
+                       quote_check=args.quote_check)  # fmt: skip
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # no forked torch state in the workers
@@ -622,6 +634,7 @@ def main() -> None:
     print_spread(summaries)
     out = combined(summaries, time.perf_counter() - start)
     out["verifier_given"] = args.verifier and str(args.verifier)
+    out["quote_check"] = settings.quote_check
     print(json.dumps(out))
 
 

@@ -35,7 +35,12 @@ from verifier_train.v2.toyworld import (
     reference_analysis,
     verifier_records,
 )
-from verifier_train.v2.toyworld.analysis import computed_analysis, fold_notes, quote_first
+from verifier_train.v2.toyworld.analysis import (
+    computed_analysis,
+    fold_notes,
+    quote_first,
+    quotes_faithfully,
+)
 from verifier_train.v2.toyworld.columns import column_work, one_fact
 from verifier_train.v2.toyworld.expr import ToyError, neg, parse, parse_equation, show, value
 from verifier_train.v2.toyworld.proofs import _new_items
@@ -594,6 +599,25 @@ def test_computed_analysis_of_a_slip_marks_the_first_differing_character():
         assert computed_analysis(problem, proof).splitlines()[1].startswith("Step 1: 59+16 -> 75:")
     garbage = computed_analysis(problem, "no proof here")
     assert parse_score(garbage).value == 0.0
+
+
+def test_quotes_faithfully_reads_an_analysis_copies_back():
+    kinds = dict.fromkeys(("correct", "wrong_step", "skipped_step", "false_final", "one_typo"), 1)
+    for p in labelled_proofs(150, 5, kinds, ("arith", "expand", "linear")):
+        assert quotes_faithfully(p.text, computed_analysis(p.problem, p.text)), p.text
+    problem = "Prove that if 5*x = 59+16 then x = 15."
+    right = "Step 1: 5*x = 75\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
+    slipped = right.replace("5*x = 75", "5*x = 76")
+    # The copy slip: the right proof's analysis, every line `ok`, read as the slipped one's
+    assert not quotes_faithfully(slipped, computed_analysis(problem, right))
+    lines = computed_analysis(problem, right).splitlines()
+    dropped = "\n".join(line for line in lines if not line.startswith("Step 2:"))
+    assert not quotes_faithfully(right, dropped)  # a step it never examined
+    extra = right.replace("Step 3: x = 15\n", "")
+    assert not quotes_faithfully(extra, computed_analysis(problem, right))  # one too many
+    claim = right.replace("Hence x = 15.", "Hence x = 16.")
+    assert not quotes_faithfully(claim, computed_analysis(problem, right))
+    assert quotes_faithfully("no proof here", computed_analysis(problem, right))
 
 
 def test_quote_first_analyses_start_each_line_with_the_proofs_line():

@@ -123,6 +123,15 @@ def test_greedy_judge_asks_each_distinct_prompt_once():
     assert len(sampled.calls[0].prompts) == 4  # samples of a repeat are drawn afresh
 
 
+def test_a_faithful_check_zeroes_only_crediting_verifications_that_fail_it():
+    backend = FakeBackend({"Wrong": analysis("1"), "Gap": analysis("0.5"), "": analysis("0")})
+    judge = Judge(backend, TEMPLATES, JudgeConfig(1), lambda proof, text: "Gap" in proof)
+    pairs = [("P", "Wrong."), ("P", "Gap."), ("P", "Plain.")]
+    assert judge.verify(pairs) == [0.0, 0.5, 0.0]
+    assert judge.unfaithful == 1  # the 0 of "Plain." was never credit: not checked
+    assert Judge(backend, TEMPLATES, JudgeConfig(1)).verify(pairs) == [1.0, 0.5, 0.0]
+
+
 def test_sampled_probes_leave_the_training_rng_alone(tiny_model, tmp_path):
     """A probe run before training must not change the rollouts the trainer then samples, so a
     probed (verifier-rewarded) run and an unprobed (exact-reward) one share a random stream."""

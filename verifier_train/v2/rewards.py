@@ -21,7 +21,7 @@ This module does NOT train, choose models, or build prompts beyond the project's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,10 +65,18 @@ def generator_reward_value(
     return r_format * (alpha * r_proof + beta * r_self)
 
 
-def mean_score(texts: Sequence[str], finish: Sequence[str | None] | None = None) -> float | None:
-    """The mean of the readable boxed scores of some verifications; None if none is readable."""
+def mean_score(
+    texts: Sequence[str],
+    finish: Sequence[str | None] | None = None,
+    faithful: Callable[[str], bool] | None = None,
+) -> float | None:
+    """The mean of the readable boxed scores of some verifications; None if none is readable.
+    With `faithful`, a verification that credits the proof (score > 0) but fails it scores 0:
+    its verdict rests on work that is not the proof's."""
     finish = finish or [None] * len(texts)
     scores = [parse_verdict(t, f).score for t, f in zip(texts, finish, strict=True)]
+    if faithful is not None:
+        scores = [0.0 if s and not faithful(t) else s for s, t in zip(scores, texts, strict=True)]
     readable = [s for s in scores if s is not None]
     return sum(readable) / len(readable) if readable else None
 
@@ -93,14 +101,34 @@ class ProofJudge(Protocol):
 
 
 class Judge:
-    """Verifies proofs or meta-verifies analyses through any backend, in one call per batch."""
+    """Verifies proofs or meta-verifies analyses through any backend, in one call per batch.
 
-    def __init__(self, backend: Backend, templates: Templates, config: JudgeConfig = JudgeConfig()):
+    `faithful(proof, verification)`, when given, is a check that a verification's work is the
+    proof's own (the toy world's `quotes_faithfully`): a verification that credits a proof
+    and fails it scores 0 (`mean_score`). `unfaithful` counts those."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        templates: Templates,
+        config: JudgeConfig = JudgeConfig(),
+        faithful: Callable[[str, str], bool] | None = None,
+    ):
         self.backend, self.templates, self.config = backend, templates, config
         self.sampling = Sampling(config.temperature, max_tokens=config.max_tokens)
+        self.faithful = faithful
         self.asked = self.generated = 0  # prompts judged, and those sent to the backend
+        self.unfaithful = 0  # crediting verifications that failed `faithful`, scored 0
 
-    def _mean_scores(self, prompts: list[str]) -> list[float | None]:
+    def _check(self, proof: str) -> Callable[[str], bool]:
+        def check(text: str) -> bool:
+            ok = self.faithful(proof, text)
+            self.unfaithful += not ok
+            return ok
+
+        return check
+
+    def _mean_scores(self, prompts: list[str], proofs: list[str] | None = None):
         # A greedy judge gives a prompt the same answer every time (up to a batch's padding
         # rounding), so a prompt asked twice (a GRPO group's identical proofs) is generated
         # once; a sampled judge draws afresh for each.
@@ -108,9 +136,14 @@ class Judge:
         self.asked, self.generated = self.asked + len(prompts), self.generated + len(sent)
         if not sent:
             return []
+        proof_of = dict(zip(prompts, proofs, strict=True)) if proofs and self.faithful else {}
         chats = [user_chat(p) for p in sent]
         outs = self.backend.generate(chats, self.config.samples, self.sampling)
-        scores = [mean_score([c.text for c in cs], [c.finish_reason for c in cs]) for cs in outs]
+        scores = [
+            mean_score([c.text for c in cs], [c.finish_reason for c in cs],
+                       self._check(proof_of[p]) if p in proof_of else None)
+            for p, cs in zip(sent, outs, strict=True)
+        ]  # fmt: skip
         if sent is prompts:
             return scores
         by_prompt = dict(zip(sent, scores, strict=True))
@@ -118,7 +151,8 @@ class Judge:
 
     def verify(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
         """R_proof of each (problem, proof): the mean readable verifier score."""
-        return self._mean_scores([self.templates.verification(p, s) for p, s in pairs])
+        prompts = [self.templates.verification(p, s) for p, s in pairs]
+        return self._mean_scores(prompts, [s for _, s in pairs])
 
     def meta(self, triples: Sequence[tuple[str, str, str]]) -> list[float | None]:
         """R_meta of each (problem, proof, analysis): the mean readable meta score."""

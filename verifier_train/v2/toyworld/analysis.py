@@ -286,3 +286,53 @@ def render(body: Sequence[str], score: float) -> str:
     """An analysis in the verification template's format."""
     text = "\n".join(body)
     return f"{EVAL_OPENING}\n{text}\n\n{EVAL_CLOSING} \\boxed{{{SCORES[score]}}}"
+
+
+# --- Reading an analysis back ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """One comparison on a written analysis line: `[NOTE: ]EXPECTED | COPY`."""
+
+    label: str  # "Step 3", "Claim", "End"
+    expected: str
+    copy: str
+    word: str  # the line's verdict word, shared by its parts
+
+
+def read_parts(analysis: str) -> list[Part]:
+    """The comparisons an analysis wrote, in order, from its `Step k:` and `Claim:` lines
+    (`Line.text`'s format; other lines are skipped)."""
+    parts = []
+    for line in analysis.splitlines():
+        label, colon, rest = line.strip().partition(": ")
+        if not colon or not (label == "Claim" or label.startswith("Step ")):
+            continue
+        body, _, word = rest.rpartition(" ")
+        for piece in body.split(" ; "):
+            left, _, copy = piece.rpartition(" | ")
+            parts.append(Part(label, left.rsplit(": ", 1)[-1], copy, word))
+    return parts
+
+
+def quotes_faithfully(proof_text: str, analysis: str) -> bool:
+    """Whether every copy an analysis made of the proof is the copy `copy_until_differs` makes
+    of the proof's own line, and it examined each of the proof's steps once, in order.
+
+    A small verifier's commonest false pass is a copy slip: where the proof's line is wrong
+    it writes the line it expected in place of the proof's, finds no difference and writes
+    `ok` (benchmarks/v2_false_passes.py). Its verdict then rests on a line the proof does not
+    have. This re-reads the quotes, not the arithmetic: whether each step holds is still the
+    model's call. A proof outside the toy language has no lines to quote: True."""
+    try:
+        steps, conclusion = read_proof(proof_text)
+    except ToyError:
+        return True
+    seen = {f"Step {k}": show_equation(s) for k, s in enumerate(steps, 1)}
+    seen["Claim"] = show_equation(conclusion)
+    parts = read_parts(analysis)
+    examined = list(dict.fromkeys(p.label for p in parts if p.label.startswith("Step ")))
+    if examined != [f"Step {k}" for k in range(1, len(steps) + 1)]:
+        return False
+    return all(p.copy == copy_until_differs(p.expected, seen[p.label]) for p in parts)

@@ -38,21 +38,22 @@ import _v2_train as train  # noqa: E402
 from v2_label_temperature import PROOFS, held_proofs  # noqa: E402
 from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
 
+from verifier_train.v2.toyworld.analysis import read_parts  # noqa: E402
+
 STEP = re.compile(r"Step (\d+): (.*)")
 KINDS = ("copy slip", "comparison slip", "elsewhere")
 
 
 def slip(proof: str, analysis: str) -> str:
     """The kind of the first slip on the analysis's `Step k:` lines (KINDS)."""
-    lines = {m[1]: m[2].strip() for m in map(STEP.match, proof.splitlines()) if m}
-    for m in filter(None, map(STEP.match, analysis.splitlines())):
-        for part in m[2].split(" ; "):
-            left, _, right = part.rpartition(" | ")
-            copy = right.rsplit(" ", 1)[0]
-            if copy != lines.get(m[1]):
-                return KINDS[0]
-            if left.rsplit(": ", 1)[-1] != copy:
-                return KINDS[1]
+    lines = {f"Step {m[1]}": m[2].strip() for m in map(STEP.match, proof.splitlines()) if m}
+    for part in read_parts(analysis):
+        if part.label == "Claim":
+            continue
+        if part.copy != lines.get(part.label):
+            return KINDS[0]
+        if part.expected != part.copy:
+            return KINDS[1]
     return KINDS[2]
 
 

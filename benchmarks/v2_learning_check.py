@@ -1,7 +1,7 @@
 """Learning check of the DeepSeekMath-V2 loop on the toy world, on a CPU, against exact labels.
 
     python benchmarks/v2_learning_check.py [--quick] [--seeds 0,1,2] [--workers 2]
-        [--families linear] [--verifier DIR]
+        [--families linear] [--verifier DIR] [--quote-check]
 
 Per seed:
 0. Warm-up: a tiny character-level Llama (hidden 128, 4 layers, the fixed phrases of the
@@ -32,7 +32,10 @@ Per seed:
    with the exact label as R_proof (`toyworld.ExactJudge`), same start, seed and steps (the
    judge-hacking probes draw from a forked RNG, so both runs sample the same rollouts until
    their rewards first differ); every R_proof the judge gives in training is tallied against
-   the proof's exact label (what the policy was paid for); the test-time loop
+   the proof's exact label (what the policy was paid for). With `--quote-check`, the judge
+   scores 0 a verification that credits a proof whose lines its analysis misquotes
+   (`toyworld.analysis.quotes_faithfully`: the verifier's commonest false pass is a copy
+   slip); whether each step holds is still the model's call. The test-time loop
    (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a few (P, V, R)
    budgets, the best proof of the pool against a single sample. Steps 2 and 3
    need only step 1's models: their four jobs share the two workers, the two longest first.

@@ -130,6 +130,7 @@ TINY_GENERATOR = {
     "verification_tokens": 24,
     "heldout_problems": 3,
     "heldout_samples": 1,
+    "quote_check": True,
 }
 
 

@@ -12,6 +12,9 @@ generator's self evaluation), 1 when no meta-verifier is used. A verifier analys
 no issue (score 1) has no issues for a meta-verifier to check: its R_meta is 1 (the same rule
 as `prover.jobs.meta_jobs`, which only meta-verifies issue-finding analyses).
 
+A `Judge` may be given a `faithful(proof, verification)` check (the toy world's quote check):
+a verification that credits a proof and fails it scores 0.
+
 The reward *functions* are TRL batch functions `f(completions, **columns) -> list[float|None]`.
 A completion whose format fails gets 0 (the policy wrote it); None means the *judge* could not
 score it (no readable verification of a well-formed proof): TRL leaves it out of the group.

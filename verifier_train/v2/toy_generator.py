@@ -46,6 +46,9 @@ class ToyGeneratorRecipe:
     verification_tokens: int = 448
     judge_samples: int = 1
     judge_temperature: float = 0.0  # 0: greedy
+    # A verification that credits a proof whose lines it misquotes scores 0
+    # (`toyworld.analysis.quotes_faithfully`; the learning check's `--quote-check`)
+    quote_check: bool = False
     heldout_problems: int = 100
     heldout_samples: int = 4  # sampled proofs per held-out problem (temperature 1)
     seed: int = 0
@@ -169,12 +172,14 @@ def _grpo(recipe: ToyGeneratorRecipe, start: Path, verifier: Path, problems: lis
     from verifier_train.v2.rewards import Judge, JudgeConfig
     from verifier_train.v2.stages import ProbeConfig, generator_trainer
     from verifier_train.v2.toy_verifier import load
+    from verifier_train.v2.toyworld.analysis import quotes_faithfully
     from verifier_train.v2.toyworld.rows import toy_templates
 
     config = JudgeConfig(recipe.judge_samples, recipe.judge_temperature,
                          recipe.verification_tokens)  # fmt: skip
     templates = toy_templates()
-    judge = Judge(load(verifier), templates, config)
+    faithful = quotes_faithfully if recipe.quote_check else None
+    judge = Judge(load(verifier), templates, config, faithful)
     probes = ProbeConfig(recipe.grpo_steps, 4, recipe.verification_tokens)  # once, at the end
     trainer, _ = generator_trainer(str(start), problems, recipe.grpo(), out, templates,
                                    judge, probes=probes, save_steps=20)  # fmt: skip

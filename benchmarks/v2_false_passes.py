@@ -48,7 +48,7 @@ def slip(proof: str, analysis: str) -> str:
     """The kind of the first slip on the analysis's `Step k:` lines (KINDS)."""
     lines = {f"Step {m[1]}": m[2].strip() for m in map(STEP.match, proof.splitlines()) if m}
     for part in read_parts(analysis):
-        if part.label == "Claim":
+        if not part.label.startswith("Step "):
             continue
         if part.copy != lines.get(part.label):
             return KINDS[0]

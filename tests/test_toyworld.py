@@ -604,20 +604,24 @@ def test_computed_analysis_of_a_slip_marks_the_first_differing_character():
 def test_quotes_faithfully_reads_an_analysis_copies_back():
     kinds = dict.fromkeys(("correct", "wrong_step", "skipped_step", "false_final", "one_typo"), 1)
     for p in labelled_proofs(150, 5, kinds, ("arith", "expand", "linear")):
-        assert quotes_faithfully(p.text, computed_analysis(p.problem, p.text)), p.text
+        assert quotes_faithfully(p.problem, p.text, computed_analysis(p.problem, p.text)), p.text
     problem = "Prove that if 5*x = 59+16 then x = 15."
     right = "Step 1: 5*x = 75\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
-    slipped = right.replace("5*x = 75", "5*x = 76")
-    # The copy slip: the right proof's analysis, every line `ok`, read as the slipped one's
-    assert not quotes_faithfully(slipped, computed_analysis(problem, right))
-    lines = computed_analysis(problem, right).splitlines()
-    dropped = "\n".join(line for line in lines if not line.startswith("Step 2:"))
-    assert not quotes_faithfully(right, dropped)  # a step it never examined
-    extra = right.replace("Step 3: x = 15\n", "")
-    assert not quotes_faithfully(extra, computed_analysis(problem, right))  # one too many
-    claim = right.replace("Hence x = 15.", "Hence x = 16.")
-    assert not quotes_faithfully(claim, computed_analysis(problem, right))
-    assert quotes_faithfully("no proof here", computed_analysis(problem, right))
+    analysis = computed_analysis(problem, right)  # every line `ok`
+    # Copy slips: the right proof's analysis read as a slipped proof's
+    # a step; the claim; the end (and a step)
+    for slipped in (right.replace("5*x = 75", "5*x = 76"),
+                    right.replace("Hence x = 15.", "Hence x = 16."),
+                    right.replace("Step 3: x = 15", "Step 3: x = 16")):  # fmt: skip
+        assert not quotes_faithfully(problem, slipped, analysis), slipped
+    ends = "Step 1: 5*x = 75\nStep 2: x = 75/5\nHence x = 15."
+    ended = analysis.replace("Step 3: 75/5 -> 15: x = 15 | x = 15 ok\n", "")
+    assert "End: x = 15 | x = 15 ok" in ended
+    assert not quotes_faithfully(problem, ends, ended)  # its last state is x = 75/5
+    dropped = "\n".join(line for line in analysis.splitlines() if not line.startswith("Step 2:"))
+    assert not quotes_faithfully(problem, right, dropped)  # a step it never examined
+    assert not quotes_faithfully(problem, ends, analysis)  # a step the proof does not have
+    assert quotes_faithfully(problem, "no proof here", analysis)
 
 
 def test_quote_first_analyses_start_each_line_with_the_proofs_line():

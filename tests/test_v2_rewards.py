@@ -125,7 +125,7 @@ def test_greedy_judge_asks_each_distinct_prompt_once():
 
 def test_a_faithful_check_zeroes_only_crediting_verifications_that_fail_it():
     backend = FakeBackend({"Wrong": analysis("1"), "Gap": analysis("0.5"), "": analysis("0")})
-    judge = Judge(backend, TEMPLATES, JudgeConfig(1), lambda proof, text: "Gap" in proof)
+    judge = Judge(backend, TEMPLATES, JudgeConfig(1), lambda problem, proof, text: "Gap" in proof)
     pairs = [("P", "Wrong."), ("P", "Gap."), ("P", "Plain.")]
     assert judge.verify(pairs) == [0.0, 0.5, 0.0]
     assert judge.unfaithful == 1  # the 0 of "Plain." was never credit: not checked

@@ -12,8 +12,8 @@ generator's self evaluation), 1 when no meta-verifier is used. A verifier analys
 no issue (score 1) has no issues for a meta-verifier to check: its R_meta is 1 (the same rule
 as `prover.jobs.meta_jobs`, which only meta-verifies issue-finding analyses).
 
-A `Judge` may be given a `faithful(proof, verification)` check (the toy world's quote check):
-a verification that credits a proof and fails it scores 0.
+A `Judge` may be given a `faithful(problem, proof, verification)` check (the toy world's
+quote check): a verification that credits a proof and fails it scores 0.
 
 The reward *functions* are TRL batch functions `f(completions, **columns) -> list[float|None]`.
 A completion whose format fails gets 0 (the policy wrote it); None means the *judge* could not
@@ -106,16 +106,16 @@ class ProofJudge(Protocol):
 class Judge:
     """Verifies proofs or meta-verifies analyses through any backend, in one call per batch.
 
-    `faithful(proof, verification)`, when given, is a check that a verification's work is the
-    proof's own (the toy world's `quotes_faithfully`): a verification that credits a proof
-    and fails it scores 0 (`mean_score`). `unfaithful` counts those."""
+    `faithful(problem, proof, verification)`, when given, is a check that a verification's
+    work is the proof's own (the toy world's `quotes_faithfully`): a verification that
+    credits a proof and fails it scores 0 (`mean_score`). `unfaithful` counts those."""
 
     def __init__(
         self,
         backend: Backend,
         templates: Templates,
         config: JudgeConfig = JudgeConfig(),
-        faithful: Callable[[str, str], bool] | None = None,
+        faithful: Callable[[str, str, str], bool] | None = None,
     ):
         self.backend, self.templates, self.config = backend, templates, config
         self.sampling = Sampling(config.temperature, max_tokens=config.max_tokens)
@@ -123,15 +123,15 @@ class Judge:
         self.asked = self.generated = 0  # prompts judged, and those sent to the backend
         self.unfaithful = 0  # crediting verifications that failed `faithful`, scored 0
 
-    def _check(self, proof: str) -> Callable[[str], bool]:
+    def _check(self, pair: tuple[str, str]) -> Callable[[str], bool]:
         def check(text: str) -> bool:
-            ok = self.faithful(proof, text)
+            ok = self.faithful(*pair, text)
             self.unfaithful += not ok
             return ok
 
         return check
 
-    def _mean_scores(self, prompts: list[str], proofs: list[str] | None = None):
+    def _mean_scores(self, prompts: list[str], pairs: Sequence[tuple[str, str]] = ()):
         # A greedy judge gives a prompt the same answer every time (up to a batch's padding
         # rounding), so a prompt asked twice (a GRPO group's identical proofs) is generated
         # once; a sampled judge draws afresh for each.
@@ -139,12 +139,12 @@ class Judge:
         self.asked, self.generated = self.asked + len(prompts), self.generated + len(sent)
         if not sent:
             return []
-        proof_of = dict(zip(prompts, proofs, strict=True)) if proofs and self.faithful else {}
+        pair_of = dict(zip(prompts, pairs, strict=True)) if pairs and self.faithful else {}
         chats = [user_chat(p) for p in sent]
         outs = self.backend.generate(chats, self.config.samples, self.sampling)
         scores = [
             mean_score([c.text for c in cs], [c.finish_reason for c in cs],
-                       self._check(proof_of[p]) if p in proof_of else None)
+                       self._check(pair_of[p]) if p in pair_of else None)
             for p, cs in zip(sent, outs, strict=True)
         ]  # fmt: skip
         if sent is prompts:
@@ -155,7 +155,7 @@ class Judge:
     def verify(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
         """R_proof of each (problem, proof): the mean readable verifier score."""
         prompts = [self.templates.verification(p, s) for p, s in pairs]
-        return self._mean_scores(prompts, [s for _, s in pairs])
+        return self._mean_scores(prompts, pairs)
 
     def meta(self, triples: Sequence[tuple[str, str, str]]) -> list[float | None]:
         """R_meta of each (problem, proof, analysis): the mean readable meta score."""

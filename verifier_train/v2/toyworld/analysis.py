@@ -302,12 +302,12 @@ class Part:
 
 
 def read_parts(analysis: str) -> list[Part]:
-    """The comparisons an analysis wrote, in order, from its `Step k:` and `Claim:` lines
-    (`Line.text`'s format; other lines are skipped)."""
+    """The comparisons an analysis wrote, in order, from its `Step k:`, `Claim:` and `End:`
+    lines (`Line.text`'s format; other lines are skipped)."""
     parts = []
     for line in analysis.splitlines():
         label, colon, rest = line.strip().partition(": ")
-        if not colon or not (label == "Claim" or label.startswith("Step ")):
+        if not colon or not (label in ("Claim", "End") or label.startswith("Step ")):
             continue
         body, _, word = rest.rpartition(" ")
         for piece in body.split(" ; "):
@@ -316,7 +316,7 @@ def read_parts(analysis: str) -> list[Part]:
     return parts
 
 
-def quotes_faithfully(proof_text: str, analysis: str) -> bool:
+def quotes_faithfully(problem: Problem | str, proof_text: str, analysis: str) -> bool:
     """Whether every copy an analysis made of the proof is the copy `copy_until_differs` makes
     of the proof's own line, and it examined each of the proof's steps once, in order.
 
@@ -325,14 +325,14 @@ def quotes_faithfully(proof_text: str, analysis: str) -> bool:
     `ok` (benchmarks/v2_false_passes.py). Its verdict then rests on a line the proof does not
     have. This re-reads the quotes, not the arithmetic: whether each step holds is still the
     model's call. A proof outside the toy language has no lines to quote: True."""
+    prob = as_problem(problem)
     try:
-        steps, conclusion = read_proof(proof_text)
+        lines = work_lines(prob, proof_text, check_proof(prob, proof_text))
     except ToyError:
         return True
-    seen = {f"Step {k}": show_equation(s) for k, s in enumerate(steps, 1)}
-    seen["Claim"] = show_equation(conclusion)
+    seen = {line.label: line.seen for line in lines}  # the proof's lines, as work_lines reads them
     parts = read_parts(analysis)
     examined = list(dict.fromkeys(p.label for p in parts if p.label.startswith("Step ")))
-    if examined != [f"Step {k}" for k in range(1, len(steps) + 1)]:
+    if examined != [line.label for line in lines if line.label.startswith("Step ")]:
         return False
     return all(p.copy == copy_until_differs(p.expected, seen[p.label]) for p in parts)

@@ -15,7 +15,9 @@ Otherwise the slip is elsewhere (a wrong EXPECTED line, or the `Claim:` or `End:
 proofs are `v2_label_temperature.py`'s (the card's held-out generator-written ones, minus the
 verifier's training problems). With `--planted-typos N`, the proofs are N planted ones with
 one typo each (the "one_typo" drill: one digit replaced or two swapped in one line, the rest
-right) of problems the verifier did not train on. The last line is one JSON object.
+right) of problems the verifier did not train on. It also counts the false passes the
+learning check's `--quote-check` would score 0 (`toyworld.analysis.quotes_faithfully`). The
+last line is one JSON object.
 
 This script does not train anything or change the analyses.
 """
@@ -38,7 +40,7 @@ import _v2_train as train  # noqa: E402
 from v2_label_temperature import PROOFS, held_proofs  # noqa: E402
 from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
 
-from verifier_train.v2.toyworld.analysis import read_parts  # noqa: E402
+from verifier_train.v2.toyworld.analysis import quotes_faithfully, read_parts  # noqa: E402
 
 STEP = re.compile(r"Step (\d+): (.*)")
 KINDS = ("copy slip", "comparison slip", "elsewhere")
@@ -88,14 +90,16 @@ def main() -> None:
     passed = [(p, r["analysis"]) for p, r in zip(proofs, once, strict=True) if r["score"] == 1]
     found = [slip(p.solution, analysis) for p, analysis in passed]
     kinds = Counter(found)
+    rejected = sum(not quotes_faithfully(p.problem, p.solution, a) for p, a in passed)
     for kind, (p, analysis) in list(zip(found, passed, strict=True))[: args.show]:
         print(f"--- {kind}: {p.problem}\n{p.solution}\n{analysis}")
     print(f"{len(proofs)} {what} proofs of label 0; scored 1 (greedy): "
           f"{len(passed)} ({len(passed) / max(len(proofs), 1):.1%})")  # fmt: skip
     for kind in KINDS:
         print(f"  {kind:<16} {kinds[kind]}")
+    print(f"  of the {len(passed)}, the quote check (--quote-check) rejects {rejected}")
     counts = {"label_0": len(proofs), "passed": len(passed)}
-    print(json.dumps(counts | {k: kinds[k] for k in KINDS}))
+    print(json.dumps(counts | {k: kinds[k] for k in KINDS} | {"quote_check_rejects": rejected}))
 
 
 if __name__ == "__main__":

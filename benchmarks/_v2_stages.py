@@ -103,6 +103,19 @@ class GeneratorRun:
     # only): {(exact label, judged score or None): count}
     tally: dict[tuple[float, float | None], int] | None = None
     unfaithful: int = 0  # crediting verifications the quote check scored 0 in training
+    passed_wrong: dict[str, int] | None = None  # the wrong proofs it passed, by `wrong_kind`
+
+
+WRONG_KINDS = ("false step", "false conclusion", "unreadable", "no valid step")
+
+
+def wrong_kind(verdict: Any) -> str:
+    """What makes a proof of exact label 0 wrong (WRONG_KINDS), from its `ToyVerdict`."""
+    if not verdict.steps:
+        return WRONG_KINDS[2]
+    if "false" in verdict.steps:
+        return WRONG_KINDS[0]
+    return WRONG_KINDS[1] if verdict.conclusion == "false" else WRONG_KINDS[3]
 
 
 class TalliedJudge:
@@ -111,6 +124,7 @@ class TalliedJudge:
 
     def __init__(self, judge: Any):
         self.judge, self.tally = judge, Counter()
+        self.passed_wrong = Counter(dict.fromkeys(WRONG_KINDS, 0))
 
     def __getattr__(self, name: str) -> Any:  # backend, asked, generated: the judge's own
         return getattr(self.judge, name)
@@ -120,7 +134,10 @@ class TalliedJudge:
 
         scores = self.judge.verify(pairs)
         for (problem, proof), score in zip(pairs, scores, strict=True):
-            self.tally[(check_proof(problem, proof).score, score)] += 1
+            verdict = check_proof(problem, proof)
+            self.tally[(verdict.score, score)] += 1
+            if verdict.score == 0.0 and score == 1.0:
+                self.passed_wrong[wrong_kind(verdict)] += 1
         return scores
 
 
@@ -385,6 +402,7 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     distinct = (judge.asked, judge.generated) if kind == "verifier" else None
     tally = dict(tallied.tally) if tallied else None
     unfaithful = judge.unfaithful if tallied else 0
+    passed_wrong = dict(tallied.passed_wrong) if tallied else None
     trainer.model.eval()
     backend = HFBackend.from_loaded(trainer.model, trainer.processing_class, train.EVAL_BATCH)
     found = train.validity(backend, data.load_templates(), start.heldout, s.validity_samples,
@@ -397,4 +415,4 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
     return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start,
-                        distinct, tally, unfaithful)  # fmt: skip
+                        distinct, tally, unfaithful, passed_wrong)  # fmt: skip

@@ -462,6 +462,8 @@ def report(r: SeedResult, s: Settings) -> None:
               f"({generated / asked:.1%}; greedy, so a repeat is generated once)")  # fmt: skip
     for g in (g for g in r.runs if g.tally):
         print_credit(credit(g.tally))
+        kinds = ", ".join(f"{k} {n}" for k, n in (g.passed_wrong or {}).items())
+        print(f"  the wrong proofs it passed, by what makes them wrong: {kinds}")
         if s.quote_check:
             print(f"the quote check scored 0 {g.unfaithful} verifications that credited a "
                   f"proof they misquoted")  # fmt: skip
@@ -531,6 +533,7 @@ def summary(r: SeedResult) -> dict:
         "calibration_after": {g.name: g.validity.calibration for g in r.runs},
         "probe_false_positive_max": max(probes, default=None),
         "judge_training_credit": next((credit(g.tally) for g in r.runs if g.tally), None),
+        "judge_passed_wrong": next((g.passed_wrong for g in r.runs if g.tally), None),
         "test_time_single": last["single"],
         "test_time_best": last["best"],
         "seconds": r.seconds,

@@ -118,6 +118,22 @@ def test_the_judges_training_credit_by_exact_label():
     assert credit({})["credit_to_wrong"] is None
 
 
+def test_the_wrong_proofs_the_judge_passed_are_sorted_by_what_makes_them_wrong():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _v2_stages import wrong_kind
+
+    from verifier_train.v2.toyworld import check_proof
+
+    problem = "Prove that if 5*x = 59+16 then x = 15."
+    right = "Step 1: 5*x = 75\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
+    cases = {
+        right.replace("5*x = 75", "5*x = 76"): "false step",
+        right.replace("Hence x = 15.", "Hence x = 16."): "false conclusion",
+        "no proof here": "unreadable",
+    }
+    assert {text: wrong_kind(check_proof(problem, text)) for text in cases} == cases
+
+
 def test_a_gains_paired_standard_error_is_over_problems():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from v2_learning_check import paired_se

@@ -261,8 +261,13 @@ def work_lines(prob: Problem, proof_text: str, verdict: ToyVerdict) -> list[Line
     for k, (step, status) in enumerate(zip(steps, verdict.steps, strict=True), 1):
         seen = show_equation(step)
         lines.append(_step_line(prob, k, state, seen, status))
-        state = step if prob.family == "linear" else step[1]
+        state = _after(prob, step)
     return lines + _ending_lines(prob, state, conclusion)
+
+
+def _after(prob: Problem, step: tuple[Node, Node]) -> State:
+    """The state a proof's step leaves: the equation itself (linear), else its right side."""
+    return step if prob.family == "linear" else step[1]
 
 
 def computed_analysis(
@@ -327,12 +332,14 @@ def quotes_faithfully(problem: Problem | str, proof_text: str, analysis: str) ->
     model's call. A proof outside the toy language has no lines to quote: True."""
     prob = as_problem(problem)
     try:
-        lines = work_lines(prob, proof_text, check_proof(prob, proof_text))
+        steps, conclusion = read_proof(proof_text)
     except ToyError:
         return True
-    seen = {line.label: line.seen for line in lines}  # the proof's lines, as work_lines reads them
+    # The proof's lines as `work_lines` reads them (not its labels: no checking here)
+    seen = {f"Step {k}": show_equation(step) for k, step in enumerate(steps, 1)}
+    seen |= {"Claim": show_equation(conclusion), "End": _state_text(_after(prob, steps[-1]))}
     parts = read_parts(analysis)
     examined = list(dict.fromkeys(p.label for p in parts if p.label.startswith("Step ")))
-    if examined != [line.label for line in lines if line.label.startswith("Step ")]:
+    if examined != [f"Step {k}" for k in range(1, len(steps) + 1)]:
         return False
     return all(p.copy == copy_until_differs(p.expected, seen[p.label]) for p in parts)

@@ -164,6 +164,8 @@ def test_a_generator_without_a_verifier_or_with_a_bad_batch_is_one_line(tmp_path
         ({"toy_generator": {}, "iterate": {"rounds": 0}}, "rewarded by a `toy_verifier`"),
         ({"toy_verifier": TINY, "toy_generator": {"grpo_batch": 5}, "iterate": {"rounds": 0}},
          "multiple of generations"),
+        ({"toy_verifier": TINY, "toy_generator": {"quote_check": "maybe"},
+          "iterate": {"rounds": 0}}, "quote_check must be true or false, not 'maybe'"),
     ):  # fmt: skip
         recipe.write_text(yaml.safe_dump(body))
         out = tmp_path / "o"

@@ -42,9 +42,14 @@ def section(recipe: dict[str, Any], name: str, cls: type, where: Path) -> Any:
 
 
 def _number(value: Any, default: Any, where: str) -> Any:
-    """`value` as the number its field holds. PyYAML reads `5e-5` (no dot) as a string, so a
-    numeric string becomes a float or an int; anything else that is not a number is one line."""
-    if isinstance(default, bool) or not isinstance(default, int | float):
+    """`value` as the number or flag its field holds. PyYAML reads `5e-5` (no dot) as a string,
+    so a numeric string becomes a float or an int; anything else that is not a number is one
+    line, and so is a flag that is not true or false (`quote_check: maybe` would be truthy)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise InputError(f"{where} must be true or false, not {value!r}")
+        return value
+    if not isinstance(default, int | float):
         return value
     if isinstance(value, str):
         try:

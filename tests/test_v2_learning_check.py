@@ -31,11 +31,12 @@ KEYS = {
 def test_quick_learning_check_prints_its_summary_last():
     script = ROOT / "benchmarks" / "v2_learning_check.py"
     env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(script), "--quick"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run([sys.executable, str(script), "--quick", "--quote-check"], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     last = json.loads(done.stdout.strip().splitlines()[-1])
     assert KEYS <= set(last), KEYS - set(last)
+    assert last["quote_check"] is True and "judge_passed_wrong" in last
     assert last["seeds"] == 1 and len(last["gain_fraction_by_seed"]) == 1
     assert set(last["verifier_accuracy_by_class"]) >= {"label_1", "label_0.5", "label_0"}
     assert 0.0 <= last["verifier_accuracy"] <= 1.0

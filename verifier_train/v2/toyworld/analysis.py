@@ -323,7 +323,8 @@ def read_parts(analysis: str) -> list[Part]:
 
 def quotes_faithfully(problem: Problem | str, proof_text: str, analysis: str) -> bool:
     """Whether every copy an analysis made of the proof is the copy `copy_until_differs` makes
-    of the proof's own line, and it examined each of the proof's steps once, in order.
+    of the proof's own line, and its `Step` lines name the proof's steps in order (a step named
+    again later is not caught).
 
     A small verifier's commonest false pass is a copy slip: where the proof's line is wrong
     it writes the line it expected in place of the proof's, finds no difference and writes

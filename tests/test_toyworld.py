@@ -621,7 +621,9 @@ def test_quotes_faithfully_reads_an_analysis_copies_back():
     dropped = "\n".join(line for line in analysis.splitlines() if not line.startswith("Step 2:"))
     assert not quotes_faithfully(problem, right, dropped)  # a step it never examined
     assert not quotes_faithfully(problem, ends, analysis)  # a step the proof does not have
-    assert quotes_faithfully(problem, "no proof here", analysis)
+    # A text outside the toy language has no lines to quote: no credit of it rests on them
+    assert not quotes_faithfully(problem, "no proof here", analysis)
+    assert not quotes_faithfully(problem, right.replace("Step 2", "Step two"), analysis)
 
 
 def test_quote_first_analyses_start_each_line_with_the_proofs_line():

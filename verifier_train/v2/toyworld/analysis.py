@@ -330,12 +330,15 @@ def quotes_faithfully(problem: Problem | str, proof_text: str, analysis: str) ->
     it writes the line it expected in place of the proof's, finds no difference and writes
     `ok` (benchmarks/v2_false_passes.py). Its verdict then rests on a line the proof does not
     have. This re-reads the quotes, not the arithmetic: whether each step holds is still the
-    model's call. A proof outside the toy language has no lines to quote: True."""
+    model's call. A proof outside the toy language has no lines an analysis could quote:
+    False. (Its reference analysis gives the checker's reason, quotes nothing and scores 0;
+    a `Judge` checks only verdicts that credit a proof.) With True, 39 of the 46 wrong proofs
+    a quote-checked judge passed in GRPO were such texts (benchmarks/RESULTS.md)."""
     prob = as_problem(problem)
     try:
         steps, conclusion = read_proof(proof_text)
     except ToyError:
-        return True
+        return False
     # The proof's lines as `work_lines` reads them (not its labels: no checking here)
     seen = {f"Step {k}": show_equation(step) for k, step in enumerate(steps, 1)}
     seen |= {"Claim": show_equation(conclusion), "End": _state_text(_after(prob, steps[-1]))}

@@ -89,6 +89,16 @@ class GeneratorStart:
     measure_s: float
 
 
+@dataclass(frozen=True)
+class Misjudged:
+    """A training proof the generator's judge scored off its exact label."""
+
+    problem: str
+    proof: str
+    score: float  # the exact label
+    judged: float | None  # the judge's R_proof
+
+
 @dataclass
 class GeneratorRun:
     name: str
@@ -104,6 +114,7 @@ class GeneratorRun:
     tally: dict[tuple[float, float | None], int] | None = None
     unfaithful: int = 0  # crediting verifications the quote check scored 0 in training
     passed_wrong: dict[str, int] | None = None  # the wrong proofs it passed, by `wrong_kind`
+    misjudged: tuple[Misjudged, ...] = ()  # the training proofs it scored off their label
 
 
 WRONG_KINDS = ("false step", "false conclusion", "unreadable", "no valid step")
@@ -125,6 +136,7 @@ class TalliedJudge:
     def __init__(self, judge: Any):
         self.judge, self.tally = judge, Counter()
         self.passed_wrong = Counter(dict.fromkeys(WRONG_KINDS, 0))
+        self.misjudged: list[Misjudged] = []
 
     def __getattr__(self, name: str) -> Any:  # backend, asked, generated: the judge's own
         return getattr(self.judge, name)
@@ -138,6 +150,8 @@ class TalliedJudge:
             self.tally[(verdict.score, score)] += 1
             if verdict.score == 0.0 and score == 1.0:
                 self.passed_wrong[wrong_kind(verdict)] += 1
+            if score != verdict.score:
+                self.misjudged.append(Misjudged(problem, proof, verdict.score, score))
         return scores
 
 
@@ -403,6 +417,7 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     tally = dict(tallied.tally) if tallied else None
     unfaithful = judge.unfaithful if tallied else 0
     passed_wrong = dict(tallied.passed_wrong) if tallied else None
+    misjudged = tuple(tallied.misjudged) if tallied else ()
     trainer.model.eval()
     backend = HFBackend.from_loaded(trainer.model, trainer.processing_class, train.EVAL_BATCH)
     found = train.validity(backend, data.load_templates(), start.heldout, s.validity_samples,
@@ -415,4 +430,4 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart,
     print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
     return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start,
-                        distinct, tally, unfaithful, passed_wrong)  # fmt: skip
+                        distinct, tally, unfaithful, passed_wrong, misjudged)  # fmt: skip

@@ -3,6 +3,7 @@ generator-written proofs of exact label 0, sorted by the first slip in the analy
 
     python benchmarks/v2_false_passes.py --verifier DIR [--generator-proofs FILE] [--show 3]
     python benchmarks/v2_false_passes.py --verifier DIR --planted-typos 200
+    python benchmarks/v2_false_passes.py --verifier DIR --misjudged FILE
 
 A toy analysis line is `Step k: [NOTE: ]EXPECTED | COPY WORD` (`toyworld.analysis`): COPY is
 the proof's line, copied up to the first character that differs from EXPECTED. An analysis
@@ -16,8 +17,14 @@ proofs are `v2_label_temperature.py`'s (the card's held-out generator-written on
 verifier's training problems). With `--planted-typos N`, the proofs are N planted ones with
 one typo each (the "one_typo" drill: one digit replaced or two swapped in one line, the rest
 right) of problems the verifier did not train on. It also counts the false passes the
-learning check's `--quote-check` would score 0 (`toyworld.analysis.quotes_faithfully`). The
-last line is one JSON object.
+learning check's `--quote-check` would score 0 (`toyworld.analysis.quotes_faithfully`).
+
+With `--misjudged FILE` (written by `v2_learning_check.py --misjudged`), the proofs are the
+training proofs the generator's judge scored off their exact label in verifier-rewarded GRPO,
+wrong proofs credited and correct ones failed alike. The judge is this greedy verifier, which
+GRPO does not change, so verifying them again shows what it wrote: for each sort of misjudged
+proof, the scores it gives now, whether their analyses quote the proof faithfully, and for
+correct proofs failed, the line that raised the issue. The last line is one JSON object.
 
 This script does not train anything or change the analyses.
 """
@@ -59,6 +66,56 @@ def slip(proof: str, analysis: str) -> str:
     return KINDS[2]
 
 
+def flagged(analysis: str) -> str:
+    """Where an analysis first writes a word other than `ok`: "Step", "Claim", "End", or
+    "nowhere" (a score with no issue named on a line)."""
+    part = next((p for p in read_parts(analysis) if p.word != "ok"), None)
+    return "nowhere" if part is None else part.label.split()[0]
+
+
+def sort_of(score: float, judged: float | None) -> str:
+    """A misjudged proof's sort, from its exact label and the judge's score."""
+    if score == 0.0:
+        return "wrong, passed" if judged == 1.0 else "wrong, half-credited"
+    return "correct, scored below 1" if score == 1.0 else "half-right, misjudged"
+
+
+def read_misjudged(path: Path) -> tuple[list[dict], list[int]]:
+    """(the records of a `--misjudged` file, the numbers of its lines that are not one)."""
+    rows, bad = [], []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            row = json.loads(line)
+            row = {k: row[k] for k in ("problem", "proof", "score", "judged")}
+        except (ValueError, TypeError, KeyError):
+            bad.append(number)
+            continue
+        rows.append(row)
+    return rows, bad
+
+
+def misjudged(path: Path, backend, tokens: int) -> None:
+    """Verify a learning check's misjudged training proofs again; print what the verifier
+    wrote, by sort of proof."""
+    rows, bad = read_misjudged(path)
+    if bad:
+        print(f"{path}: skipped {len(bad)} unreadable lines (first: line {bad[0]})")
+    proofs = [scaled.GeneratedProof(r["problem"], r["proof"], r["score"]) for r in rows]
+    once = scaled.greedy(backend, data.load_templates(), proofs, tokens)
+    table: dict[str, Counter] = {}
+    for row, p, r in zip(rows, proofs, once, strict=True):
+        quoted = quotes_faithfully(p.problem, p.solution, r["analysis"])
+        cell = table.setdefault(sort_of(row["score"], row["judged"]), Counter())
+        cell[f"now {r['score']}, {'quoted' if quoted else 'misquoted'}"] += 1
+        if quoted and p.label == 1.0 and r["score"] != 1.0:
+            cell[f"issue raised on: {flagged(r['analysis'])}"] += 1
+    print(f"{len(rows)} training proofs the judge misjudged ({path}), verified again (greedy):")
+    for sort, cell in sorted(table.items()):
+        counts = ", ".join(f"{k} {n}" for k, n in sorted(cell.items()))
+        print(f"  {sort} ({cell.total()}): {counts}")
+    print(json.dumps({sort: dict(cell) for sort, cell in table.items()}))
+
+
 def planted_typos(n: int, seen: frozenset[str]) -> list[scaled.GeneratedProof]:
     """n planted proofs with one typo each, of problems not in `seen` (fixed seed)."""
     from verifier_train.v2.toy_verifier import ToyVerifierRecipe
@@ -77,9 +134,19 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=3, help="false passes printed whole")
     parser.add_argument("--planted-typos", type=int, default=0, metavar="N",
                         help="N planted one-typo proofs in place of the generator's")  # fmt: skip
+    parser.add_argument(
+        "--misjudged",
+        type=Path,
+        metavar="FILE",
+        help="a learning check's misjudged training proofs (its --misjudged)",
+    )
     args = parser.parse_args()
     seen = given_verifier(args.verifier)
+    if args.misjudged and not args.misjudged.is_file():
+        parser.error(f"--misjudged {args.misjudged}: no such file")
     init_worker(1)
+    if args.misjudged:
+        return misjudged(args.misjudged, train.load(args.verifier), Settings().verification_tokens)
     if args.planted_typos:
         proofs, what = planted_typos(args.planted_typos, seen), "planted one-typo"
     else:

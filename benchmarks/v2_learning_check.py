@@ -63,7 +63,7 @@ import time
 import warnings
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -447,6 +447,13 @@ def run(job: Job, pool: ProcessPoolExecutor) -> SeedResult:
     return SeedResult(job.seed, v, sc, gen, [verifier_run, exact_run], test_time, walls, seconds)
 
 
+def write_misjudged(path: Path, r: SeedResult) -> None:
+    """Append the seed's misjudged training proofs to `path`, one JSON object a line."""
+    with path.open("a") as f:
+        for m in (m for g in r.runs for m in g.misjudged):
+            f.write(json.dumps({"seed": r.seed} | asdict(m)) + "\n")
+
+
 def report(r: SeedResult, s: Settings) -> None:
     print(f"\n######## seed {r.seed} ########")
     print_verifier(r.verifier, s)
@@ -613,6 +620,10 @@ def main() -> None:
     parser.add_argument("--quote-check", action="store_true",
                         help="the generator's judge scores 0 a pass whose analysis misquotes "
                         "the proof")  # fmt: skip
+    parser.add_argument("--misjudged", type=Path, metavar="FILE",
+                        help="write the training proofs the generator's judge scored off their "
+                        "exact label here (JSONL, each seed as it ends; v2_false_passes.py "
+                        "--misjudged reads it)")  # fmt: skip
     args = parser.parse_args()
     seeds = seed_list(parser, "--seeds", args.seeds, "0" if args.quick else "0,1,2")
     if args.label_temperature < 0:
@@ -627,6 +638,11 @@ def main() -> None:
 
     context = multiprocessing.get_context("spawn")  # no forked torch state in the workers
     start, summaries = time.perf_counter(), []
+    if args.misjudged:
+        try:  # before any work: an unwritable path is one line
+            args.misjudged.write_text("")
+        except OSError as exc:
+            parser.error(f"--misjudged {args.misjudged}: {exc.strerror}")
     with tempfile.TemporaryDirectory() as tmp:
         with ProcessPoolExecutor(args.workers, context, init_worker, (args.threads,)) as pool:
             for seed in seeds:
@@ -636,6 +652,8 @@ def main() -> None:
                 header(job, args)
                 result = run(job, pool)
                 report(result, settings)
+                if args.misjudged:
+                    write_misjudged(args.misjudged, result)
                 summaries.append(summary(result))
     print_spread(summaries)
     out = combined(summaries, time.perf_counter() - start)

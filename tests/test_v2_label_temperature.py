@@ -1,7 +1,8 @@
 """benchmarks/v2_label_temperature.py: a random char-level verifier's scaled verification at
 two temperatures on the same held-out generator-written proofs (its training problems left
 out, an unreadable line reported and skipped); the last line is one JSON object. And
-benchmarks/v2_false_passes.py's sorting of false passes by their first slip."""
+benchmarks/v2_false_passes.py's sorting of false passes by their first slip, and its second
+look at the training proofs a learning check's judge misjudged."""
 
 from __future__ import annotations
 
@@ -84,3 +85,45 @@ def test_planted_typos_leave_out_the_verifiers_problems():
     assert len(first) == len(again) == 20 and {p.label for p in first + again} == {0.0}
     assert not seen & {p.problem for p in again}
     assert first[10:] == again[:10]  # a fixed draw, filtered
+
+
+def test_misjudged_proofs_are_sorted_and_where_an_issue_was_raised():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from v2_false_passes import flagged, sort_of
+
+    assert [sort_of(0.0, 1.0), sort_of(0.0, 0.5), sort_of(1.0, 0.0), sort_of(1.0, None)] == [
+        "wrong, passed", "wrong, half-credited", "correct, scored below 1",
+        "correct, scored below 1"]  # fmt: skip
+    step = "Step 1: x = 2 | x = 3# false\nClaim: x = 2 | x = 2 ok"
+    claim = "Step 1: x = 2 | x = 2 ok\nClaim: x = 2 | x = 3# false"
+    assert [flagged(step), flagged(claim), flagged("No valid step.")] == [
+        "Step", "Claim", "nowhere"]  # fmt: skip
+
+
+def test_misjudged_training_proofs_are_verified_again(tmp_path):
+    from verifier_train.v2.toyworld.charmodel import build_char_model
+    from verifier_train.v2.toyworld.rows import toy_templates, vocabulary_words
+
+    right = "Step 1: 5*x = 75\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
+    problem = "Prove that if 5*x = 59+16 then x = 15."
+    rows = [{"seed": 0, "problem": problem, "proof": right, "score": 1.0, "judged": 0.0},
+            {"seed": 0, "problem": problem, "proof": right.replace("75", "76", 1),
+             "score": 0.0, "judged": 1.0}]  # fmt: skip
+    misjudged = tmp_path / "misjudged.jsonl"
+    misjudged.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"seed": 1}\n')
+    verifier = tmp_path / "verifier"
+    build_char_model(verifier, vocabulary_words(toy_templates()), hidden=32, layers=1)
+    (verifier / "training_problems.json").write_text("[]")
+    script = ROOT / "benchmarks" / "v2_false_passes.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--verifier", str(verifier), "--misjudged", str(misjudged)],
+        env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == f"{misjudged}: skipped 1 unreadable lines (first: line 3)"
+    out = json.loads(lines[-1])
+    assert set(out) == {"correct, scored below 1", "wrong, passed"}
+    assert all(
+        sum(v for k, v in cell.items() if k.startswith("now ")) == 1 for cell in out.values()
+    )

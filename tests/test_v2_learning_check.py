@@ -28,10 +28,12 @@ KEYS = {
 
 
 @pytest.mark.slow
-def test_quick_learning_check_prints_its_summary_last():
+def test_quick_learning_check_prints_its_summary_last(tmp_path):
     script = ROOT / "benchmarks" / "v2_learning_check.py"
     env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(script), "--quick", "--quote-check"], env=env,
+    misjudged = tmp_path / "misjudged.jsonl"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--quote-check",
+                           "--misjudged", str(misjudged)], env=env,
                           cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     last = json.loads(done.stdout.strip().splitlines()[-1])
@@ -40,6 +42,8 @@ def test_quick_learning_check_prints_its_summary_last():
     assert last["seeds"] == 1 and len(last["gain_fraction_by_seed"]) == 1
     assert set(last["verifier_accuracy_by_class"]) >= {"label_1", "label_0.5", "label_0"}
     assert 0.0 <= last["verifier_accuracy"] <= 1.0
+    rows = [json.loads(line) for line in misjudged.read_text().splitlines()]
+    assert all(r["seed"] == 0 and r["score"] != r["judged"] for r in rows)
 
 
 @pytest.mark.slow
@@ -96,6 +100,10 @@ def test_a_given_verifier_without_its_training_problems_is_one_line_and_exit_1(t
     [
         (["--seeds", "0,x"], "error: --seeds '0,x': give integers, comma-separated (0,1,2)"),
         (["--label-temperature", "-0.5"], "error: --label-temperature -0.5: give 0 or more"),
+        (
+            ["--misjudged", "/no/such/dir/m.jsonl"],
+            "error: --misjudged /no/such/dir/m.jsonl: No such file or directory",
+        ),
     ],
 )
 def test_bad_options_stop_with_one_line_before_any_work(option, line):
@@ -133,6 +141,23 @@ def test_the_wrong_proofs_the_judge_passed_are_sorted_by_what_makes_them_wrong()
         "no proof here": "unreadable",
     }
     assert {text: wrong_kind(check_proof(problem, text)) for text in cases} == cases
+
+
+def test_the_judge_keeps_the_training_proofs_it_scored_off_their_label():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _v2_stages import Misjudged, TalliedJudge
+
+    class Fixed:  # a judge that scores every proof 1
+        def verify(self, pairs):
+            return [1.0] * len(pairs)
+
+    problem = "Prove that if 5*x = 59+16 then x = 15."
+    right = "Step 1: 5*x = 75\nStep 2: x = 75/5\nStep 3: x = 15\nHence x = 15."
+    wrong = right.replace("5*x = 75", "5*x = 76")
+    judge = TalliedJudge(Fixed())
+    assert judge.verify([(problem, right), (problem, wrong)]) == [1.0, 1.0]
+    assert judge.misjudged == [Misjudged(problem, wrong, 0.0, 1.0)]
+    assert judge.tally == {(1.0, 1.0): 1, (0.0, 1.0): 1}
 
 
 def test_a_gains_paired_standard_error_is_over_problems():

@@ -117,7 +117,8 @@ class Settings:
     # Greedy, the judge generates each distinct proof of a step once (54-59% of them).
     judge_samples: int = 1
     judge_temperature: float = 0.0
-    # A verification that credits a proof but misquotes its lines scores 0 (`--quote-check`,
+    # A verification that credits a proof but misquotes its lines (or that credits a text
+    # outside the toy language) scores 0 (`--quote-check`,
     # `toyworld.analysis.quotes_faithfully`): the verifier's commonest false pass is a copy
     # slip, the line it expected written where the proof's wrong line belongs.
     quote_check: bool = False
@@ -619,7 +620,7 @@ def main() -> None:
                         help="sampling temperature of scaled verification's analyses")  # fmt: skip
     parser.add_argument("--quote-check", action="store_true",
                         help="the generator's judge scores 0 a pass whose analysis misquotes "
-                        "the proof")  # fmt: skip
+                        "the proof, or of a text outside the toy language")  # fmt: skip
     parser.add_argument("--misjudged", type=Path, metavar="FILE",
                         help="write the training proofs the generator's judge scored off their "
                         "exact label here (JSONL, each seed as it ends; v2_false_passes.py "

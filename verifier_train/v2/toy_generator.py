@@ -46,7 +46,8 @@ class ToyGeneratorRecipe:
     verification_tokens: int = 448
     judge_samples: int = 1
     judge_temperature: float = 0.0  # 0: greedy
-    # A verification that credits a proof whose lines it misquotes scores 0
+    # A verification that credits a proof whose lines it misquotes, or a text outside the
+    # toy language, scores 0
     # (`toyworld.analysis.quotes_faithfully`; the learning check's `--quote-check`)
     quote_check: bool = False
     heldout_problems: int = 100

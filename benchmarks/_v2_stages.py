@@ -367,14 +367,13 @@ def judge_of(job: Job, verifier: Path):
     """The generator's judge: the trained verifier, in process, `judge_samples` per proof at
     `judge_temperature` (0: greedy); with `quote_check`, a verification that credits a proof
     whose lines it misquotes scores 0 (`toyworld.analysis.quotes_faithfully`)."""
-    from verifier_train.v2.rewards import Judge, JudgeConfig
-    from verifier_train.v2.toyworld.analysis import quotes_faithfully
+    from verifier_train.v2.rewards import JudgeConfig
+    from verifier_train.v2.toy_generator import toy_judge
 
     s = job.settings
     config = JudgeConfig(s.judge_samples, s.judge_temperature, s.verification_tokens)
     backend = HFBackend(str(verifier), device="cpu", batch_size=train.EVAL_BATCH)
-    faithful = quotes_faithfully if s.quote_check else None
-    return Judge(backend, data.load_templates(), config, faithful)
+    return toy_judge(backend, config, s.quote_check)
 
 
 def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Path):

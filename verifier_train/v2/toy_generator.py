@@ -23,9 +23,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifier_train.v2.toy_prover import HELDOUT_SEED
+
+if TYPE_CHECKING:
+    from prover.backends.base import Backend
+    from verifier_train.v2.rewards import Judge, JudgeConfig
 
 POOL = 10  # held-out problems are drawn from this many times more, minus the trained ones
 
@@ -164,23 +168,33 @@ def train_toy_generator(recipe: ToyGeneratorRecipe, verifier: Path, copy: Path, 
     return final
 
 
+def toy_judge(verifier: Backend, config: JudgeConfig, quote_check: bool) -> Judge:
+    """The generator's judge: the trained toy verifier behind `verifier`, sampled as `config`
+    says; with `quote_check`, a verification that credits a proof whose lines it misquotes,
+    or a text outside the toy language, scores 0 (`toyworld.analysis.quotes_faithfully`)."""
+    from verifier_train.v2.rewards import Judge
+    from verifier_train.v2.toyworld.analysis import quotes_faithfully
+    from verifier_train.v2.toyworld.rows import toy_templates
+
+    faithful = quotes_faithfully if quote_check else None
+    return Judge(verifier, toy_templates(), config, faithful)
+
+
 def _grpo(recipe: ToyGeneratorRecipe, start: Path, verifier: Path, problems: list[str],
           out: Path) -> Path:  # fmt: skip
     """Verifier-rewarded GRPO from `start`, resumable; the saved final model."""
     from transformers import PrinterCallback
 
     from verifier_train.trainer_io import train_and_save
-    from verifier_train.v2.rewards import Judge, JudgeConfig
+    from verifier_train.v2.rewards import JudgeConfig
     from verifier_train.v2.stages import ProbeConfig, generator_trainer
     from verifier_train.v2.toy_verifier import load
-    from verifier_train.v2.toyworld.analysis import quotes_faithfully
     from verifier_train.v2.toyworld.rows import toy_templates
 
     config = JudgeConfig(recipe.judge_samples, recipe.judge_temperature,
                          recipe.verification_tokens)  # fmt: skip
     templates = toy_templates()
-    faithful = quotes_faithfully if recipe.quote_check else None
-    judge = Judge(load(verifier), templates, config, faithful)
+    judge = toy_judge(load(verifier), config, recipe.quote_check)
     probes = ProbeConfig(recipe.grpo_steps, 4, recipe.verification_tokens)  # once, at the end
     trainer, _ = generator_trainer(str(start), problems, recipe.grpo(), out, templates,
                                    judge, probes=probes, save_steps=20)  # fmt: skip

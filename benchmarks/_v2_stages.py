@@ -155,6 +155,24 @@ class TalliedJudge:
         return scores
 
 
+class ExactInPlace:
+    """The trained judge with the exact checker giving its R_proof: the verifier-reward run's
+    code path (its judge's probe runs, its tally) with the exact reward's values. Sharing
+    the exact-reward run's random stream, it must land where that run lands; where it does
+    not, the difference is the path's, not the judge's (`v2_generator_grpo.py --judge-path`)."""
+
+    def __init__(self, judge: Any):
+        from verifier_train.v2.toyworld import ExactJudge
+
+        self.judge, self.exact = judge, ExactJudge()
+
+    def __getattr__(self, name: str) -> Any:  # backend (for the probes), asked, ...
+        return getattr(self.judge, name)
+
+    def verify(self, pairs: list[tuple[str, str]]) -> list[float | None]:
+        return self.exact.verify(pairs)
+
+
 def grpo_recipe(s: Any, seed: int, steps: int, lr: float, tokens: int) -> GRPORecipe:
     """DeepSeekMath's GRPO objective (beta 0.04, loss "grpo") at tiny sizes, on the CPU."""
     return toy_grpo_recipe(s.generations, s.grpo_batch, lr, tokens, steps, seed)
@@ -399,13 +417,15 @@ def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Pa
     return grpo_trainer(policy, rows, [reward], recipe, out, **train.GRPO_QUIET)[0]
 
 
-def generator_grpo(job: Job, kind: str, start: GeneratorStart,
-                   verifier: Path | None) -> GeneratorRun:  # fmt: skip
+def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path | None,
+                   exact_in_place: bool = False) -> GeneratorRun:  # fmt: skip
     """GRPO from the SFT model with the verifier's reward ("verifier") or the exact one;
     then the true validity and the judge's view of the new policy's proofs (None with no
-    `verifier`, which only the exact reward allows)."""
+    `verifier`, which only the exact reward allows). `exact_in_place`: the "verifier" run
+    with the exact checker in the judge's place (`ExactInPlace`)."""
     s, out = job.settings, job.tmp / f"generator-{kind}"
     judge = judge_of(job, verifier) if verifier else None
+    judge = ExactInPlace(judge) if exact_in_place else judge
     tallied = TalliedJudge(judge) if kind == "verifier" else None
     trainer = generator_trainer(job, kind, start, tallied, out)
     clock = train.instrument(trainer, train.Clock())

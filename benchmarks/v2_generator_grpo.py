@@ -17,8 +17,12 @@ gain fraction when its two runs do not share one.
 
 True validity (`check_proof`) on the check's held-out problems, greedy and sampled at T=1, is
 measured before and after each run, with TRL's logged training reward over the first and last
-3 steps. The last line is one JSON object. This script does NOT use a verifier, and it prints
-one line per run as it finishes.
+3 steps. `--judge-path VERIFIER` runs each also through `v2_learning_check.py`'s
+verifier-reward path (`v2.stages.generator_trainer`, VERIFIER's probe runs, the judge's tally)
+with the exact checker in the judge's place: on the same random stream it must land where the
+exact-reward run lands, so that the check's gap between its two runs is the judge's. The
+last line is one JSON object. This script uses a verifier only for those probe runs, never
+for a reward, and it prints one line per run as it finishes.
 """
 
 from __future__ import annotations
@@ -60,16 +64,19 @@ def fresh_problems(start: stages.GeneratorStart, world: data.World, n: int) -> l
 
 
 def one_run(job: stages.Job, start: stages.GeneratorStart, steps: int, lr: float,
-            seed: int) -> dict:  # fmt: skip
+            seed: int, verifier: Path | None = None) -> dict:  # fmt: skip
     """One exact-reward GRPO run from `start` at GRPO seed `seed`: its validity after, reward
-    ends and time."""
+    ends and time. With `verifier`, through the verifier-reward path, the exact checker in
+    its judge's place (`stages.ExactInPlace`)."""
     settings = replace(job.settings, generator_grpo_steps=steps, generator_grpo_lr=lr)
-    tmp = job.tmp / f"grpo-{steps}x{lr:g}-seed{seed}"
+    path = "judge" if verifier else "exact"
+    tmp = job.tmp / f"grpo-{steps}x{lr:g}-seed{seed}-{path}"
     tmp.mkdir(parents=True)
-    run = stages.generator_grpo(replace(job, settings=settings, tmp=tmp, seed=seed), "exact",
-                                start, None)  # fmt: skip
+    run = stages.generator_grpo(replace(job, settings=settings, tmp=tmp, seed=seed),
+                                "verifier" if verifier else "exact", start, verifier,
+                                exact_in_place=verifier is not None)  # fmt: skip
     first, last = run.rewards
-    return {"steps": steps, "lr": lr, "seed": seed, "greedy": run.validity.greedy,
+    return {"steps": steps, "lr": lr, "seed": seed, "path": path, "greedy": run.validity.greedy,
             "sampled": run.validity.sampled, "reward_first": first, "reward_last": last,
             "seconds": round(run.seconds, 1)}  # fmt: skip
 
@@ -82,6 +89,7 @@ def print_table(start: stages.GeneratorStart, rows: list[dict], s: Settings) -> 
     print(f"{'SFT start':<25} {v.greedy:7.1%}  {v.sampled:7.1%}")
     for r in rows:
         name = f"{r['steps']} steps x {r['lr']:g}, seed {r['seed']}"
+        name += ", judge path" if r["path"] == "judge" else ""
         first, last = (
             "-" if r[k] is None else f"{r[k]:.3f}" for k in ("reward_first", "reward_last")
         )
@@ -101,12 +109,17 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="GRPO on problems SFT never saw")
     parser.add_argument("--families", default="linear")
     parser.add_argument("--quick", action="store_true", help="the check's --quick sizes")
+    parser.add_argument("--judge-path", type=Path, metavar="VERIFIER",
+                        help="run each also through the verifier-reward path (VERIFIER's probe "
+                        "runs), the exact checker in its judge's place")  # fmt: skip
     args = parser.parse_args()
     try:
         runs = parse_runs(args.runs)
     except ValueError:
         parser.error(f"--runs {args.runs!r}: give STEPSxLR pairs, comma-separated (80x1e-4)")
     seeds = seed_list(parser, "--grpo-seeds", args.grpo_seeds, str(args.seed), "0,1")
+    if args.judge_path and not (args.judge_path / "config.json").is_file():
+        parser.error(f"--judge-path {args.judge_path}: holds no model (no config.json)")
     init_worker(1)
     settings = QUICK if args.quick else Settings()
     world = data.World(families=tuple(args.families.split(",")))
@@ -120,6 +133,8 @@ def main() -> None:
             print(f"  GRPO on {len(start.problems)} problems the SFT did not train on")
         for (steps, lr), seed in ((run, seed) for run in runs for seed in seeds):
             rows.append(one_run(job, start, steps, lr, seed))
+            if args.judge_path:
+                rows.append(one_run(job, start, steps, lr, seed, args.judge_path.resolve()))
     print_table(start, rows, settings)
     v = start.validity
     print(json.dumps({"seed": args.seed, "fresh": args.fresh, "start_greedy": v.greedy,

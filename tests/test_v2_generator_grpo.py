@@ -1,5 +1,6 @@
 """benchmarks/v2_generator_grpo.py: its --runs reader (a table of real inputs), a bad --runs
-stopping with one line before any work, and a tiny end-to-end run (slow: CI's slow step)."""
+stopping with one line before any work, and tiny end-to-end runs (slow: CI's slow step): one
+of them through the verifier-reward path with exact scores, which must match the exact run."""
 
 from __future__ import annotations
 
@@ -68,3 +69,28 @@ def test_tiny_runs_print_the_table_and_one_json_line():
         (1, 5e-5, 0),
         (1, 5e-5, 3),
     ]
+
+
+def test_a_judge_path_without_a_model_stops_with_one_line(tmp_path):
+    done = bench("v2_generator_grpo.py", "--judge-path", str(tmp_path), timeout=120)
+    assert done.returncode == 2
+    assert last_error(done).endswith(f"error: --judge-path {tmp_path}: holds no model "
+                                     "(no config.json)")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_judge_path_with_exact_scores_lands_where_the_exact_run_lands(tmp_path):
+    from verifier_train.v2.toyworld.charmodel import build_char_model
+    from verifier_train.v2.toyworld.rows import toy_templates, vocabulary_words
+
+    verifier = tmp_path / "verifier"  # random: it only answers the probes
+    build_char_model(verifier, vocabulary_words(toy_templates()), hidden=32, layers=1)
+    done = bench("v2_generator_grpo.py", "--quick", "--runs", "2x1e-4", "--judge-path",
+                 str(verifier))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert any(line.startswith("2 steps x 0.0001, seed 0, judge path") for line in
+               done.stdout.splitlines())  # fmt: skip
+    exact, judged = json.loads(done.stdout.strip().splitlines()[-1])["runs"]
+    assert (exact["path"], judged["path"]) == ("exact", "judge")
+    same = ("greedy", "sampled", "reward_first", "reward_last")
+    assert {k: judged[k] for k in same} == {k: exact[k] for k in same}

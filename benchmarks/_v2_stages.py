@@ -384,7 +384,8 @@ def generator_sft(job: Job, base: Path) -> GeneratorStart:
 def judge_of(job: Job, verifier: Path):
     """The generator's judge: the trained verifier, in process, `judge_samples` per proof at
     `judge_temperature` (0: greedy); with `quote_check`, a verification that credits a proof
-    whose lines it misquotes scores 0 (`toyworld.analysis.quotes_faithfully`)."""
+    whose lines it misquotes, or a text outside the toy language, scores 0
+    (`toy_generator.toy_judge`)."""
     from verifier_train.v2.rewards import JudgeConfig
     from verifier_train.v2.toy_generator import toy_judge
 

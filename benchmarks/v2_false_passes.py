@@ -37,6 +37,7 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -48,6 +49,9 @@ from v2_label_temperature import PROOFS, held_proofs  # noqa: E402
 from v2_learning_check import Settings, given_verifier, init_worker  # noqa: E402
 
 from verifier_train.v2.toyworld.analysis import quotes_faithfully, read_parts  # noqa: E402
+
+if TYPE_CHECKING:
+    from prover.backends.base import Backend
 
 STEP = re.compile(r"Step (\d+): (.*)")
 KINDS = ("copy slip", "comparison slip", "elsewhere")
@@ -94,7 +98,7 @@ def read_misjudged(path: Path) -> tuple[list[dict], list[int]]:
     return rows, bad
 
 
-def misjudged(path: Path, backend, tokens: int) -> None:
+def misjudged(path: Path, backend: Backend, tokens: int) -> None:
     """Verify a learning check's misjudged training proofs again; print what the verifier
     wrote, by sort of proof."""
     rows, bad = read_misjudged(path)

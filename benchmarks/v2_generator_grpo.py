@@ -84,17 +84,18 @@ def one_run(job: stages.Job, start: stages.GeneratorStart, steps: int, lr: float
 def print_table(start: stages.GeneratorStart, rows: list[dict], s: Settings) -> None:
     print(f"\nexact-reward GRPO from one SFT generator: true validity on {len(start.heldout)} "
           f"held-out problems (greedy; {s.validity_samples} samples at T=1)")  # fmt: skip
-    print("run                        greedy  sampled  sampled gain  reward first->last  seconds")
+    names = [f"{r['steps']} steps x {r['lr']:g}, seed {r['seed']}"
+             + (", judge path" if r["path"] == "judge" else "") for r in rows]  # fmt: skip
+    w = max([25, *map(len, names)])
+    print(f"{'run':<{w}}  greedy  sampled  sampled gain  reward first->last  seconds")
     v = start.validity
-    print(f"{'SFT start':<25} {v.greedy:7.1%}  {v.sampled:7.1%}")
-    for r in rows:
-        name = f"{r['steps']} steps x {r['lr']:g}, seed {r['seed']}"
-        name += ", judge path" if r["path"] == "judge" else ""
+    print(f"{'SFT start':<{w}} {v.greedy:7.1%}  {v.sampled:7.1%}")
+    for name, r in zip(names, rows, strict=True):
         first, last = (
             "-" if r[k] is None else f"{r[k]:.3f}" for k in ("reward_first", "reward_last")
         )
         ends = f"{first} -> {last}"  # "-": no reward logged (never at real sizes)
-        print(f"{name:<25} {r['greedy']:7.1%}  {r['sampled']:7.1%}  "
+        print(f"{name:<{w}} {r['greedy']:7.1%}  {r['sampled']:7.1%}  "
               f"{r['sampled'] - v.sampled:+11.1%}  {ends:>18}  {r['seconds']:7.0f}")  # fmt: skip
     print(f"(one standard error of a sampled share near {v.sampled:.0%}: "
           f"{(v.sampled * (1 - v.sampled) / max(len(v.proofs), 1)) ** 0.5:.1%})")  # fmt: skip

@@ -116,7 +116,8 @@ def misjudged(path: Path, backend: Backend, tokens: int) -> None:
     print(f"{len(rows)} training proofs the judge misjudged ({path}), verified again (greedy):")
     for sort, cell in sorted(table.items()):
         counts = ", ".join(f"{k} {n}" for k, n in sorted(cell.items()))
-        print(f"  {sort} ({cell.total()}): {counts}")
+        proofs = sum(n for k, n in cell.items() if k.startswith("now "))
+        print(f"  {sort} ({proofs} proofs): {counts}")
     print(json.dumps({sort: dict(cell) for sort, cell in table.items()}))
 
 

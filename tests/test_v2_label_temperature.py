@@ -122,6 +122,7 @@ def test_misjudged_training_proofs_are_verified_again(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert lines[0] == f"{misjudged}: skipped 1 unreadable lines (first: line 3)"
+    assert any(line.startswith("  wrong, passed (1 proofs): now ") for line in lines)
     out = json.loads(lines[-1])
     assert set(out) == {"correct, scored below 1", "wrong, passed"}
     assert all(

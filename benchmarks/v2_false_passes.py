@@ -84,24 +84,12 @@ def sort_of(score: float, judged: float | None) -> str:
     return "correct, scored below 1" if score == 1.0 else "half-right, misjudged"
 
 
-def read_misjudged(path: Path) -> tuple[list[dict], list[int]]:
-    """(the records of a `--misjudged` file, the numbers of its lines that are not one)."""
-    rows, bad = [], []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        try:
-            row = json.loads(line)
-            row = {k: row[k] for k in ("problem", "proof", "score", "judged")}
-        except (ValueError, TypeError, KeyError):
-            bad.append(number)
-            continue
-        rows.append(row)
-    return rows, bad
-
-
 def misjudged(path: Path, backend: Backend, tokens: int) -> None:
     """Verify a learning check's misjudged training proofs again; print what the verifier
     wrote, by sort of proof."""
-    rows, bad = read_misjudged(path)
+    from verifier_train.v2.toy_verifier import read_proofs
+
+    rows, bad = read_proofs(path, ("problem", "proof", "score", "judged"))
     if bad:
         print(f"{path}: skipped {len(bad)} unreadable lines (first: line {bad[0]})")
     proofs = [scaled.GeneratedProof(r["problem"], r["proof"], r["score"]) for r in rows]

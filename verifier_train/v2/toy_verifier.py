@@ -173,17 +173,17 @@ class StageRows:
         return {r["problem"] for r in self.proofs + self.metas + self.generated}
 
 
-def read_proofs(path: Path) -> tuple[list[dict], list[int]]:
-    """(the {problem, proof, score, kind} rows of a JSON-lines file of generator-written
-    proofs, plain or .gz; the numbers of its unreadable lines: cut off by a crash, or not such
-    a row)."""
+def read_proofs(path: Path, fields: Sequence[str] = PROOF_FIELDS) -> tuple[list[dict], list[int]]:
+    """(the {problem, proof, score, kind} rows, or those `fields`, of a JSON-lines file of
+    generator-written proofs, plain or .gz; the numbers of its unreadable lines: cut off by a
+    crash, or not such a row)."""
     rows, bad = [], []
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") if path.exists() else _nothing() as lines:
         for number, line in enumerate(lines, 1):
             try:
                 row = json.loads(line)
-                rows.append({k: row[k] for k in PROOF_FIELDS})
+                rows.append({k: row[k] for k in fields})
             except (ValueError, KeyError, TypeError):
                 bad.append(number)
     return rows, bad

@@ -173,9 +173,10 @@ class ExactInPlace:
         return self.exact.verify(pairs)
 
 
-def grpo_recipe(s: Any, seed: int, steps: int, lr: float, tokens: int) -> GRPORecipe:
+def grpo_recipe(s: Any, seed: int, steps: int, lr: float, tokens: int,
+                reseed: bool = False) -> GRPORecipe:  # fmt: skip
     """DeepSeekMath's GRPO objective (beta 0.04, loss "grpo") at tiny sizes, on the CPU."""
-    return toy_grpo_recipe(s.generations, s.grpo_batch, lr, tokens, steps, seed)
+    return toy_grpo_recipe(s.generations, s.grpo_batch, lr, tokens, steps, seed, reseed)
 
 
 def reward_ends(out: Path, key: str = "reward", width: int = 3):
@@ -408,7 +409,10 @@ def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Pa
 
     s, templates, policy = job.settings, data.load_templates(), str(start.path)
     steps = s.generator_grpo_steps
-    recipe = grpo_recipe(s, job.seed, steps, s.generator_grpo_lr, s.generation_tokens)
+    # Both runs sample every step from one seeded stream (common random numbers): they then
+    # part only as far as their rewards part, not a GRPO seed apart after the first
+    # difference (before, a changed completion length shifted the whole stream after it).
+    recipe = grpo_recipe(s, job.seed, steps, s.generator_grpo_lr, s.generation_tokens, True)
     if kind == "verifier":
         probes = ProbeConfig(steps, s.probe_samples, s.verification_tokens)
         return generator_trainer(policy, start.problems, recipe, out, templates, judge,

@@ -203,6 +203,13 @@ def paired_se(before: train.Validity, after: train.Validity) -> float:
     return (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs)) ** 0.5
 
 
+def same_share(a: train.Validity, b: train.Validity) -> float:
+    """The share of sampled held-out proofs two policies wrote letter for letter the same (both
+    are sampled with one seed, so this is how far apart their runs drifted)."""
+    pairs = list(zip(a.proofs, b.proofs, strict=True))
+    return sum(x == y for x, y in pairs) / len(pairs) if pairs else 0.0
+
+
 def baselines(labels: Counter, heldout: list[dict]) -> tuple[float, float, float, float]:
     """(majority class, its accuracy, its MAE, the best constant's MAE) on the held-out set;
     the majority class is the most frequent training label (ties: the higher score)."""
@@ -288,6 +295,10 @@ def print_generator(start: GeneratorStart, runs: list[GeneratorRun], s: Settings
           f"with the verifier reward {errors['verifier']:.1%}, with the exact reward "
           f"{errors['exact']:.1%}; the two runs' difference "
           f"{paired_se(by['exact'], by['verifier']):.1%})")  # fmt: skip
+    print(f"sampled held-out proofs written letter for letter alike: the two runs "
+          f"{same_share(by['exact'], by['verifier']):.1%}; each against the start: verifier "
+          f"reward {same_share(start.validity, by['verifier']):.1%}, exact reward "
+          f"{same_share(start.validity, by['exact']):.1%}")  # fmt: skip
     for metric in ("sampled", "greedy"):
         gain = {k: getattr(v, metric) - getattr(start.validity, metric) for k, v in by.items()}
         share = (
@@ -537,6 +548,7 @@ def summary(r: SeedResult) -> dict:
         "validity_start": r.start.validity.sampled,
         "validity_after": {g.name: g.validity.sampled for g in r.runs},
         "validity_gain_se": {g.name: paired_se(r.start.validity, g.validity) for g in r.runs},
+        "runs_alike": same_share(r.runs[0].validity, r.runs[1].validity),
         "calibration_start": r.start.validity.calibration,
         "calibration_after": {g.name: g.validity.calibration for g in r.runs},
         "probe_false_positive_max": max(probes, default=None),

@@ -145,3 +145,38 @@ def test_grpo_process_rewards_on_tiny_model(tiny_model, tmp_path):
     assert "rewards/every_third_token/mean" in logs[0]
     assert "process_advantage_abs_mean" in logs[0]
     assert float(trainer.reward_weights[1]) == 0.0  # kept out of TRL's per-sequence advantage
+
+
+def _completions_seen(tiny_model, tmp_path, reseed: bool, stray_draws: int) -> list[list[str]]:
+    """Each step's completions of a run whose reward is 0 (the policy never moves) and draws
+    `stray_draws` random numbers of its own, as a judge that samples would."""
+    seen: list[list[str]] = []
+
+    def flat_reward(completions, **_) -> list[float]:
+        seen.append([completion_text(c) for c in completions])
+        torch.rand(stray_draws)
+        return [0.0] * len(completions)
+
+    recipe = GRPORecipe(**TINY, max_steps=3, reseed_generation=reseed)
+    build_trainer(tiny_model, _dataset(False), [flat_reward], recipe, tmp_path).train()
+    return seen
+
+
+def test_reseeded_generation_keeps_two_runs_on_one_stream(tiny_model, tmp_path):
+    pytest.importorskip("trl")
+    # Reseeded: a run whose reward draws random numbers samples what the other one does.
+    plain = _completions_seen(tiny_model, tmp_path / "a", True, 0)
+    drawing = _completions_seen(tiny_model, tmp_path / "b", True, 5)
+    assert len(plain) == 3 and plain == drawing
+    # Not reseeded (TRL's own behaviour): the stray draws shift every later step's samples.
+    plain = _completions_seen(tiny_model, tmp_path / "c", False, 0)
+    drawing = _completions_seen(tiny_model, tmp_path / "d", False, 5)
+    assert plain[0] == drawing[0] and plain[1:] != drawing[1:]
+
+
+def test_generation_seed_is_distinct_per_step_call_and_mode():
+    from verifier_train.grpo import generation_seed
+
+    seeds = {generation_seed(0, s, c, t) for s in range(50) for c in range(3) for t in (0, 1)}
+    assert len(seeds) == 300
+    assert generation_seed(1, 0, 0, True) != generation_seed(0, 0, 0, True)

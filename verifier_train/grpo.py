@@ -83,9 +83,21 @@ class GRPORecipe:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    # Each generation call draws from torch's stream reseeded from (seed, step, call): two runs
+    # from one start then sample with the same random numbers at every step (common random
+    # numbers), not only until their rewards first differ, and a resumed run samples what the
+    # unbroken one did. Each run alone is as random as a seeded TRL run.
+    reseed_generation: bool = False
 
 
-LOCAL_FIELDS = ("max_prompt_length", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
+LOCAL_FIELDS = (
+    "max_prompt_length",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "lora_target_modules",
+    "reseed_generation",
+)
 
 
 def check_context(recipe: GRPORecipe) -> None:
@@ -306,6 +318,8 @@ def _make_trainer_class() -> type:
             self._process_weights = self.reward_weights[index].tolist()
             self.reward_weights[index] = 0.0
             self.last_advantage_shape: tuple[int, ...] | None = None
+            self.reseed_generation = False  # set from the recipe by `build_trainer`
+            self._calls_at: tuple[int, int] = (-1, 0)  # (optimizer step, calls made in it)
 
         def _count_unscorable(self, name: str, rewards: list) -> None:
             mode = "train" if self.model.training else "eval"
@@ -348,7 +362,17 @@ def _make_trainer_class() -> type:
                 total += weight * fit_width(adv[rank * local : (rank + 1) * local], mask.shape[1])
             return total.to(mask.device)
 
+        def _reseed(self) -> None:
+            """Reseed torch's stream for this generation call (`reseed_generation`)."""
+            step, calls = self._calls_at
+            step_now = self.state.global_step
+            calls = calls + 1 if step == step_now else 0
+            self._calls_at = (step_now, calls)
+            torch.manual_seed(generation_seed(self.args.seed, step_now, calls, self.model.training))
+
         def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+            if self.reseed_generation:
+                self._reseed()
             output = super()._generate_and_score_completions(inputs)
             if self._process_names:
                 process = self._process_token_advantages(output)
@@ -382,7 +406,7 @@ def build_trainer(
     recipe = recipe or GRPORecipe()
     trainer_class = _make_trainer_class()
     tokenizer = load_tokenizer(model_path) if tokenizer is None else tokenizer
-    return trainer_class(
+    trainer = trainer_class(
         model=str(model_path),
         reward_funcs=list(reward_funcs),
         args=to_grpo_config(recipe, output_dir, **config_overrides),
@@ -391,6 +415,14 @@ def build_trainer(
         callbacks=[MetricsJSONL(output_dir), *callbacks],
         peft_config=lora_config(recipe),
     )
+    trainer.reseed_generation = recipe.reseed_generation
+    return trainer
+
+
+def generation_seed(seed: int, step: int, call: int, training: bool) -> int:
+    """The torch seed of one generation call (`GRPORecipe.reseed_generation`): a pure function
+    of the run's seed, the optimizer step, the call's index within it and the mode."""
+    return (seed * 1_000_003 + step * 1_009 + call * 2 + (0 if training else 1)) % 2**63
 
 
 def load_tokenizer(model_path: Path | str) -> Any:

@@ -69,8 +69,9 @@ class ToyGeneratorRecipe:
 
 
 def toy_grpo_recipe(generations: int, batch: int, lr: float, tokens: int, steps: int,
-                    seed: int) -> Any:  # fmt: skip
-    """A `GRPORecipe` of the toy world: beta 0.04, loss "grpo", one device batch, the CPU."""
+                    seed: int, reseed: bool = False) -> Any:  # fmt: skip
+    """A `GRPORecipe` of the toy world: beta 0.04, loss "grpo", one device batch, the CPU;
+    `reseed`: each step samples from its own seeded stream (`reseed_generation`)."""
     from verifier_train.grpo import GRPORecipe
 
     return GRPORecipe(
@@ -83,6 +84,7 @@ def toy_grpo_recipe(generations: int, batch: int, lr: float, tokens: int, steps:
         seed=seed,
         use_cpu=True,
         max_prompt_length=640,
+        reseed_generation=reseed,
     )
 
 

@@ -29,9 +29,12 @@ Per seed:
    over a grid of (n, m, k).
 3. Generator GRPO rewarded by the trained verifier (`v2.rewards.generator_reward`: R_format ·
    (0.76 R_proof + 0.24 R_self), one greedy verification per proof), and the same reward
-   with the exact label as R_proof (`toyworld.ExactJudge`), same start, seed and steps (the
-   judge-hacking probes draw from a forked RNG, so both runs sample the same rollouts until
-   their rewards first differ); every R_proof the judge gives in training is tallied against
+   with the exact label as R_proof (`toyworld.ExactJudge`), same start, seed and steps. Both
+   runs reseed torch at every generation call from (seed, step) (`reseed_generation`; the
+   judge-hacking probes draw from a forked RNG): they sample the same rollouts until their
+   rewards first differ, and after that with common random numbers, so they part only as far
+   as their policies do (the share of held-out proofs both wrote alike is printed); every
+   R_proof the judge gives in training is tallied against
    the proof's exact label (what the policy was paid for). With `--quote-check`, the judge
    scores 0 a verification that credits a proof whose lines its analysis misquotes
    (`toyworld.analysis.quotes_faithfully`: the verifier's commonest false pass is a copy

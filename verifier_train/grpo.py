@@ -85,8 +85,9 @@ class GRPORecipe:
     lora_target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     # Each generation call draws from torch's stream reseeded from (seed, step, call): two runs
     # from one start then sample with the same random numbers at every step (common random
-    # numbers), not only until their rewards first differ, and a resumed run samples what the
-    # unbroken one did. Each run alone is as random as a seeded TRL run.
+    # numbers), not only until a completion's length or a reward's draws first shift the
+    # stream. Each run alone is as random as a seeded TRL run. transformers generation only
+    # (vLLM samples with its own seeds).
     reseed_generation: bool = False
 
 

@@ -113,6 +113,7 @@ class GeneratorRun:
     # only): {(exact label, judged score or None): count}
     tally: dict[tuple[float, float | None], int] | None = None
     unfaithful: int = 0  # crediting verifications the quote check scored 0 in training
+    retried: tuple[int, int] = (0, 0)  # (proofs verified again, those a faithful retry scored)
     passed_wrong: dict[str, int] | None = None  # the wrong proofs it passed, by `wrong_kind`
     misjudged: tuple[Misjudged, ...] = ()  # the training proofs it scored off their label
 
@@ -386,12 +387,14 @@ def judge_of(job: Job, verifier: Path):
     """The generator's judge: the trained verifier, in process, `judge_samples` per proof at
     `judge_temperature` (0: greedy); with `quote_check`, a verification that credits a proof
     whose lines it misquotes, or a text outside the toy language, scores 0
-    (`toy_generator.toy_judge`)."""
+    (`toy_generator.toy_judge`); with `judge_retries` as well, a proof it misquoted, crediting
+    it or not, is verified again (`JudgeConfig.retries`)."""
     from verifier_train.v2.rewards import JudgeConfig
     from verifier_train.v2.toy_generator import toy_judge
 
     s = job.settings
-    config = JudgeConfig(s.judge_samples, s.judge_temperature, s.verification_tokens)
+    config = JudgeConfig(s.judge_samples, s.judge_temperature, s.verification_tokens,
+                         s.judge_retries)  # fmt: skip
     backend = HFBackend(str(verifier), device="cpu", batch_size=train.EVAL_BATCH)
     return toy_judge(backend, config, s.quote_check)
 
@@ -440,6 +443,7 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path | 
     distinct = (judge.asked, judge.generated) if kind == "verifier" else None
     tally = dict(tallied.tally) if tallied else None
     unfaithful = judge.unfaithful if tallied else 0
+    retried = (judge.retried, judge.rescued) if tallied else (0, 0)
     passed_wrong = dict(tallied.passed_wrong) if tallied else None
     misjudged = tuple(tallied.misjudged) if tallied else ()
     trainer.model.eval()
@@ -454,4 +458,5 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path | 
     print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
     return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start,
-                        distinct, tally, unfaithful, passed_wrong, misjudged)  # fmt: skip
+                        distinct, tally, unfaithful, retried, passed_wrong,
+                        misjudged)  # fmt: skip

@@ -125,6 +125,12 @@ class Settings:
     # `toyworld.analysis.quotes_faithfully`): the verifier's commonest false pass is a copy
     # slip, the line it expected written where the proof's wrong line belongs.
     quote_check: bool = False
+    # With the quote check, a proof whose one verification misquotes it, crediting it or
+    # finding an issue, is verified again this many times at T 0.6, and the faithful
+    # retries score it (`--judge-retries`, `rewards.JudgeConfig.retries`): two thirds of the
+    # correct proofs the quote-checked judge failed rest on a misquote (`v2_false_passes.py
+    # --misjudged`, RESULTS.md).
+    judge_retries: int = 0
     # True validity on 400 held-out problems, 4 samples each. On 100 problems the same
     # exact-reward policy measured 12.0% on one verifier's held-out set and 16.2% on another's
     # (a gain of +3.8 or +8.2 points, from one start): the problems, not the samples, set
@@ -398,7 +404,8 @@ def header(job: Job, args: argparse.Namespace) -> None:
           f"{s.generator_sft_steps} x {s.sft_batch}, GRPO {s.generator_grpo_steps} x "
           f"{s.grpo_batch} (G {s.generations}, lr {s.generator_grpo_lr:g}, beta 0.04, judge "
           f"samples {s.judge_samples} at T {s.judge_temperature:g}"
-          f"{', quote-checked' if s.quote_check else ''})\nscaled verification: "
+          f"{', quote-checked' if s.quote_check else ''}"
+          f"{f', {s.judge_retries} retries' if s.judge_retries else ''})\nscaled verification: "
           f"{s.scaled_samples} analyses per proof at T {s.label_temperature:g}",
           flush=True)  # fmt: skip
     if job.verifier:
@@ -489,6 +496,9 @@ def report(r: SeedResult, s: Settings) -> None:
         if s.quote_check:
             print(f"the quote check scored 0 {g.unfaithful} verifications that credited a "
                   f"proof they misquoted")  # fmt: skip
+        if s.judge_retries:
+            print(f"{g.retried[0]} proofs misquoted were verified again, {g.retried[1]} of "
+                  f"them scored by a faithful retry")  # fmt: skip
 
 
 def credit(tally: dict[tuple[float, float | None], int]) -> dict[str, float | None]:
@@ -636,12 +646,17 @@ def main() -> None:
     parser.add_argument("--quote-check", action="store_true",
                         help="the generator's judge scores 0 a pass whose analysis misquotes "
                         "the proof, or of a text outside the toy language")  # fmt: skip
+    parser.add_argument("--judge-retries", type=int, default=0, metavar="N",
+                        help="with --quote-check: verify a proof the judge misquoted again, N "
+                        "samples at T 0.6, and score it by the faithful ones")  # fmt: skip
     parser.add_argument("--misjudged", type=Path, metavar="FILE",
                         help="write the training proofs the generator's judge scored off their "
                         "exact label here (JSONL, each seed as it ends; v2_false_passes.py "
                         "--misjudged reads it)")  # fmt: skip
     args = parser.parse_args()
     seeds = seed_list(parser, "--seeds", args.seeds, "0" if args.quick else "0,1,2")
+    if args.judge_retries < 0 or (args.judge_retries and not args.quote_check):
+        parser.error(f"--judge-retries {args.judge_retries}: give 0 or more, with --quote-check")
     if args.label_temperature < 0:
         parser.error(f"--label-temperature {args.label_temperature:g}: give 0 or more")
     seen = given_verifier(args.verifier) if args.verifier else frozenset()
@@ -649,7 +664,8 @@ def main() -> None:
     world = data.World(families=tuple(args.families.split(",")))
     settings = replace(QUICK if args.quick else Settings(), meta_form=args.meta_form,
                        label_temperature=args.label_temperature,
-                       quote_check=args.quote_check)  # fmt: skip
+                       quote_check=args.quote_check,
+                       judge_retries=args.judge_retries)  # fmt: skip
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # no forked torch state in the workers
@@ -675,6 +691,7 @@ def main() -> None:
     out = combined(summaries, time.perf_counter() - start)
     out["verifier_given"] = args.verifier and str(args.verifier)
     out["quote_check"] = settings.quote_check
+    out["judge_retries"] = settings.judge_retries
     print(json.dumps(out))
 
 

@@ -132,6 +132,26 @@ def test_a_faithful_check_zeroes_only_crediting_verifications_that_fail_it():
     assert Judge(backend, TEMPLATES, JudgeConfig(1)).verify(pairs) == [1.0, 0.5, 0.0]
 
 
+def test_a_judge_with_retries_verifies_again_a_proof_it_misquoted():
+    # First call: every analysis misquotes ("slip"); retries: "Fixed." gets a faithful pass,
+    # "Wrong." a faithful issue, "Lost." only misquotes again.
+    def reply(prompt: str, i: int) -> str:
+        if len(backend.calls) == 1:
+            return analysis("0" if "Right" in prompt else "1", "slip")
+        if "Lost" in prompt:
+            return analysis("1", "slip")
+        return analysis("0" if "Wrong" in prompt else "1")
+
+    backend = FakeBackend(reply)
+    config = JudgeConfig(1, temperature=0.0, retries=2, retry_temperature=0.6)
+    judge = Judge(backend, TEMPLATES, config, lambda problem, proof, text: "slip" not in text)
+    pairs = [("P", "Fixed."), ("P", "Wrong."), ("P", "Lost."), ("P", "Right.")]
+    assert judge.verify(pairs) == [1.0, 0.0, 0.0, 1.0]  # "Right.": an issue it misquoted
+    retry = backend.calls[1]
+    assert (retry.n, retry.sampling.temperature, len(retry.prompts)) == (2, 0.6, 4)
+    assert (judge.retried, judge.rescued) == (4, 3)
+
+
 def test_sampled_probes_leave_the_training_rng_alone(tiny_model, tmp_path):
     """A probe run before training must not change the rollouts the trainer then samples, so a
     probed (verifier-rewarded) run and an unprobed (exact-reward) one share a random stream."""

@@ -94,6 +94,13 @@ class JudgeConfig:
     samples: int = 4
     temperature: float = 1.0
     max_tokens: int = 2048
+    # With a `faithful` check (`Judge`): a proof none of whose verifications passes it, whether
+    # they credit it or find an issue, is verified again, `retries` samples at
+    # `retry_temperature`, and the faithful ones among them score it. An issue raised on a line
+    # the analysis misquoted is no more the proof's than a pass is. With none faithful, the
+    # first verifications score it as without retries (crediting ones 0).
+    retries: int = 0
+    retry_temperature: float = 0.6
 
 
 class ProofJudge(Protocol):
@@ -108,7 +115,9 @@ class Judge:
 
     `faithful(problem, proof, verification)`, when given, is a check that a verification's
     work is the proof's own (the toy world's `quotes_faithfully`): a verification that
-    credits a proof and fails it scores 0 (`mean_score`). `unfaithful` counts those."""
+    credits a proof and fails it scores 0 (`mean_score`). `unfaithful` counts those; with
+    `config.retries`, see `JudgeConfig` (`retried` proofs verified again, `rescued` those
+    with a faithful retry)."""
 
     def __init__(
         self,
@@ -122,6 +131,7 @@ class Judge:
         self.faithful = faithful
         self.asked = self.generated = 0  # prompts judged, and those sent to the backend
         self.unfaithful = 0  # crediting verifications that failed `faithful`, scored 0
+        self.retried = self.rescued = 0
 
     def _check(self, pair: tuple[str, str]) -> Callable[[str], bool]:
         def check(text: str) -> bool:
@@ -147,10 +157,36 @@ class Judge:
                        self._check(pair_of[p]) if p in pair_of else None)
             for p, cs in zip(sent, outs, strict=True)
         ]  # fmt: skip
+        if self.config.retries and pair_of:
+            scores = self._retry(sent, outs, scores, pair_of)
         if sent is prompts:
             return scores
         by_prompt = dict(zip(sent, scores, strict=True))
         return [by_prompt[p] for p in prompts]
+
+    def _retry(self, sent: list[str], outs: list, scores: list, pair_of: dict) -> list:
+        """`scores` with each prompt none of whose verifications is faithful scored by its
+        faithful retries, where it has any (one backend call for all of them)."""
+        faithful = self.faithful
+
+        def none_faithful(p: str, cs: list) -> bool:
+            return not any(faithful(*pair_of[p], c.text) for c in cs)
+
+        again = [
+            k for k, (p, cs) in enumerate(zip(sent, outs, strict=True)) if none_faithful(p, cs)
+        ]
+        if not again:
+            return scores
+        sampling = Sampling(self.config.retry_temperature, max_tokens=self.config.max_tokens)
+        chats = [user_chat(sent[k]) for k in again]
+        redone = self.backend.generate(chats, self.config.retries, sampling)
+        scores, self.retried = list(scores), self.retried + len(again)
+        for k, cs in zip(again, redone, strict=True):
+            kept = [c for c in cs if faithful(*pair_of[sent[k]], c.text)]
+            score = mean_score([c.text for c in kept], [c.finish_reason for c in kept])
+            if score is not None:
+                scores[k], self.rescued = score, self.rescued + 1
+        return scores
 
     def verify(self, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
         """R_proof of each (problem, proof): the mean readable verifier score."""

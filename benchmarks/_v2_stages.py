@@ -114,6 +114,7 @@ class GeneratorRun:
     tally: dict[tuple[float, float | None], int] | None = None
     unfaithful: int = 0  # crediting verifications the quote check scored 0 in training
     retried: tuple[int, int] = (0, 0)  # (proofs verified again, those a faithful retry scored)
+    grpo_seed: int = 0  # its GRPO seed's index (`grpo_seed_of`); validity is always sampled alike
     passed_wrong: dict[str, int] | None = None  # the wrong proofs it passed, by `wrong_kind`
     misjudged: tuple[Misjudged, ...] = ()  # the training proofs it scored off their label
 
@@ -399,7 +400,13 @@ def judge_of(job: Job, verifier: Path):
     return toy_judge(backend, config, s.quote_check)
 
 
-def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Path):
+def grpo_seed_of(seed: int, grpo_seed: int) -> int:
+    """The GRPO recipe's seed of a start's `grpo_seed`-th pair of runs (0: the start's own)."""
+    return seed + 10**5 * grpo_seed
+
+
+def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Path,
+                      grpo_seed: int = 0):  # fmt: skip
     """The GRPO trainer of one run: `v2.stages.generator_trainer` rewarded by the judge
     ("verifier"), or `v2.stages.grpo_trainer` with the same reward whose judge is exact
     (`toyworld.ExactJudge`, "exact"): the runs differ only in the judge."""
@@ -415,7 +422,8 @@ def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Pa
     # Both runs sample every step from one seeded stream (common random numbers): they then
     # part only as far as their rewards part, not a GRPO seed apart after the first
     # difference (before, a changed completion length shifted the whole stream after it).
-    recipe = grpo_recipe(s, job.seed, steps, s.generator_grpo_lr, s.generation_tokens, True)
+    seed = grpo_seed_of(job.seed, grpo_seed)
+    recipe = grpo_recipe(s, seed, steps, s.generator_grpo_lr, s.generation_tokens, True)
     if kind == "verifier":
         probes = ProbeConfig(steps, s.probe_samples, s.verification_tokens)
         return generator_trainer(policy, start.problems, recipe, out, templates, judge,
@@ -426,16 +434,17 @@ def generator_trainer(job: Job, kind: str, start: GeneratorStart, judge, out: Pa
 
 
 def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path | None,
-                   exact_in_place: bool = False) -> GeneratorRun:  # fmt: skip
+                   exact_in_place: bool = False, grpo_seed: int = 0) -> GeneratorRun:  # fmt: skip
     """GRPO from the SFT model with the verifier's reward ("verifier") or the exact one;
     then the true validity and the judge's view of the new policy's proofs (None with no
     `verifier`, which only the exact reward allows). `exact_in_place`: the "verifier" run
-    with the exact checker in the judge's place (`ExactInPlace`)."""
-    s, out = job.settings, job.tmp / f"generator-{kind}"
+    with the exact checker in the judge's place (`ExactInPlace`). `grpo_seed`: the index of
+    the run's GRPO seed (`grpo_seed_of`); its validity is sampled as every run's is."""
+    s, out = job.settings, job.tmp / (f"generator-{kind}" + (f"-g{grpo_seed}" * bool(grpo_seed)))
     judge = judge_of(job, verifier) if verifier else None
     judge = ExactInPlace(judge) if exact_in_place else judge
     tallied = TalliedJudge(judge) if kind == "verifier" else None
-    trainer = generator_trainer(job, kind, start, tallied, out)
+    trainer = generator_trainer(job, kind, start, tallied, out, grpo_seed)
     clock = train.instrument(trainer, train.Clock())
     begin = time.perf_counter()
     trainer.train()
@@ -455,8 +464,9 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path | 
         train.judged_mean(judge, start.validity.proofs[:first]) if kind == "exact" else None
     )
     judged = train.judged_mean(judge, found.proofs[:first])
-    print(f"  generator GRPO ({kind} reward): {seconds:.0f} s, sampled validity "
+    seeded = f", GRPO seed {grpo_seed}" if grpo_seed else ""
+    print(f"  generator GRPO ({kind} reward{seeded}): {seconds:.0f} s, sampled validity "
           f"{found.sampled:.1%}", flush=True)  # fmt: skip
     return GeneratorRun(kind, found, judged, seconds, clock, reward_ends(out), judged_start,
-                        distinct, tally, unfaithful, retried, passed_wrong,
+                        distinct, tally, unfaithful, retried, grpo_seed, passed_wrong,
                         misjudged)  # fmt: skip

@@ -76,6 +76,7 @@ import _v2_data as data  # noqa: E402
 import _v2_scaled as scaled  # noqa: E402
 import _v2_stages as stages  # noqa: E402
 import _v2_train as train  # noqa: E402
+from _v2_gain import gain_figures, label, num, pct, print_generator  # noqa: E402
 from _v2_stages import GeneratorRun, GeneratorStart, Job, VerifierRun  # noqa: E402
 
 from verifier_train.v2.probes import GENERIC_PROBES  # noqa: E402
@@ -131,6 +132,11 @@ class Settings:
     # correct proofs the quote-checked judge failed rest on a misquote (`v2_false_passes.py
     # --misjudged`, RESULTS.md).
     judge_retries: int = 0
+    # Pairs of GRPO runs (verifier reward, exact reward) per start, each pair at its own GRPO
+    # seed (`--grpo-seeds`): from one start the exact reward alone gains +4.1 to +6.5 points
+    # by GRPO seed (`v2_generator_grpo.py --grpo-seeds`), so one pair's fraction is mostly
+    # where its two runs landed; the fraction is then mean gain over mean gain.
+    grpo_seeds: int = 1
     # True validity on 400 held-out problems, 4 samples each. On 100 problems the same
     # exact-reward policy measured 12.0% on one verifier's held-out set and 16.2% on another's
     # (a gain of +3.8 or +8.2 points, from one start): the problems, not the samples, set
@@ -172,51 +178,6 @@ QUICK = Settings(
 
 
 # --- Report ---------------------------------------------------------------------------------
-
-
-def pct(value: float | None) -> str:
-    return "   n/a" if value is None else f"{value:6.1%}"
-
-
-def num(value: float | None, digits: int = 3) -> str:
-    return "  n/a" if value is None else f"{value:.{digits}f}"
-
-
-def se(share: float, n: int) -> float:
-    """The binomial standard error of a share over n draws."""
-    return (share * (1 - share) / max(n, 1)) ** 0.5
-
-
-def by_problem(v: train.Validity) -> dict[str, float]:
-    """Each held-out problem's share of valid sampled proofs."""
-    valid: dict[str, list[bool]] = {}
-    for (problem, _), label in zip(v.proofs, v.labels, strict=True):
-        valid.setdefault(problem, []).append(label == 1.0)
-    return {p: sum(x) / len(x) for p, x in valid.items()}
-
-
-def mean_label(v: train.Validity, first: int) -> float:
-    """The mean exact label of the first `first` sampled proofs (those the judge scored)."""
-    labels = v.labels[:first]
-    return sum(labels) / len(labels) if labels else 0.0
-
-
-def paired_se(before: train.Validity, after: train.Validity) -> float:
-    """The standard error of `after.sampled - before.sampled` over problems: both measure the
-    same problems, and a problem's difficulty, not its samples, sets most of the error."""
-    a, b = by_problem(before), by_problem(after)
-    diffs = [b[p] - a[p] for p in a if p in b]
-    if len(diffs) < 2:
-        return 0.0
-    mean = sum(diffs) / len(diffs)
-    return (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs)) ** 0.5
-
-
-def same_share(a: train.Validity, b: train.Validity) -> float:
-    """The share of sampled held-out proofs two policies wrote letter for letter the same (both
-    are sampled with one seed, so this is how far apart their runs drifted)."""
-    pairs = list(zip(a.proofs, b.proofs, strict=True))
-    return sum(x == y for x, y in pairs) / len(pairs) if pairs else 0.0
 
 
 def baselines(labels: Counter, heldout: list[dict]) -> tuple[float, float, float, float]:
@@ -286,65 +247,20 @@ def print_test_time(t: stages.TestTime) -> None:
     print(f"  time {t.seconds:.0f} s")
 
 
-def print_generator(start: GeneratorStart, runs: list[GeneratorRun], s: Settings) -> None:
-    print(f"\n== 3. Generator: {len(start.heldout)} held-out problems; true validity by "
-          f"check_proof, greedy and {s.validity_samples} samples at T=1 ==")  # fmt: skip
-    print("                         greedy  sampled  mean label  judge - label  reward first->last")
-    judged = {r.name: r.judged_start for r in runs}.get("exact")
-    rows = [("after SFT (start)", start.validity, judged, (None, None))]
-    rows += [(f"GRPO, {r.name} reward", r.validity, r.judged, r.rewards) for r in runs]
-    for name, v, judge, (first, last) in rows:
-        rewards = "" if first is None else f"{num(first)} -> {num(last)}"
-        over = None if judge is None else judge - mean_label(v, s.judged_proofs)
-        print(f"{name:<23}  {v.greedy:6.1%}  {v.sampled:6.1%}  {v.sampled_mean:10.3f}"
-              f"  {num(over):>13}  {rewards}")  # fmt: skip
-    by = {r.name: r.validity for r in runs}
-    errors = {k: paired_se(start.validity, v) for k, v in by.items()}
-    print(f"(paired standard errors over the {len(start.heldout)} problems: the sampled gain "
-          f"with the verifier reward {errors['verifier']:.1%}, with the exact reward "
-          f"{errors['exact']:.1%}; the two runs' difference "
-          f"{paired_se(by['exact'], by['verifier']):.1%})")  # fmt: skip
-    print(f"sampled held-out proofs written letter for letter alike: the two runs "
-          f"{same_share(by['exact'], by['verifier']):.1%}; each against the start: verifier "
-          f"reward {same_share(start.validity, by['verifier']):.1%}, exact reward "
-          f"{same_share(start.validity, by['exact']):.1%}")  # fmt: skip
-    for metric in ("sampled", "greedy"):
-        gain = {k: getattr(v, metric) - getattr(start.validity, metric) for k, v in by.items()}
-        share = (
-            f"{gain['verifier'] / gain['exact']:.2f}"
-            if gain["exact"] > 0
-            else "undefined (the exact-reward run gained nothing)"
-        )
-        print(
-            f"{metric} validity gain: verifier reward {gain['verifier']:+.1%}, exact reward "
-            f"{gain['exact']:+.1%}; fraction of the exact-reward gain reached: {share}"
-        )
-    n_greedy, n_sampled = len(start.heldout), len(start.validity.proofs)
-    print(f"(sampling error at the start, one standard error: greedy "
-          f"{se(start.validity.greedy, n_greedy):.1%} over {n_greedy} proofs, sampled "
-          f"{se(start.validity.sampled, n_sampled):.1%} over {n_sampled}; a gain is a "
-          "difference of two such figures)")  # fmt: skip
-    print(f"(mean label: mean exact label of the sampled proofs; judge - label: the trained "
-          f"verifier's mean score of the first {s.judged_proofs} less their mean label;\n "
-          "reward: TRL's logged mean training reward, first and last 3 steps)")  # fmt: skip
-    calib = ", ".join(f"{r.name} reward {r.validity.calibration:.1%}" for r in runs)
-    print(f"self-evaluation calibration (boxed self-score = exact label, sampled proofs): "
-          f"start {start.validity.calibration:.1%}; after GRPO: {calib}")  # fmt: skip
-
-
 def print_times(walls: dict[str, float], clocks: dict[str, train.Clock], total: float) -> None:
     print("\n== Time (wall seconds; the stages of a phase shared the workers) ==")
     for name, seconds in walls.items():
         print(f"{name:<48} {seconds:6.0f} s")
     print(f"{'total wall time':<48} {total:6.0f} s")
     print("\nGRPO time split, seconds over all steps (per step in brackets):")
-    print("run                         steps     generation   verification         update  probes")
+    w = max([27, *map(len, clocks)])
+    print(f"{'run':<{w}} steps     generation   verification         update  probes")
     for name, clock in clocks.items():
         t, n = clock.totals(), max(len(clock.step), 1)
         cells = "  ".join(
             f"{t[k]:6.0f} ({t[k] / n:5.2f})" for k in ("generation", "verification", "update")
         )
-        print(f"{name:<27} {len(clock.step):>5}  {cells}  {t['probes']:6.0f}")
+        print(f"{name:<{w}} {len(clock.step):>5}  {cells}  {t['probes']:6.0f}")
     print(
         "(verification: the reward functions, i.e. the judge's calls or the exact checker;\n"
         " update: the rest of each step; probes: judge-hacking probe runs, between steps)"
@@ -453,20 +369,20 @@ def run(job: Job, pool: ProcessPoolExecutor) -> SeedResult:
     # The four jobs below need only phase 1's models, so they share the two workers: the two
     # longest first (scaled verification, the judge-rewarded GRPO), then the others on
     # whichever worker is free. Two phases of two jobs each took the longest of each pair.
-    mark = time.perf_counter()
+    mark, grpo = time.perf_counter(), stages.generator_grpo
     found = pool.submit(stages.scaled_stage, job, v.path, list(gen.validity.proofs))
-    judged = pool.submit(stages.generator_grpo, job, "verifier", gen, v.path)
-    exact = pool.submit(stages.generator_grpo, job, "exact", gen, v.path)
+    seeds = range(job.settings.grpo_seeds)
+    judged = [pool.submit(grpo, job, "verifier", gen, v.path, False, g) for g in seeds]
+    exact = [pool.submit(grpo, job, "exact", gen, v.path, False, g) for g in seeds]
     loop = pool.submit(stages.test_time_stage, job, gen.path, v.path, gen.heldout)
-    sc, exact_run = found.result(), exact.result()
-    verifier_run, test_time = judged.result(), loop.result()
+    sc, test_time = found.result(), loop.result()
+    runs = [f.result() for pair in zip(judged, exact, strict=True) for f in pair]
     walls["2. scaled verification and labels"] = sc.seconds
-    walls["2. generator GRPO, exact reward"] = exact_run.seconds
-    walls["2. generator GRPO, verifier reward"] = verifier_run.seconds
+    walls |= {f"2. generator GRPO, {label(g)}": g.seconds for g in runs}
     walls["2. test-time loop"] = test_time.seconds
-    walls["2. phase 2 (four jobs on two workers)"] = time.perf_counter() - mark
+    walls[f"2. phase 2 ({len(runs) + 2} jobs on two workers)"] = time.perf_counter() - mark
     seconds = time.perf_counter() - start
-    return SeedResult(job.seed, v, sc, gen, [verifier_run, exact_run], test_time, walls, seconds)
+    return SeedResult(job.seed, v, sc, gen, runs, test_time, walls, seconds)
 
 
 def write_misjudged(path: Path, r: SeedResult) -> None:
@@ -483,13 +399,14 @@ def report(r: SeedResult, s: Settings) -> None:
     print_generator(r.start, r.runs, s)
     print_test_time(r.test_time)
     clocks = {"verifier": r.verifier.clock}
-    clocks |= {f"generator, {g.name} reward": g.clock for g in r.runs}
+    clocks |= {f"generator, {label(g)}": g.clock for g in r.runs}
     print_times(r.walls, clocks, r.seconds)
     for g in (g for g in r.runs if g.distinct and g.distinct[0]):
         asked, generated = g.distinct  # asked > 0: filtered above
         print(f"the judge verified {generated} distinct proofs of the {asked} it was given "
               f"({generated / asked:.1%}; greedy, so a repeat is generated once)")  # fmt: skip
     for g in (g for g in r.runs if g.tally):
+        print(f"-- the judge of the {label(g)} run:")
         print_credit(credit(g.tally))
         kinds = ", ".join(f"{k} {n}" for k, n in (g.passed_wrong or {}).items())
         print(f"  the wrong proofs it passed, by what makes them wrong: {kinds}")
@@ -537,7 +454,7 @@ def print_credit(c: dict[str, float | None]) -> None:
 def summary(r: SeedResult) -> dict:
     """The machine-readable figures of one seed (the keys the issue names, and a few more)."""
     best = scaled.best_label_row(r.scaled.grid)
-    gains = {g.name: g.validity.sampled - r.start.validity.sampled for g in r.runs}
+    judged = [g for g in r.runs if g.tally]
     # The trained verifier: every probe run of its GRPO stage (SFT's early runs probe a model
     # that cannot write an analysis yet; they are printed in the report, not summarised).
     probes = [
@@ -557,16 +474,16 @@ def summary(r: SeedResult) -> dict:
         "label_coverage": best and best["coverage"],
         "label_budget": best and [best["n"], best["m"], best["k"]],
         "label_precision_by_n": scaled.precision_by_n(r.scaled.grid),
-        "gain_fraction": gains["verifier"] / gains["exact"] if gains["exact"] > 0 else None,
-        "validity_start": r.start.validity.sampled,
-        "validity_after": {g.name: g.validity.sampled for g in r.runs},
-        "validity_gain_se": {g.name: paired_se(r.start.validity, g.validity) for g in r.runs},
-        "runs_alike": same_share(r.runs[0].validity, r.runs[1].validity),
-        "calibration_start": r.start.validity.calibration,
-        "calibration_after": {g.name: g.validity.calibration for g in r.runs},
+        **gain_figures(r.start, r.runs),
         "probe_false_positive_max": max(probes, default=None),
-        "judge_training_credit": next((credit(g.tally) for g in r.runs if g.tally), None),
-        "judge_passed_wrong": next((g.passed_wrong for g in r.runs if g.tally), None),
+        "judge_training_credit": credit(sum((Counter(g.tally) for g in judged), Counter()))
+        if judged
+        else None,
+        "judge_passed_wrong": {
+            k: sum((g.passed_wrong or {}).get(k, 0) for g in judged) for k in stages.WRONG_KINDS
+        }
+        if judged
+        else None,
         "test_time_single": last["single"],
         "test_time_best": last["best"],
         "seconds": r.seconds,
@@ -586,6 +503,8 @@ def combined(summaries: list[dict], seconds: float) -> dict:
     out = {k: mean_of([s[k] for s in summaries]) for k in summaries[0] if k != "label_budget"}
     out["label_budget_by_seed"] = [s["label_budget"] for s in summaries]
     out["gain_fraction_by_seed"] = [s["gain_fraction"] for s in summaries]
+    out["gain_fraction_by_grpo_seed"] = [s["gain_fraction_by_grpo_seed"] for s in summaries]
+    out["runs_alike"] = [s["runs_alike"] for s in summaries]
     out["seconds"] = round(seconds, 1)
     out["seeds"] = len(summaries)
     return out
@@ -649,6 +568,10 @@ def main() -> None:
     parser.add_argument("--judge-retries", type=int, default=0, metavar="N",
                         help="with --quote-check: verify a proof the judge misquoted again, N "
                         "samples at T 0.6, and score it by the faithful ones")  # fmt: skip
+    parser.add_argument("--grpo-seeds", type=int, default=1, metavar="K",
+                        help="pairs of generator GRPO runs (verifier, exact reward) per seed, "
+                        "each pair at its own GRPO seed; the gain fraction is mean gain over "
+                        "mean gain")  # fmt: skip
     parser.add_argument("--misjudged", type=Path, metavar="FILE",
                         help="write the training proofs the generator's judge scored off their "
                         "exact label here (JSONL, each seed as it ends; v2_false_passes.py "
@@ -657,6 +580,8 @@ def main() -> None:
     seeds = seed_list(parser, "--seeds", args.seeds, "0" if args.quick else "0,1,2")
     if args.judge_retries < 0 or (args.judge_retries and not args.quote_check):
         parser.error(f"--judge-retries {args.judge_retries}: give 0 or more, with --quote-check")
+    if args.grpo_seeds < 1:
+        parser.error(f"--grpo-seeds {args.grpo_seeds}: give 1 or more")
     if args.label_temperature < 0:
         parser.error(f"--label-temperature {args.label_temperature:g}: give 0 or more")
     seen = given_verifier(args.verifier) if args.verifier else frozenset()
@@ -665,7 +590,8 @@ def main() -> None:
     settings = replace(QUICK if args.quick else Settings(), meta_form=args.meta_form,
                        label_temperature=args.label_temperature,
                        quote_check=args.quote_check,
-                       judge_retries=args.judge_retries)  # fmt: skip
+                       judge_retries=args.judge_retries,
+                       grpo_seeds=args.grpo_seeds)  # fmt: skip
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # no forked torch state in the workers
@@ -692,6 +618,7 @@ def main() -> None:
     out["verifier_given"] = args.verifier and str(args.verifier)
     out["quote_check"] = settings.quote_check
     out["judge_retries"] = settings.judge_retries
+    out["grpo_seeds"] = settings.grpo_seeds
     print(json.dumps(out))
 
 

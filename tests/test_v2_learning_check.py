@@ -100,6 +100,8 @@ def test_a_given_verifier_without_its_training_problems_is_one_line_and_exit_1(t
     [
         (["--seeds", "0,x"], "error: --seeds '0,x': give integers, comma-separated (0,1,2)"),
         (["--label-temperature", "-0.5"], "error: --label-temperature -0.5: give 0 or more"),
+        (["--grpo-seeds", "0"], "error: --grpo-seeds 0: give 1 or more"),
+        (["--judge-retries", "2"], "error: --judge-retries 2: give 0 or more, with --quote-check"),
         (
             ["--misjudged", "/no/such/dir/m.jsonl"],
             "error: --misjudged /no/such/dir/m.jsonl: No such file or directory",
@@ -162,7 +164,7 @@ def test_the_judge_keeps_the_training_proofs_it_scored_off_their_label():
 
 def test_a_gains_paired_standard_error_is_over_problems():
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from v2_learning_check import paired_se
+    from _v2_gain import paired_se
 
     from verifier_train.v2.toy_generator import Validity
     from verifier_train.v2.toyworld import generator_problems
@@ -180,3 +182,31 @@ def test_a_gains_paired_standard_error_is_over_problems():
     # per-problem gains 0.5, 0.5, 1: mean 2/3, sample sd 0.2887, over sqrt(3) problems
     assert paired_se(measured([0, 1, 0]), measured([1, 2, 2])) == pytest.approx(0.1667, abs=1e-4)
     assert paired_se(measured([0, 0, 0]), measured([1, 1, 1])) == 0.0
+
+
+def test_with_two_grpo_seeds_the_gain_fraction_is_mean_gain_over_mean_gain(capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _v2_gain import gain_figures, print_generator
+    from _v2_stages import GeneratorRun, GeneratorStart
+    from v2_learning_check import Settings
+
+    from verifier_train.v2.toy_generator import Validity
+
+    def validity(sampled: float) -> Validity:
+        return Validity(sampled, sampled, sampled, (("P", "a"), ("Q", "b")), 0.0, (1.0, 0.0))
+
+    start = GeneratorStart(Path("sft"), ["P"], ["P", "Q"], 1.0, validity(0.10), 1.0)
+    runs = [  # gains: verifier +0.03 and +0.05, exact +0.06 and +0.04
+        GeneratorRun("verifier", validity(0.13), None, 1.0),
+        GeneratorRun("exact", validity(0.16), None, 1.0),
+        GeneratorRun("verifier", validity(0.15), None, 1.0, grpo_seed=1),
+        GeneratorRun("exact", validity(0.14), None, 1.0, grpo_seed=1),
+    ]
+    got = gain_figures(start, runs)
+    assert got["gain_fraction"] == pytest.approx(0.08 / 0.10)
+    assert got["gain_fraction_by_grpo_seed"] == pytest.approx([0.5, 1.25])
+    assert got["validity_after"] == pytest.approx({"verifier": 0.14, "exact": 0.15})
+    assert got["runs_alike"] == [1.0, 1.0]
+    print_generator(start, runs, Settings())
+    out = capsys.readouterr().out
+    assert "GRPO, verifier reward, GRPO seed 1" in out and "fraction reached: 0.80" in out

@@ -1,7 +1,7 @@
 """Learning check of the DeepSeekMath-V2 loop on the toy world, on a CPU, against exact labels.
 
-    python benchmarks/v2_learning_check.py [--quick] [--seeds 0,1,2] [--workers 2]
-        [--families linear] [--verifier DIR] [--quote-check]
+    python benchmarks/v2_learning_check.py [--quick] [--seeds 0,1,2] [--workers 2] [--grpo-seeds 1]
+        [--families linear] [--verifier DIR] [--quote-check [--judge-retries N]]
 
 Per seed:
 0. Warm-up: a tiny character-level Llama (hidden 128, 4 layers, the fixed phrases of the
@@ -38,7 +38,10 @@ Per seed:
    the proof's exact label (what the policy was paid for). With `--quote-check`, the judge
    scores 0 a verification that credits a proof whose lines its analysis misquotes
    (`toyworld.analysis.quotes_faithfully`: the verifier's commonest false pass is a copy
-   slip); whether each step holds is still the model's call. The test-time loop
+   slip); whether each step holds is still the model's call; `--judge-retries N` verifies a
+   proof whose verification misquotes it (crediting it or not) again, N samples at T 0.6.
+   `--grpo-seeds K`: K such pairs of runs per seed, each pair at its own GRPO seed; the
+   gain fraction is then the mean gain over the mean gain (`_v2_gain`). The test-time loop
    (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a few (P, V, R)
    budgets, the best proof of the pool against a single sample. Steps 2 and 3
    need only step 1's models: their four jobs share the two workers, the two longest first.

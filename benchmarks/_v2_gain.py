@@ -19,11 +19,11 @@ from _v2_stages import GeneratorRun, GeneratorStart
 
 
 def pct(value: float | None) -> str:
-    return "    n/a" if value is None else f"{value:7.1%}"
+    return "   n/a" if value is None else f"{value:6.1%}"
 
 
 def num(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    return "  n/a" if value is None else f"{value:.{digits}f}"
 
 
 def se(share: float, n: int) -> float:

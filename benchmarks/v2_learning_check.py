@@ -44,7 +44,7 @@ Per seed:
    gain fraction is then the mean gain over the mean gain (`_v2_gain`). The test-time loop
    (`prover.loop.Loop`, what `prover solve` runs) on held-out problems at a few (P, V, R)
    budgets, the best proof of the pool against a single sample. Steps 2 and 3
-   need only step 1's models: their four jobs share the two workers, the two longest first.
+   need only step 1's models: their jobs share the two workers, the longest first.
 
 True validity (`check_proof`) before and after each GRPO run gives the fraction of the
 exact-reward gain the verifier reward reaches; the generator's self-evaluation calibration
@@ -369,9 +369,10 @@ def run(job: Job, pool: ProcessPoolExecutor) -> SeedResult:
     walls["1. generator SFT"] = gen.sft_s
     walls["1. generator measurement"] = gen.measure_s
     walls["1. phase 1 (0. and the above, two side by side)"] = time.perf_counter() - mark
-    # The four jobs below need only phase 1's models, so they share the two workers: the two
-    # longest first (scaled verification, the judge-rewarded GRPO), then the others on
-    # whichever worker is free. Two phases of two jobs each took the longest of each pair.
+    # The jobs below need only phase 1's models, so they share the two workers in this order:
+    # scaled verification and the judge-rewarded GRPO runs (the longest) first, then the
+    # exact-rewarded runs and the test-time loop on whichever worker is free. Two phases of
+    # two jobs each took the longest of each pair.
     mark, grpo = time.perf_counter(), stages.generator_grpo
     found = pool.submit(stages.scaled_stage, job, v.path, list(gen.validity.proofs))
     seeds = range(job.settings.grpo_seeds)

@@ -81,41 +81,35 @@ def fraction(verifier: float, exact: float) -> float | None:
     return verifier / exact if exact > 0 else None
 
 
+def means(runs: list[GeneratorRun], value) -> dict[str, float]:
+    """{reward: the mean of `value(run)` over its runs}."""
+    by: dict[str, list[float]] = {}
+    for g in runs:
+        by.setdefault(g.name, []).append(value(g))
+    return {k: sum(v) / len(v) for k, v in by.items()}
+
+
 def gains(start: train.Validity, runs: list[GeneratorRun], metric: str = "sampled"):
     """{reward: the mean gain in `metric` validity over its runs}."""
-    out: dict[str, list[float]] = {}
-    for g in runs:
-        out.setdefault(g.name, []).append(getattr(g.validity, metric) - getattr(start, metric))
-    return {k: sum(v) / len(v) for k, v in out.items()}
+    after = means(runs, lambda g: getattr(g.validity, metric))
+    return {k: v - getattr(start, metric) for k, v in after.items()}
 
 
 def gain_figures(start: GeneratorStart, runs: list[GeneratorRun]) -> dict[str, Any]:
     """The summary's figures of the comparison (means over GRPO seeds, and per GRPO seed)."""
-    v0, mean = start.validity, gains(start.validity, runs)
-    by_name: dict[str, list[GeneratorRun]] = {}
-    for g in runs:
-        by_name.setdefault(g.name, []).append(g)
-
-    def average(values) -> float:
-        values = list(values)
-        return sum(values) / len(values)
-
+    v0, mean, by_seed = start.validity, gains(start.validity, runs), pairs(runs)
     return {
         "gain_fraction": fraction(mean["verifier"], mean["exact"]),
         "gain_fraction_by_grpo_seed": [
             fraction(*(p[k].validity.sampled - v0.sampled for k in ("verifier", "exact")))
-            for p in pairs(runs)
+            for p in by_seed
         ],
         "validity_start": v0.sampled,
-        "validity_after": {k: average(g.validity.sampled for g in gs) for k, gs in by_name.items()},
-        "validity_gain_se": {k: paired_se(v0, gs[0].validity) for k, gs in by_name.items()},
-        "runs_alike": [
-            same_share(p["verifier"].validity, p["exact"].validity) for p in pairs(runs)
-        ],
+        "validity_after": means(runs, lambda g: g.validity.sampled),
+        "validity_gain_se": {k: paired_se(v0, g.validity) for k, g in by_seed[0].items()},
+        "runs_alike": [same_share(p["verifier"].validity, p["exact"].validity) for p in by_seed],
         "calibration_start": v0.calibration,
-        "calibration_after": {
-            k: average(g.validity.calibration for g in gs) for k, gs in by_name.items()
-        },
+        "calibration_after": means(runs, lambda g: g.validity.calibration),
     }
 
 
@@ -132,12 +126,13 @@ def print_generator(start: GeneratorStart, runs: list[GeneratorRun], s: Any) -> 
         over = None if judge is None else judge - mean_label(v, s.judged_proofs)
         print(f"{name:<{w}}  {v.greedy:6.1%}  {v.sampled:6.1%}  {v.sampled_mean:10.3f}"
               f"  {num(over):>13}  {rewards}")  # fmt: skip
-    for pair in pairs(runs):
-        print_pair(start, pair, len(pairs(runs)) > 1)
-    if len(pairs(runs)) > 1:
+    by_seed = pairs(runs)
+    for pair in by_seed:
+        print_pair(start, pair, len(by_seed) > 1)
+    if len(by_seed) > 1:
         for metric in ("sampled", "greedy"):
             g = gains(start.validity, runs, metric)
-            print(f"mean over {len(pairs(runs))} GRPO seeds, {metric} validity gain: verifier "
+            print(f"mean over {len(by_seed)} GRPO seeds, {metric} validity gain: verifier "
                   f"reward {g['verifier']:+.1%}, exact reward {g['exact']:+.1%}; fraction "
                   f"reached: {num(fraction(g['verifier'], g['exact']), 2)}")  # fmt: skip
     print_notes(start, runs, s)

@@ -440,7 +440,7 @@ def generator_grpo(job: Job, kind: str, start: GeneratorStart, verifier: Path | 
     `verifier`, which only the exact reward allows). `exact_in_place`: the "verifier" run
     with the exact checker in the judge's place (`ExactInPlace`). `grpo_seed`: the index of
     the run's GRPO seed (`grpo_seed_of`); its validity is sampled as every run's is."""
-    s, out = job.settings, job.tmp / (f"generator-{kind}" + (f"-g{grpo_seed}" * bool(grpo_seed)))
+    s, out = job.settings, job.tmp / (f"generator-{kind}" + (f"-g{grpo_seed}" if grpo_seed else ""))
     judge = judge_of(job, verifier) if verifier else None
     judge = ExactInPlace(judge) if exact_in_place else judge
     tallied = TalliedJudge(judge) if kind == "verifier" else None
